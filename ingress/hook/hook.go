@@ -1,0 +1,102 @@
+// Package hook is the contract between the ingress server and the sender
+// packages (ingress/github, ingress/gitlab, ...): a Source verifies a request
+// with the integration's secrets and parses it into a workflows.Event.
+//
+// The server reads the body once, under the body limit, before it calls a
+// Source; a Source never touches the network or the journal.
+package hook
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// Source verifies and parses the deliveries of one kind of sender.
+type Source interface {
+	// Name is the source's identifier, used in integration records and
+	// events ("github", "gitlab", ...).
+	Name() string
+	// Verify authenticates req. It returns an *Error with status 401 when
+	// the request is not from the integration's sender. It must compare
+	// secrets in constant time and never put a secret in the error.
+	Verify(req *Request) error
+	// Parse normalizes a verified request into an event. Delivery ID,
+	// Source, Type, Action, Keys, Meta and Payload are the Source's to
+	// fill; the server sets Integration and ReceivedAt.
+	Parse(req *Request) (workflows.Event, error)
+}
+
+// Request is one delivery as the server hands it to a Source.
+type Request struct {
+	// Header is the request's header.
+	Header http.Header
+	// Body is the complete body, read once under the body limit.
+	Body []byte
+	// ContentType is the media type of the body, without parameters.
+	ContentType string
+	// Secrets are the integration's currently valid secrets, newest first.
+	// During a rotation there are two; both verify.
+	Secrets [][]byte
+	// Options are the integration's source-specific settings.
+	Options map[string]string
+	// Now is the time the request arrived (for timestamp tolerance).
+	Now time.Time
+}
+
+// Error is a refusal the server turns into an HTTP answer:
+// {"error": {"code", "message", "hint"}}. Message and Hint are shown to the
+// sender, so they must never contain a secret.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+// Unauthorized is a 401: a missing or wrong signature, token or key.
+func Unauthorized(message, hint string) *Error {
+	return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: message, Hint: hint}
+}
+
+// BadRequest is a 400: the request is authentic but cannot be parsed.
+func BadRequest(code, message, hint string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: code, Message: message, Hint: hint}
+}
+
+// ValidHMACSHA256 reports whether hexSig is the hex HMAC-SHA256 of body
+// under any of secrets, in constant time per secret.
+func ValidHMACSHA256(body []byte, hexSig string, secrets [][]byte) bool {
+	want, err := hex.DecodeString(hexSig)
+	if err != nil || len(want) != sha256.Size {
+		return false
+	}
+	ok := false
+	for _, s := range secrets {
+		m := hmac.New(sha256.New, s)
+		m.Write(body)
+		if hmac.Equal(m.Sum(nil), want) {
+			ok = true
+		}
+	}
+	return ok
+}
+
+// EqualSecret reports whether token equals any of secrets, in constant time.
+func EqualSecret(token string, secrets [][]byte) bool {
+	ok := false
+	for _, s := range secrets {
+		if subtle.ConstantTimeCompare([]byte(token), s) == 1 {
+			ok = true
+		}
+	}
+	return ok && token != ""
+}

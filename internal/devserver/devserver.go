@@ -1,0 +1,262 @@
+// Package devserver runs a real Temporal server, persisted in SQLite, and
+// optionally the Temporal Web UI, inside the calling process. It is what
+// `hookflow dev` uses so that a laptop needs nothing but the hookflow binary.
+//
+// The package links the whole Temporal server (a ~15 minute cold build), so
+// only cmd/hookflow imports it; unit tests of everything else never do.
+package devserver
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	uioptions "github.com/temporalio/ui-server/v2/server/server_options"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	tlog "go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/membership/static"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+)
+
+// Options configures an embedded Temporal dev server.
+type Options struct {
+	// IP is the address every listener binds to. Empty means 127.0.0.1.
+	IP string
+	// GRPCPort is the frontend gRPC port clients dial. Zero means 7233.
+	// The history, matching and worker services take the next three ports
+	// and the frontend HTTP API the fourth, so that restarts on the same
+	// database find their peers at the same addresses.
+	GRPCPort int
+	// UIPort is the Web UI port. Zero disables the UI.
+	UIPort int
+	// DatabaseFile is the SQLite file. Empty means an in-memory database.
+	DatabaseFile string
+	// Namespace is created when missing. Empty means "default".
+	Namespace string
+	// LogLevel is the server's own log level ("debug", "info", "warn",
+	// "error"). Empty means "warn": the server is chatty.
+	LogLevel string
+}
+
+// Server is a running embedded Temporal server.
+type Server struct {
+	temporal temporal.Server
+	ui       *uiserver.Server
+	opts     Options
+}
+
+// Start builds and starts the server and, when UIPort is set, the Web UI.
+// It returns once the frontend accepts connections.
+func Start(opts Options) (*Server, error) {
+	if opts.IP == "" {
+		opts.IP = "127.0.0.1"
+	}
+	if opts.GRPCPort == 0 {
+		opts.GRPCPort = 7233
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	if opts.LogLevel == "" {
+		opts.LogLevel = "warn"
+	}
+	for i := 0; i <= 4; i++ {
+		if err := portFree(opts.IP, opts.GRPCPort+i); err != nil {
+			return nil, fmt.Errorf("devserver: port %d (gRPC port %d + %d) is taken: %w", opts.GRPCPort+i, opts.GRPCPort, i, err)
+		}
+	}
+	if opts.UIPort != 0 {
+		if err := portFree(opts.IP, opts.UIPort); err != nil {
+			return nil, fmt.Errorf("devserver: UI port %d is taken: %w", opts.UIPort, err)
+		}
+	}
+	conf, err := opts.serverConfig()
+	if err != nil {
+		return nil, err
+	}
+	logger := tlog.NewZapLogger(tlog.BuildZapLogger(tlog.Config{Level: opts.LogLevel, Format: "json"}))
+
+	dyn := dynamicconfig.StaticClient{
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
+		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+	}
+	hostPort := func(port int) static.Hosts {
+		return static.SingleLocalHost(net.JoinHostPort(opts.IP, strconv.Itoa(port)))
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(conf),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(map[primitives.ServiceName]static.Hosts{
+			primitives.FrontendService: hostPort(opts.GRPCPort),
+			primitives.HistoryService:  hostPort(opts.GRPCPort + 1),
+			primitives.MatchingService: hostPort(opts.GRPCPort + 2),
+			primitives.WorkerService:   hostPort(opts.GRPCPort + 3),
+		}),
+		temporal.WithLogger(logger),
+		temporal.WithDynamicConfigClient(dyn),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: build server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("devserver: start server: %w", err)
+	}
+	s := &Server{temporal: srv, opts: opts}
+	if opts.UIPort != 0 {
+		s.ui = uiserver.NewServer(uioptions.WithConfigProvider(&uiconfig.Config{
+			Host:                opts.IP,
+			Port:                opts.UIPort,
+			TemporalGRPCAddress: s.Address(),
+			EnableUI:            true,
+			CORS:                uiconfig.CORS{CookieInsecure: true},
+			HideLogs:            true,
+			DisableNewsFetch:    true,
+		}))
+		uiErr := make(chan error, 1)
+		go func() { uiErr <- s.ui.Start() }()
+		if err := waitListening(opts.IP, opts.UIPort, uiErr, 30*time.Second); err != nil {
+			s.Stop()
+			return nil, fmt.Errorf("devserver: start UI: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Address is the frontend gRPC host:port for SDK clients.
+func (s *Server) Address() string {
+	return net.JoinHostPort(s.opts.IP, strconv.Itoa(s.opts.GRPCPort))
+}
+
+// UIAddress is the Web UI's base URL, or "" when the UI is disabled.
+func (s *Server) UIAddress() string {
+	if s.ui == nil {
+		return ""
+	}
+	return "http://" + net.JoinHostPort(s.opts.IP, strconv.Itoa(s.opts.UIPort))
+}
+
+// Stop stops the UI and the server. It returns when the server has released
+// its database, so the same file can be opened again right after.
+func (s *Server) Stop() {
+	if s.ui != nil {
+		s.ui.Stop()
+	}
+	s.temporal.Stop()
+}
+
+func (o Options) serverConfig() (*config.Config, error) {
+	var conf config.Config
+	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
+	conf.Global.Membership.BroadcastAddress = o.IP
+
+	sqlConf, err := o.sqlConfig()
+	if err != nil {
+		return nil, err
+	}
+	conf.Persistence.DefaultStore = "sqlite"
+	conf.Persistence.VisibilityStore = "sqlite"
+	conf.Persistence.NumHistoryShards = 1
+	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: sqlConf}}
+
+	addr := net.JoinHostPort(o.IP, strconv.Itoa(o.GRPCPort))
+	conf.ClusterMetadata = &cluster.Config{
+		FailoverVersionIncrement: 10,
+		MasterClusterName:        "active",
+		CurrentClusterName:       "active",
+		ClusterInformation: map[string]cluster.ClusterInformation{
+			"active": {
+				Enabled:                true,
+				InitialFailoverVersion: 1,
+				RPCAddress:             addr,
+				HTTPAddress:            net.JoinHostPort(o.IP, strconv.Itoa(o.GRPCPort+4)),
+				ClusterID:              "hookflow-dev",
+			},
+		},
+	}
+	conf.DCRedirectionPolicy.Policy = "noop"
+	service := func(grpcPort, httpPort int) config.Service {
+		var s config.Service
+		s.RPC.GRPCPort = grpcPort
+		s.RPC.BindOnIP = o.IP
+		s.RPC.HTTPPort = httpPort
+		return s
+	}
+	conf.Services = map[string]config.Service{
+		"frontend": service(o.GRPCPort, o.GRPCPort+4),
+		"history":  service(o.GRPCPort+1, 0),
+		"matching": service(o.GRPCPort+2, 0),
+		"worker":   service(o.GRPCPort+3, 0),
+	}
+	conf.Archival.History.State = "disabled"
+	conf.Archival.Visibility.State = "disabled"
+	conf.NamespaceDefaults.Archival.History.State = "disabled"
+	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
+	conf.PublicClient.HostPort = addr
+	return &conf, nil
+}
+
+func (o Options) sqlConfig() (*config.SQL, error) {
+	conf := config.SQL{PluginName: sqliteplugin.PluginName}
+	if o.DatabaseFile == "" {
+		conf.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
+		conf.DatabaseName = fmt.Sprintf("hookflow-%d", time.Now().UnixNano())
+	} else {
+		// WAL with synchronous=normal roughly doubles throughput (FACTS.md).
+		conf.ConnectAttributes = map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "normal"}
+		conf.DatabaseName = o.DatabaseFile
+		if _, err := os.Stat(o.DatabaseFile); errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(filepath.Dir(o.DatabaseFile), 0o700); err != nil {
+				return nil, fmt.Errorf("devserver: create database dir: %w", err)
+			}
+			if err := sqliteschema.SetupSchema(&conf); err != nil {
+				return nil, fmt.Errorf("devserver: set up schema: %w", err)
+			}
+		}
+	}
+	ns, err := sqliteschema.NewNamespaceConfig("active", o.Namespace, false, nil)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: namespace config: %w", err)
+	}
+	if err := sqliteschema.CreateNamespaces(&conf, ns); err != nil {
+		return nil, fmt.Errorf("devserver: create namespace: %w", err)
+	}
+	return &conf, nil
+}
+
+func portFree(ip string, port int) error {
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+	if err != nil {
+		return err
+	}
+	return l.Close()
+}
+
+func waitListening(ip string, port int, failed <-chan error, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	addr := net.JoinHostPort(ip, strconv.Itoa(port))
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-failed:
+			return err
+		default:
+		}
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			return c.Close()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("nothing listening on %s after %s", addr, timeout)
+}
