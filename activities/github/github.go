@@ -1,0 +1,86 @@
+// Package github holds the Temporal activities that act on GitHub and GitHub
+// Enterprise Server through connectors/github. Each activity fetches the
+// installation's token when it runs and classifies failures with
+// activities/classify.
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/hookflow/hookflow/activities/classify"
+	ghconn "github.com/hookflow/hookflow/connectors/github"
+	"github.com/hookflow/hookflow/connectors/tokens"
+)
+
+// Activity names, as workflows call them.
+const (
+	// CreateComment posts a comment on an issue or pull request at most once.
+	CreateComment = "github.CreateComment"
+)
+
+// Activities are the GitHub activities; the fields are their dependencies.
+type Activities struct {
+	Client *ghconn.Client
+	Tokens tokens.Store
+}
+
+// Register registers every GitHub activity under its name.
+func Register(r worker.ActivityRegistry, a *Activities) {
+	r.RegisterActivityWithOptions(a.CreateComment, activity.RegisterOptions{Name: CreateComment, DisableAlreadyRegisteredCheck: true})
+}
+
+// CreateCommentInput is the input of CreateComment.
+type CreateCommentInput struct {
+	// Installation is the GitHub App installation (or "" for a token that
+	// is not per installation); it selects the token.
+	Installation string
+	Owner        string
+	Repo         string
+	Number       int
+	Body         string
+	// Marker identifies this comment among the PR's comments: when a
+	// comment with the marker exists the activity returns it instead of
+	// posting again. Derive it from the workflow and delivery IDs.
+	Marker string
+}
+
+// CreateCommentOutput is the result of CreateComment.
+type CreateCommentOutput struct {
+	CommentID int64
+	URL       string
+	// Created is false when an earlier attempt had already posted it.
+	Created bool
+}
+
+// CreateComment posts in.Body on the issue or pull request, once.
+func (a *Activities) CreateComment(ctx context.Context, in CreateCommentInput) (CreateCommentOutput, error) {
+	if in.Owner == "" || in.Repo == "" || in.Number <= 0 || in.Marker == "" {
+		return CreateCommentOutput{}, classify.Final(classify.TypeValidation, "github.CreateComment: owner, repo, number and marker are required")
+	}
+	token, err := a.token(ctx, in.Installation)
+	if err != nil {
+		return CreateCommentOutput{}, err
+	}
+	cm, created, err := a.Client.EnsureComment(ctx, token, in.Owner, in.Repo, in.Number, in.Body, in.Marker)
+	if err != nil {
+		return CreateCommentOutput{}, classify.Error(err)
+	}
+	return CreateCommentOutput{CommentID: cm.ID, URL: cm.HTMLURL, Created: created}, nil
+}
+
+func (a *Activities) token(ctx context.Context, installation string) (string, error) {
+	key := tokens.Key{System: ghconn.System, Installation: installation}
+	t, err := a.Tokens.Token(ctx, key)
+	if errors.Is(err, tokens.ErrNotFound) {
+		return "", classify.Final(classify.TypeAuth, fmt.Sprintf("github: no token for installation %q", installation))
+	}
+	if err != nil {
+		return "", fmt.Errorf("github: token for installation %q: %w", installation, err)
+	}
+	return t, nil
+}

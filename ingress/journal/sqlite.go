@@ -1,0 +1,326 @@
+package journal
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hookflow/hookflow/ingress/sqlite"
+)
+
+var sqliteMigrations = []string{
+	`CREATE TABLE deliveries (
+		seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+		integration_id TEXT    NOT NULL,
+		delivery_id    TEXT    NOT NULL,
+		dedup_key      TEXT,
+		source         TEXT    NOT NULL,
+		event          TEXT    NOT NULL,
+		action         TEXT    NOT NULL DEFAULT '',
+		status         TEXT    NOT NULL,
+		reason         TEXT    NOT NULL DEFAULT '',
+		workflow_ids   TEXT    NOT NULL DEFAULT '[]',
+		keys           TEXT    NOT NULL DEFAULT '{}',
+		meta           TEXT    NOT NULL DEFAULT '{}',
+		payload        BLOB,
+		received_at    INTEGER NOT NULL,
+		updated_at     INTEGER NOT NULL,
+		attempts       INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE UNIQUE INDEX deliveries_dedup ON deliveries (integration_id, dedup_key);
+	CREATE INDEX deliveries_pending ON deliveries (seq) WHERE status = 'accepted';
+	CREATE INDEX deliveries_status ON deliveries (status, seq);
+	CREATE INDEX deliveries_received ON deliveries (received_at);`,
+}
+
+// SQLite is the embedded journal. Appends are group-committed: concurrent
+// callers share one transaction and one fsync.
+type SQLite struct {
+	db      *sql.DB
+	appends chan *appendReq
+	done    chan struct{}
+	closeMu sync.Once
+	now     func() time.Time
+}
+
+var _ Journal = (*SQLite)(nil)
+
+type appendReq struct {
+	entry Entry
+	res   AppendResult
+	err   error
+	ready chan struct{}
+}
+
+// maxGroup bounds how many appends share one commit.
+const maxGroup = 256
+
+// OpenSQLite opens the journal in db (see ingress/sqlite.Open) and runs its
+// migrations.
+func OpenSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
+	if err := sqlite.Migrate(ctx, db, "journal", sqliteMigrations); err != nil {
+		return nil, err
+	}
+	j := &SQLite{db: db, appends: make(chan *appendReq, maxGroup), done: make(chan struct{}), now: time.Now}
+	go j.writer()
+	return j, nil
+}
+
+// Append implements Journal.
+func (j *SQLite) Append(ctx context.Context, e Entry) (AppendResult, error) {
+	r := &appendReq{entry: e, ready: make(chan struct{})}
+	select {
+	case j.appends <- r:
+	case <-j.done:
+		return AppendResult{}, errors.New("journal: closed")
+	case <-ctx.Done():
+		return AppendResult{}, ctx.Err()
+	}
+	// Once queued, the append is committed whatever the caller does: wait
+	// for the outcome so that a 2xx is never sent for an unwritten entry.
+	<-r.ready
+	return r.res, r.err
+}
+
+// writer commits queued appends in groups.
+func (j *SQLite) writer() {
+	defer close(j.done)
+	batch := make([]*appendReq, 0, maxGroup)
+	for first := range j.appends {
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < maxGroup {
+			select {
+			case r, ok := <-j.appends:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		err := j.commit(batch)
+		for _, r := range batch {
+			if err != nil {
+				r.err = err
+			}
+			close(r.ready)
+		}
+	}
+}
+
+func (j *SQLite) commit(batch []*appendReq) error {
+	ctx := context.Background()
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("journal: begin: %w", err)
+	}
+	defer tx.Rollback()
+	for _, r := range batch {
+		if r.res, err = insert(ctx, tx, r.entry, j.now()); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("journal: commit: %w", err)
+	}
+	return nil
+}
+
+func insert(ctx context.Context, tx *sql.Tx, e Entry, now time.Time) (AppendResult, error) {
+	ev := e.Event
+	if ev.ReceivedAt.IsZero() {
+		ev.ReceivedAt = now
+	}
+	var dedup any
+	if (e.Status == Accepted || e.Status == Ignored) && ev.DeliveryID != "" {
+		dedup = ev.DeliveryID
+	}
+	keys, _ := json.Marshal(nonNil(ev.Keys))
+	meta, _ := json.Marshal(nonNil(ev.Meta))
+	wf, _ := json.Marshal(nonNilSlice(e.WorkflowIDs))
+	const q = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
+		workflow_ids, keys, meta, payload, received_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	args := []any{ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
+		string(wf), string(keys), string(meta), []byte(ev.Payload), ev.ReceivedAt.UnixNano(), now.UnixNano()}
+	res, err := tx.ExecContext(ctx, q+` ON CONFLICT (integration_id, dedup_key) DO NOTHING`, args...)
+	if err != nil {
+		return AppendResult{}, fmt.Errorf("journal: insert: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		seq, _ := res.LastInsertId()
+		return AppendResult{Seq: seq}, nil
+	}
+	// A redelivery: record it, payload-less, for the console.
+	var original int64
+	if err := tx.QueryRowContext(ctx, `SELECT seq FROM deliveries WHERE integration_id = ? AND dedup_key = ?`,
+		ev.Integration, ev.DeliveryID).Scan(&original); err != nil {
+		return AppendResult{}, fmt.Errorf("journal: find original: %w", err)
+	}
+	args[2], args[6], args[7], args[11] = nil, string(Duplicate), fmt.Sprintf("redelivery of entry %d", original), nil
+	res, err = tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return AppendResult{}, fmt.Errorf("journal: insert duplicate: %w", err)
+	}
+	seq, _ := res.LastInsertId()
+	return AppendResult{Seq: seq, Duplicate: true, Original: original}, nil
+}
+
+const columns = `seq, integration_id, delivery_id, source, event, action, status, reason, workflow_ids, keys, meta, received_at, updated_at, attempts`
+
+// Pending implements Journal.
+func (j *SQLite) Pending(ctx context.Context, limit int) ([]Entry, error) {
+	return j.query(ctx, true, `SELECT `+columns+`, payload FROM deliveries WHERE status = 'accepted' ORDER BY seq LIMIT ?`, limit)
+}
+
+// Mark implements Journal.
+func (j *SQLite) Mark(ctx context.Context, marks ...Mark) error {
+	if len(marks) == 0 {
+		return nil
+	}
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("journal: mark: %w", err)
+	}
+	defer tx.Rollback()
+	now := j.now().UnixNano()
+	for _, m := range marks {
+		if m.Retry {
+			_, err = tx.ExecContext(ctx, `UPDATE deliveries SET attempts = attempts + 1, reason = ?, updated_at = ? WHERE seq = ?`, m.Reason, now, m.Seq)
+		} else {
+			wf, _ := json.Marshal(nonNilSlice(m.WorkflowIDs))
+			_, err = tx.ExecContext(ctx, `UPDATE deliveries SET status = ?, reason = ?, workflow_ids = ?, updated_at = ? WHERE seq = ?`,
+				string(m.Status), m.Reason, string(wf), now, m.Seq)
+		}
+		if err != nil {
+			return fmt.Errorf("journal: mark %d: %w", m.Seq, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("journal: mark: %w", err)
+	}
+	return nil
+}
+
+// List implements Journal.
+func (j *SQLite) List(ctx context.Context, f Filter) ([]Entry, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
+	if f.Status != "" {
+		add("status = ?", string(f.Status))
+	}
+	if f.Source != "" {
+		add("source = ?", f.Source)
+	}
+	if f.Integration != "" {
+		add("integration_id = ?", f.Integration)
+	}
+	if !f.Since.IsZero() {
+		add("received_at >= ?", f.Since.UnixNano())
+	}
+	if !f.Until.IsZero() {
+		add("received_at < ?", f.Until.UnixNano())
+	}
+	q := `SELECT ` + columns + ` FROM deliveries`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	return j.query(ctx, false, q+` ORDER BY seq DESC LIMIT ?`, append(args, limit)...)
+}
+
+// Get implements Journal.
+func (j *SQLite) Get(ctx context.Context, seq int64) (Entry, error) {
+	es, err := j.query(ctx, true, `SELECT `+columns+`, payload FROM deliveries WHERE seq = ?`, seq)
+	if err != nil {
+		return Entry{}, err
+	}
+	if len(es) == 0 {
+		return Entry{}, ErrNotFound
+	}
+	return es[0], nil
+}
+
+// Backlog implements Journal.
+func (j *SQLite) Backlog(ctx context.Context) (int, error) {
+	var n int
+	if err := j.db.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE status = 'accepted'`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("journal: backlog: %w", err)
+	}
+	return n, nil
+}
+
+// Close implements Journal. It waits for queued appends to commit.
+func (j *SQLite) Close() error {
+	j.closeMu.Do(func() { close(j.appends) })
+	<-j.done
+	return nil
+}
+
+func (j *SQLite) query(ctx context.Context, withPayload bool, q string, args ...any) ([]Entry, error) {
+	rows, err := j.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("journal: query: %w", err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var e Entry
+		var status, wf, keys, meta string
+		var received, updated int64
+		dest := []any{&e.Event.Seq, &e.Event.Integration, &e.Event.DeliveryID, &e.Event.Source, &e.Event.Type, &e.Event.Action,
+			&status, &e.Reason, &wf, &keys, &meta, &received, &updated, &e.Attempts}
+		var payload []byte
+		if withPayload {
+			dest = append(dest, &payload)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("journal: scan: %w", err)
+		}
+		e.Status = Status(status)
+		e.Event.ReceivedAt = time.Unix(0, received).UTC()
+		e.UpdatedAt = time.Unix(0, updated).UTC()
+		if err := unmarshalAll(wf, &e.WorkflowIDs, keys, &e.Event.Keys, meta, &e.Event.Meta); err != nil {
+			return nil, err
+		}
+		if len(payload) > 0 {
+			e.Event.Payload = payload
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func unmarshalAll(pairs ...any) error {
+	for i := 0; i < len(pairs); i += 2 {
+		if err := json.Unmarshal([]byte(pairs[i].(string)), pairs[i+1]); err != nil {
+			return fmt.Errorf("journal: decode column: %w", err)
+		}
+	}
+	return nil
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+func nonNilSlice(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
