@@ -1,0 +1,283 @@
+// Package jira holds the Temporal activities that act on Jira Cloud and
+// Jira Data Center through connectors/jira. Each activity fetches the
+// site's credential when it runs (tokens key {System: "jira",
+// Installation: site}) and classifies failures with activities/classify.
+package jira
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/hookflow/hookflow/activities/classify"
+	jiraconn "github.com/hookflow/hookflow/connectors/jira"
+	"github.com/hookflow/hookflow/connectors/tokens"
+)
+
+// Activity names, as workflows call them.
+const (
+	// GetIssue reads an issue.
+	GetIssue = "jira.GetIssue"
+	// AddComment comments on an issue, at most once per marker.
+	AddComment = "jira.AddComment"
+	// TransitionIssue moves an issue through a transition named in the
+	// Jira workflow.
+	TransitionIssue = "jira.TransitionIssue"
+	// AddRemoteLink links an issue to a URL (idempotent by global ID).
+	AddRemoteLink = "jira.AddRemoteLink"
+	// SetFields edits fields of an issue.
+	SetFields = "jira.SetFields"
+	// CreateIssue creates an issue.
+	CreateIssue = "jira.CreateIssue"
+)
+
+// TypeTransitionNotFound is the error type of a TransitionIssue whose
+// transition name the issue does not offer; non-retryable.
+const TypeTransitionNotFound = "hookflow.jira.TransitionNotFoundError"
+
+// Activities are the Jira activities; the fields are their dependencies.
+type Activities struct {
+	Client *jiraconn.Client
+	Tokens tokens.Store
+}
+
+// Register registers every Jira activity under its name.
+func Register(r worker.ActivityRegistry, a *Activities) {
+	for name, fn := range map[string]any{
+		GetIssue:        a.GetIssue,
+		AddComment:      a.AddComment,
+		TransitionIssue: a.TransitionIssue,
+		AddRemoteLink:   a.AddRemoteLink,
+		SetFields:       a.SetFields,
+		CreateIssue:     a.CreateIssue,
+	} {
+		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name, DisableAlreadyRegisteredCheck: true})
+	}
+}
+
+// GetIssueInput is the input of GetIssue.
+type GetIssueInput struct {
+	// Installation names the Jira site; it selects the credential.
+	Installation string
+	// Key is the issue key or ID.
+	Key string
+	// Fields limits what Jira returns (custom fields by ID). Nil means
+	// Jira's navigable fields.
+	Fields []string
+}
+
+// GetIssueOutput is the result of GetIssue.
+type GetIssueOutput struct {
+	Issue jiraconn.Issue
+}
+
+// GetIssue reads an issue.
+func (a *Activities) GetIssue(ctx context.Context, in GetIssueInput) (GetIssueOutput, error) {
+	if in.Key == "" {
+		return GetIssueOutput{}, classify.Final(classify.TypeValidation, "jira.GetIssue: key is required")
+	}
+	cred, err := a.token(ctx, in.Installation)
+	if err != nil {
+		return GetIssueOutput{}, err
+	}
+	is, err := a.Client.GetIssue(ctx, cred, in.Key, in.Fields)
+	if err != nil {
+		return GetIssueOutput{}, classify.Error(err)
+	}
+	return GetIssueOutput{Issue: is}, nil
+}
+
+// AddCommentInput is the input of AddComment.
+type AddCommentInput struct {
+	Installation string
+	Key          string
+	// Body is Jira wiki markup.
+	Body string
+	// Marker makes the call idempotent: it is stored as an invisible
+	// comment property, and a comment that already carries it is returned
+	// instead of posting again. Derive it from the workflow and delivery
+	// IDs. Required.
+	Marker string
+}
+
+// AddCommentOutput is the result of AddComment.
+type AddCommentOutput struct {
+	CommentID string
+	Self      string
+	// Created is false when an earlier attempt had already posted it.
+	Created bool
+}
+
+// AddComment posts in.Body on the issue, once per marker.
+func (a *Activities) AddComment(ctx context.Context, in AddCommentInput) (AddCommentOutput, error) {
+	if in.Key == "" || in.Body == "" || in.Marker == "" {
+		return AddCommentOutput{}, classify.Final(classify.TypeValidation, "jira.AddComment: key, body and marker are required")
+	}
+	cred, err := a.token(ctx, in.Installation)
+	if err != nil {
+		return AddCommentOutput{}, err
+	}
+	cm, created, err := a.Client.AddComment(ctx, cred, in.Key, in.Body, in.Marker)
+	if err != nil {
+		return AddCommentOutput{}, classify.Error(err)
+	}
+	return AddCommentOutput{CommentID: cm.ID, Self: cm.Self, Created: created}, nil
+}
+
+// TransitionIssueInput is the input of TransitionIssue.
+type TransitionIssueInput struct {
+	Installation string
+	Key          string
+	// Transition is the transition's name as the Jira workflow shows it
+	// ("Start Progress", "Done"); matched exactly, then ignoring case.
+	Transition string
+	// TargetStatus, when set, makes retries safe: if the issue is already
+	// in this status the activity succeeds with Changed=false. Set it to
+	// the status the transition leads to.
+	TargetStatus string
+	// Fields are set on the transition screen. Nil sets none.
+	Fields map[string]any
+	// Comment is added with the transition. Empty adds none.
+	Comment string
+}
+
+// TransitionIssueOutput is the result of TransitionIssue.
+type TransitionIssueOutput struct {
+	TransitionID string
+	// Status is the issue's status afterwards.
+	Status  string
+	Changed bool
+}
+
+// TransitionIssue performs the named transition. A name the issue does not
+// offer fails with the non-retryable TypeTransitionNotFound, listing the
+// names that are available.
+func (a *Activities) TransitionIssue(ctx context.Context, in TransitionIssueInput) (TransitionIssueOutput, error) {
+	if in.Key == "" || in.Transition == "" {
+		return TransitionIssueOutput{}, classify.Final(classify.TypeValidation, "jira.TransitionIssue: key and transition are required")
+	}
+	cred, err := a.token(ctx, in.Installation)
+	if err != nil {
+		return TransitionIssueOutput{}, err
+	}
+	res, err := a.Client.TransitionIssue(ctx, cred, in.Key, in.Transition, jiraconn.TransitionOptions{
+		Fields: in.Fields, Comment: in.Comment, TargetStatus: in.TargetStatus,
+	})
+	var tnf *jiraconn.TransitionNotFoundError
+	if errors.As(err, &tnf) {
+		return TransitionIssueOutput{}, classify.Final(TypeTransitionNotFound, tnf.Error())
+	}
+	if err != nil {
+		return TransitionIssueOutput{}, classify.Error(err)
+	}
+	return TransitionIssueOutput{TransitionID: res.ID, Status: res.To, Changed: res.Changed}, nil
+}
+
+// AddRemoteLinkInput is the input of AddRemoteLink.
+type AddRemoteLinkInput struct {
+	Installation string
+	Key          string
+	// Link is the link to add; a link with the same GlobalID (default: the
+	// URL) is updated rather than added twice.
+	Link jiraconn.RemoteLink
+}
+
+// AddRemoteLinkOutput is the result of AddRemoteLink.
+type AddRemoteLinkOutput struct {
+	LinkID int
+	Self   string
+}
+
+// AddRemoteLink creates or updates a remote link on the issue.
+func (a *Activities) AddRemoteLink(ctx context.Context, in AddRemoteLinkInput) (AddRemoteLinkOutput, error) {
+	if in.Key == "" || in.Link.URL == "" || in.Link.Title == "" {
+		return AddRemoteLinkOutput{}, classify.Final(classify.TypeValidation, "jira.AddRemoteLink: key, link URL and title are required")
+	}
+	cred, err := a.token(ctx, in.Installation)
+	if err != nil {
+		return AddRemoteLinkOutput{}, err
+	}
+	res, err := a.Client.AddRemoteLink(ctx, cred, in.Key, in.Link)
+	if err != nil {
+		return AddRemoteLinkOutput{}, classify.Error(err)
+	}
+	return AddRemoteLinkOutput{LinkID: res.ID, Self: res.Self}, nil
+}
+
+// SetFieldsInput is the input of SetFields.
+type SetFieldsInput struct {
+	Installation string
+	Key          string
+	// Fields are set outright, by field ID: {"summary": "x",
+	// "customfield_10010": 3}.
+	Fields map[string]any
+	// Update holds Jira's edit operations: {"labels": [{"add": "x"}]}.
+	// Prefer "set" operations and Fields: "add" to a list repeats on retry
+	// only where the list allows duplicates.
+	Update map[string]any
+}
+
+// SetFieldsOutput is the result of SetFields.
+type SetFieldsOutput struct{}
+
+// SetFields edits the issue.
+func (a *Activities) SetFields(ctx context.Context, in SetFieldsInput) (SetFieldsOutput, error) {
+	if in.Key == "" || (len(in.Fields) == 0 && len(in.Update) == 0) {
+		return SetFieldsOutput{}, classify.Final(classify.TypeValidation, "jira.SetFields: key and fields or update are required")
+	}
+	cred, err := a.token(ctx, in.Installation)
+	if err != nil {
+		return SetFieldsOutput{}, err
+	}
+	if err := a.Client.SetFields(ctx, cred, in.Key, in.Fields, in.Update); err != nil {
+		return SetFieldsOutput{}, classify.Error(err)
+	}
+	return SetFieldsOutput{}, nil
+}
+
+// CreateIssueInput is the input of CreateIssue.
+type CreateIssueInput struct {
+	Installation string
+	Issue        jiraconn.NewIssue
+}
+
+// CreateIssueOutput is the result of CreateIssue.
+type CreateIssueOutput struct {
+	ID   string
+	Key  string
+	Self string
+}
+
+// CreateIssue creates an issue. Jira offers no idempotency key: when the
+// answer to a create is lost (timeout, 5xx after commit) a retry creates a
+// second issue. Workflows that cannot tolerate that should call it with
+// MaximumAttempts 1 and reconcile on failure.
+func (a *Activities) CreateIssue(ctx context.Context, in CreateIssueInput) (CreateIssueOutput, error) {
+	if in.Issue.Project == "" || in.Issue.IssueType == "" || in.Issue.Summary == "" {
+		return CreateIssueOutput{}, classify.Final(classify.TypeValidation, "jira.CreateIssue: project, issue type and summary are required")
+	}
+	cred, err := a.token(ctx, in.Installation)
+	if err != nil {
+		return CreateIssueOutput{}, err
+	}
+	res, err := a.Client.CreateIssue(ctx, cred, in.Issue)
+	if err != nil {
+		return CreateIssueOutput{}, classify.Error(err)
+	}
+	return CreateIssueOutput{ID: res.ID, Key: res.Key, Self: res.Self}, nil
+}
+
+func (a *Activities) token(ctx context.Context, installation string) (string, error) {
+	key := tokens.Key{System: jiraconn.System, Installation: installation}
+	t, err := a.Tokens.Token(ctx, key)
+	if errors.Is(err, tokens.ErrNotFound) {
+		return "", classify.Final(classify.TypeAuth, fmt.Sprintf("jira: no credential for site %q", installation))
+	}
+	if err != nil {
+		return "", fmt.Errorf("jira: credential for site %q: %w", installation, err)
+	}
+	return t, nil
+}

@@ -1,0 +1,211 @@
+package jira
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/hookflow/hookflow/activities/classify"
+	jiraconn "github.com/hookflow/hookflow/connectors/jira"
+	"github.com/hookflow/hookflow/connectors/tokens"
+)
+
+const secret = "bot@example.com:ATATT3xFfGF0-s3cr3t-api-token"
+
+// fixtures are the connector's recorded responses.
+var fixtures = filepath.Join("..", "..", "connectors", "jira", "testdata")
+
+// server answers "METHOD /path" with the recorded response named in routes.
+func server(t *testing.T, routes map[string]string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, ok := routes[r.Method+" "+r.URL.Path]
+		if !ok {
+			name, ok = routes["*"]
+		}
+		if !ok {
+			http.Error(w, "no route", http.StatusTeapot)
+			return
+		}
+		f, err := os.Open(filepath.Join(fixtures, name))
+		if err != nil {
+			t.Errorf("fixture: %v", err)
+			return
+		}
+		defer f.Close()
+		resp, err := http.ReadResponse(bufio.NewReader(f), nil)
+		if err != nil {
+			t.Errorf("fixture %s: %v", name, err)
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func env(t *testing.T, baseURL string, store tokens.Store) *testsuite.TestActivityEnvironment {
+	t.Helper()
+	c, err := jiraconn.New(jiraconn.Options{BaseURL: baseURL})
+	require.NoError(t, err)
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	e := s.NewTestActivityEnvironment()
+	Register(e, &Activities{Client: c, Tokens: store})
+	return e
+}
+
+func TestActivitiesSucceed(t *testing.T) {
+	t.Parallel()
+	routes := map[string]string{
+		"GET /rest/api/2/issue/EX-1":              "get_issue_200.http",
+		"GET /rest/api/2/issue/EX-1/comment":      "comments_200.http",
+		"POST /rest/api/2/issue/EX-1/comment":     "add_comment_201.http",
+		"GET /rest/api/2/issue/EX-1/transitions":  "transitions_200.http",
+		"POST /rest/api/2/issue/EX-1/transitions": "no_content_204.http",
+		"POST /rest/api/2/issue/EX-1/remotelink":  "remote_link_201.http",
+		"PUT /rest/api/2/issue/EX-1":              "no_content_204.http",
+		"POST /rest/api/2/issue":                  "create_issue_201.http",
+	}
+	e := env(t, server(t, routes), tokens.Static{"jira": secret})
+	tests := []struct {
+		name  string
+		input any
+		check func(t *testing.T, v interface{ Get(any) error })
+	}{
+		{GetIssue, GetIssueInput{Key: "EX-1"}, func(t *testing.T, v interface{ Get(any) error }) {
+			var out GetIssueOutput
+			require.NoError(t, v.Get(&out))
+			require.Equal(t, "EX-1", out.Issue.Key)
+		}},
+		{AddComment, AddCommentInput{Key: "EX-1", Body: "hi", Marker: "wf-1/delivery-9"}, func(t *testing.T, v interface{ Get(any) error }) {
+			var out AddCommentOutput
+			require.NoError(t, v.Get(&out))
+			require.Equal(t, AddCommentOutput{CommentID: "10001", Self: "https://your-domain.atlassian.net/rest/api/2/issue/10010/comment/10001"}, out)
+		}},
+		{TransitionIssue, TransitionIssueInput{Key: "EX-1", Transition: "QA Review"}, func(t *testing.T, v interface{ Get(any) error }) {
+			var out TransitionIssueOutput
+			require.NoError(t, v.Get(&out))
+			require.Equal(t, TransitionIssueOutput{TransitionID: "711", Status: "Closed", Changed: true}, out)
+		}},
+		{AddRemoteLink, AddRemoteLinkInput{Key: "EX-1", Link: jiraconn.RemoteLink{URL: "https://x/", Title: "x"}}, func(t *testing.T, v interface{ Get(any) error }) {
+			var out AddRemoteLinkOutput
+			require.NoError(t, v.Get(&out))
+			require.Equal(t, 10000, out.LinkID)
+		}},
+		{SetFields, SetFieldsInput{Key: "EX-1", Fields: map[string]any{"summary": "s"}}, func(t *testing.T, v interface{ Get(any) error }) {
+			var out SetFieldsOutput
+			require.NoError(t, v.Get(&out))
+		}},
+		{CreateIssue, CreateIssueInput{Issue: jiraconn.NewIssue{Project: "ED", IssueType: "Task", Summary: "s"}}, func(t *testing.T, v interface{ Get(any) error }) {
+			var out CreateIssueOutput
+			require.NoError(t, v.Get(&out))
+			require.Equal(t, "ED-24", out.Key)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := e.ExecuteActivity(tt.name, tt.input)
+			require.NoError(t, err)
+			tt.check(t, v)
+		})
+	}
+}
+
+// inputs is one valid input per activity, for the error tests.
+var inputs = map[string]any{
+	GetIssue:        GetIssueInput{Installation: "acme", Key: "EX-1"},
+	AddComment:      AddCommentInput{Installation: "acme", Key: "EX-1", Body: "hi", Marker: "m"},
+	TransitionIssue: TransitionIssueInput{Installation: "acme", Key: "EX-1", Transition: "QA Review"},
+	AddRemoteLink:   AddRemoteLinkInput{Installation: "acme", Key: "EX-1", Link: jiraconn.RemoteLink{URL: "https://x/", Title: "x"}},
+	SetFields:       SetFieldsInput{Installation: "acme", Key: "EX-1", Fields: map[string]any{"summary": "s"}},
+	CreateIssue:     CreateIssueInput{Installation: "acme", Issue: jiraconn.NewIssue{Project: "ED", IssueType: "Task", Summary: "s"}},
+}
+
+func TestActivityErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		fixture      string
+		wantType     string
+		nonRetryable bool
+		delay        time.Duration
+	}{
+		{"error_400.http", classify.TypeValidation, true, 0},
+		{"error_401.http", classify.TypeAuth, true, 0},
+		{"error_403.http", classify.TypeAuth, true, 0},
+		{"error_404.http", classify.TypeNotFound, true, 0},
+		{"error_409.http", classify.TypeConflict, true, 0},
+		{"error_422.http", classify.TypeValidation, true, 0},
+		{"error_429.http", classify.TypeRateLimited, false, 17 * time.Second},
+		{"error_503.http", classify.TypeUnavailable, false, 0},
+		{"malformed_200.http", classify.TypeUnavailable, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fixture, func(t *testing.T) {
+			t.Parallel()
+			e := env(t, server(t, map[string]string{"*": tt.fixture}), tokens.Static{"jira": secret})
+			for name, in := range inputs {
+				if name == SetFields && tt.fixture == "malformed_200.http" {
+					continue // an edit's 2xx body is not read
+				}
+				_, err := e.ExecuteActivity(name, in)
+				requireAppError(t, err, tt.wantType, tt.nonRetryable)
+				var appErr *temporal.ApplicationError
+				require.True(t, errors.As(err, &appErr))
+				require.Equal(t, tt.delay, appErr.NextRetryDelay(), name)
+			}
+		})
+	}
+}
+
+func TestActivityFinalErrors(t *testing.T) {
+	t.Parallel()
+	url := server(t, map[string]string{"GET /rest/api/2/issue/EX-1/transitions": "transitions_200.http"})
+	tests := []struct {
+		name     string
+		store    tokens.Store
+		activity string
+		input    any
+		wantType string
+		wantMsg  string
+	}{
+		{"missing token", tokens.Static{}, GetIssue, inputs[GetIssue], classify.TypeAuth, `jira: no credential for site "acme"`},
+		{"transition not found", tokens.Static{"jira": secret}, TransitionIssue, TransitionIssueInput{Key: "EX-1", Transition: "Deploy"}, TypeTransitionNotFound, `available: "Close Issue", "QA Review"`},
+		{"invalid input", tokens.Static{"jira": secret}, AddComment, AddCommentInput{Key: "EX-1", Body: "x"}, classify.TypeValidation, "marker are required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := env(t, url, tt.store).ExecuteActivity(tt.activity, tt.input)
+			requireAppError(t, err, tt.wantType, true)
+			require.Contains(t, err.Error(), tt.wantMsg)
+		})
+	}
+}
+
+func requireAppError(t *testing.T, err error, typ string, nonRetryable bool) {
+	t.Helper()
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "%T %v", err, err)
+	require.Equal(t, typ, appErr.Type(), appErr.Error())
+	require.Equal(t, nonRetryable, appErr.NonRetryable())
+	require.NotContains(t, err.Error(), "s3cr3t")
+	require.NotContains(t, appErr.Error(), "s3cr3t")
+}
