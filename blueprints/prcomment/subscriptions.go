@@ -1,0 +1,30 @@
+package prcomment
+
+import (
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// Subscription routes every GitHub pull_request event to the workflow of
+// its pull request: github/<owner>/<repo>/pr/<number>.
+func Subscription(taskQueue string) workflows.Subscription {
+	return workflows.Subscription{
+		Blueprint: Name,
+		Workflow:  WorkflowName,
+		TaskQueue: taskQueue,
+		Route:     WorkflowID,
+		Input:     func(string) any { return Input{} },
+	}
+}
+
+// WorkflowID returns the ID of the workflow that owns ev, or "" for events
+// this blueprint does not take.
+func WorkflowID(ev workflows.Event) string {
+	if ev.Source != "github" || ev.Type != "pull_request" {
+		return ""
+	}
+	repo, pr := ev.Key("repo"), ev.Key("pr")
+	if repo == "" || pr == "" {
+		return ""
+	}
+	return "github/" + repo + "/pr/" + pr
+}

@@ -1,0 +1,92 @@
+// Package prcomment is Hookflow's first blueprint: one workflow per GitHub
+// pull request that welcomes the pull request with a comment when it is
+// opened or reopened and completes when it is closed.
+package prcomment
+
+import (
+	"fmt"
+	"strconv"
+
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	ghact "github.com/hookflow/hookflow/activities/github"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// Name is the blueprint's name.
+const Name = "prcomment"
+
+// WorkflowName is the registered workflow type.
+const WorkflowName = "prcomment.PullRequest"
+
+// Input is the workflow input; the zero value starts a new pull request.
+type Input struct {
+	// State is carried across continue-as-new.
+	State workflows.EntityState
+	// Comments counts comments posted by earlier runs.
+	Comments int
+}
+
+// Output is the workflow result.
+type Output struct {
+	Applied  int
+	Dropped  int
+	Comments int
+}
+
+// Register registers the blueprint's workflow.
+func Register(r worker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(PullRequest, workflow.RegisterOptions{Name: WorkflowName})
+}
+
+// PullRequest is the workflow of one pull request.
+func PullRequest(ctx workflow.Context, in Input) (Output, error) {
+	entity := workflows.NewEntity(in.State)
+	comments := in.Comments
+	apply := func(ctx workflow.Context, ev workflows.Event) (bool, error) {
+		switch {
+		case ev.Action == "opened" || ev.Action == "reopened":
+			// A comment that cannot be posted (after the preset's retries)
+			// is recorded in the history; the pull request's workflow
+			// stays alive for its next events.
+			if err := comment(ctx, ev); err != nil {
+				workflow.GetLogger(ctx).Warn("comment failed", "delivery_id", ev.DeliveryID, "error", err)
+				return false, nil
+			}
+			comments++
+			return false, nil
+		case ev.Action == "closed" || ev.Key("state") == "closed":
+			return true, nil
+		}
+		return false, nil
+	}
+	err := entity.Run(ctx, apply, func(st workflows.EntityState) error {
+		return workflow.NewContinueAsNewError(ctx, WorkflowName, Input{State: st, Comments: comments})
+	})
+	st := entity.State()
+	return Output{Applied: st.Applied, Dropped: st.Dropped, Comments: comments}, err
+}
+
+func comment(ctx workflow.Context, ev workflows.Event) error {
+	number, err := strconv.Atoi(ev.Key("pr"))
+	if err != nil {
+		return fmt.Errorf("prcomment: event %s has no pull request number", ev.DeliveryID)
+	}
+	wf := workflow.GetInfo(ctx).WorkflowExecution.ID
+	in := ghact.CreateCommentInput{
+		Installation: ev.Key("installation"),
+		Owner:        ev.Key("owner"),
+		Repo:         ev.Key("name"),
+		Number:       number,
+		Body: fmt.Sprintf("Thanks for the pull request! Hookflow is tracking it as workflow `%s` (%s delivery `%s`).",
+			wf, ev.Action, ev.DeliveryID),
+		Marker: "hookflow:" + Name + ":" + ev.DeliveryID,
+	}
+	var out ghact.CreateCommentOutput
+	if err := workflow.ExecuteActivity(workflows.ConnectorCall(ctx), ghact.CreateComment, in).Get(ctx, &out); err != nil {
+		return err
+	}
+	workflow.GetLogger(ctx).Info("commented", "comment_id", out.CommentID, "created", out.Created)
+	return nil
+}

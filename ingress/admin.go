@@ -1,0 +1,253 @@
+package ingress
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/hookflow/hookflow/ingress/hook"
+	"github.com/hookflow/hookflow/ingress/integrations"
+	"github.com/hookflow/hookflow/ingress/journal"
+)
+
+// IntegrationView is an integration as the admin API shows it. Secret is
+// set only in the answer to a create or rotate: it is shown once.
+type IntegrationView struct {
+	ID        string            `json:"id"`
+	Name      string            `json:"name"`
+	Source    string            `json:"source"`
+	URL       string            `json:"url"`
+	Secret    string            `json:"secret,omitempty"`
+	Options   map[string]string `json:"options,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+}
+
+// DeliveryView is a journal entry as the admin API shows it.
+type DeliveryView struct {
+	Seq         int64             `json:"seq"`
+	DeliveryID  string            `json:"delivery_id"`
+	Integration string            `json:"integration"`
+	Source      string            `json:"source"`
+	Event       string            `json:"event"`
+	Action      string            `json:"action"`
+	Status      string            `json:"status"`
+	Reason      string            `json:"reason,omitempty"`
+	WorkflowIDs []string          `json:"workflow_ids"`
+	Keys        map[string]string `json:"keys,omitempty"`
+	ReceivedAt  time.Time         `json:"received_at"`
+	UpdatedAt   time.Time         `json:"updated_at"`
+	Attempts    int               `json:"attempts"`
+	Payload     json.RawMessage   `json:"payload,omitempty"`
+}
+
+func (s *Server) adminRoutes(r chi.Router) {
+	r.Use(s.requireAdmin)
+	r.Post("/integrations", s.createIntegration)
+	r.Get("/integrations", s.listIntegrations)
+	r.Post("/integrations/{id}/rotate", s.rotateIntegration)
+	r.Get("/deliveries", s.listDeliveries)
+	r.Get("/deliveries/{seq}", s.getDelivery)
+}
+
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
+	want := []byte("Bearer " + s.cfg.AdminToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			writeError(w, hook.Unauthorized("admin token required", "send Authorization: Bearer <token from the data directory's admin-token file or HOOKFLOW_ADMIN_TOKEN>"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) view(in integrations.Integration, withSecret bool) IntegrationView {
+	v := IntegrationView{ID: in.ID, Name: in.Name, Source: in.Source, URL: s.cfg.PublicURL + "/hooks/" + in.Path, Options: in.Options, CreatedAt: in.CreatedAt}
+	if withSecret && len(in.Secrets) > 0 {
+		v.Secret = string(in.Secrets[0].Value)
+	}
+	return v
+}
+
+// CreateIntegrationRequest is the body of POST /admin/v1/integrations.
+type CreateIntegrationRequest struct {
+	Name    string            `json:"name"`
+	Source  string            `json:"source"`
+	Secret  string            `json:"secret,omitempty"`
+	Options map[string]string `json:"options,omitempty"`
+}
+
+func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request) {
+	var req CreateIntegrationRequest
+	if err := decodeJSON(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if _, ok := s.cfg.Sources[req.Source]; !ok {
+		writeError(w, hook.BadRequest("unknown_source", "unknown source "+strconv.Quote(req.Source), "one of: "+strings.Join(s.sourceNames(), ", ")))
+		return
+	}
+	in := integrations.Integration{Name: req.Name, Source: req.Source, Options: req.Options}
+	if req.Secret != "" {
+		in.Secrets = []integrations.Secret{{Value: []byte(req.Secret)}}
+	}
+	created, err := s.cfg.Integrations.Create(r.Context(), in)
+	if err != nil {
+		writeError(w, hook.BadRequest("invalid_integration", err.Error(), ""))
+		return
+	}
+	s.cache.invalidate()
+	s.log.InfoContext(r.Context(), "integration created", "integration", created.ID, "source", created.Source, "name", created.Name)
+	writeJSON(w, http.StatusCreated, s.view(created, true))
+}
+
+func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request) {
+	list, err := s.cfg.Integrations.List(r.Context())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out := make([]IntegrationView, 0, len(list))
+	for _, in := range list {
+		out = append(out, s.view(in, false))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// RotateRequest is the body of POST /admin/v1/integrations/{id}/rotate.
+type RotateRequest struct {
+	Secret string `json:"secret,omitempty"`
+	// Overlap is how long the old secret keeps verifying (Go duration).
+	Overlap string `json:"overlap,omitempty"`
+}
+
+func (s *Server) rotateIntegration(w http.ResponseWriter, r *http.Request) {
+	var req RotateRequest
+	if err := decodeJSON(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	var overlap time.Duration
+	if req.Overlap != "" {
+		d, err := time.ParseDuration(req.Overlap)
+		if err != nil || d < 0 {
+			writeError(w, hook.BadRequest("invalid_overlap", "overlap must be a duration such as 24h", ""))
+			return
+		}
+		overlap = d
+	}
+	in, err := s.cfg.Integrations.Rotate(r.Context(), chi.URLParam(r, "id"), []byte(req.Secret), overlap)
+	if errors.Is(err, integrations.ErrNotFound) {
+		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such integration"})
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.cache.invalidate()
+	s.log.InfoContext(r.Context(), "integration secret rotated", "integration", in.ID, "overlap", overlap.String())
+	writeJSON(w, http.StatusOK, s.view(in, true))
+}
+
+func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := journal.Filter{Status: journal.Status(q.Get("status")), Source: q.Get("source"), Integration: q.Get("integration")}
+	if f.Status != "" && !f.Status.Valid() {
+		writeError(w, hook.BadRequest("invalid_status", "unknown status "+strconv.Quote(string(f.Status)), "one of accepted, forwarded, ignored, duplicate, rejected, failed"))
+		return
+	}
+	var err error
+	if f.Limit, err = intParam(q.Get("limit")); err != nil {
+		writeError(w, hook.BadRequest("invalid_limit", "limit must be a positive integer", ""))
+		return
+	}
+	for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
+		if v := q.Get(name); v != "" {
+			if *dst, err = time.Parse(time.RFC3339, v); err != nil {
+				writeError(w, hook.BadRequest("invalid_"+name, name+" must be an RFC 3339 time", ""))
+				return
+			}
+		}
+	}
+	list, err := s.cfg.Journal.List(r.Context(), f)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out := make([]DeliveryView, 0, len(list))
+	for _, e := range list {
+		out = append(out, deliveryView(e))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
+	seq, err := strconv.ParseInt(chi.URLParam(r, "seq"), 10, 64)
+	if err != nil {
+		writeError(w, hook.BadRequest("invalid_seq", "delivery sequence number must be an integer", ""))
+		return
+	}
+	e, err := s.cfg.Journal.Get(r.Context(), seq)
+	if errors.Is(err, journal.ErrNotFound) {
+		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such delivery"})
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	v := deliveryView(e)
+	v.Payload = e.Event.Payload
+	writeJSON(w, http.StatusOK, v)
+}
+
+func deliveryView(e journal.Entry) DeliveryView {
+	wf := e.WorkflowIDs
+	if wf == nil {
+		wf = []string{}
+	}
+	return DeliveryView{Seq: e.Event.Seq, DeliveryID: e.Event.DeliveryID, Integration: e.Event.Integration, Source: e.Event.Source,
+		Event: e.Event.Type, Action: e.Event.Action, Status: string(e.Status), Reason: e.Reason, WorkflowIDs: wf,
+		Keys: e.Event.Keys, ReceivedAt: e.Event.ReceivedAt, UpdatedAt: e.UpdatedAt, Attempts: e.Attempts}
+}
+
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "admin request failed", "path", r.URL.Path, "error", err)
+	writeError(w, &hook.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"})
+}
+
+func (s *Server) sourceNames() []string {
+	var names []string
+	for n := range s.cfg.Sources {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func decodeJSON(r *http.Request, v any) *hook.Error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return hook.BadRequest("malformed_json", "request body is not valid JSON for this endpoint: "+err.Error(), "")
+	}
+	return nil
+}
+
+func intParam(v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, errors.New("not a positive integer")
+	}
+	return n, nil
+}

@@ -1,0 +1,241 @@
+// Package integrations stores the ingress's integrations: one per sender
+// configuration, each with its own secret URL path and secrets. Secrets and
+// paths are encrypted at rest; paths are looked up by their SHA-256.
+package integrations
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/hookflow/hookflow/ingress/sqlite"
+	"github.com/hookflow/hookflow/internal/secretbox"
+)
+
+// ErrNotFound is returned for an unknown integration ID or path.
+var ErrNotFound = errors.New("integrations: not found")
+
+// Integration is one sender configuration.
+type Integration struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Source string `json:"source"`
+	// Path is the secret last segment of the integration's URL
+	// (/hooks/<Path>); 192 random bits.
+	Path string `json:"-"`
+	// Secrets verify deliveries, newest first. During a rotation the old
+	// secret stays until its ExpiresAt.
+	Secrets []Secret `json:"-"`
+	// Options are source-specific settings (see each ingress/<source>).
+	Options   map[string]string `json:"options,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+}
+
+// Secret is one webhook secret.
+type Secret struct {
+	Value []byte `json:"v"`
+	// ExpiresAt is when the secret stops verifying; zero means never.
+	ExpiresAt time.Time `json:"e,omitzero"`
+}
+
+// ValidSecrets returns the secret values that verify at now, newest first.
+func (i Integration) ValidSecrets(now time.Time) [][]byte {
+	out := make([][]byte, 0, len(i.Secrets))
+	for _, s := range i.Secrets {
+		if s.ExpiresAt.IsZero() || now.Before(s.ExpiresAt) {
+			out = append(out, s.Value)
+		}
+	}
+	return out
+}
+
+var migrations = []string{
+	`CREATE TABLE integrations (
+		id          TEXT PRIMARY KEY,
+		name        TEXT NOT NULL UNIQUE,
+		source      TEXT NOT NULL,
+		path_hash   TEXT NOT NULL UNIQUE,
+		path_enc    BLOB NOT NULL,
+		secrets_enc BLOB NOT NULL,
+		options     TEXT NOT NULL DEFAULT '{}',
+		created_at  INTEGER NOT NULL
+	)`,
+}
+
+// Store keeps integrations in SQLite.
+type Store struct {
+	db  *sql.DB
+	box *secretbox.Box
+	now func() time.Time
+}
+
+// OpenStore runs the store's migrations in db and returns the store; box
+// encrypts secrets and paths.
+func OpenStore(ctx context.Context, db *sql.DB, box *secretbox.Box) (*Store, error) {
+	if err := sqlite.Migrate(ctx, db, "integrations", migrations); err != nil {
+		return nil, err
+	}
+	return &Store{db: db, box: box, now: time.Now}, nil
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+
+// Create stores a new integration. ID, Path and CreatedAt are generated; a
+// secret is generated when in.Secrets is empty. The returned integration
+// carries the secret so that it can be shown once.
+func (s *Store) Create(ctx context.Context, in Integration) (Integration, error) {
+	if !nameRE.MatchString(in.Name) {
+		return Integration{}, fmt.Errorf("integrations: name %q: use 1-100 letters, digits, '.', '_' or '-'", in.Name)
+	}
+	if in.Source == "" {
+		return Integration{}, errors.New("integrations: source is required")
+	}
+	in.ID = "int_" + randomToken(12)
+	in.Path = randomToken(24)
+	in.CreatedAt = s.now().UTC().Truncate(time.Second)
+	if len(in.Secrets) == 0 {
+		in.Secrets = []Secret{{Value: []byte(randomToken(32))}}
+	}
+	for _, sec := range in.Secrets {
+		if len(sec.Value) == 0 {
+			return Integration{}, errors.New("integrations: empty secret")
+		}
+	}
+	secrets, _ := json.Marshal(in.Secrets)
+	opts, _ := json.Marshal(nonNil(in.Options))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO integrations (id, name, source, path_hash, path_enc, secrets_enc, options, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, in.ID, in.Name, in.Source, pathHash(in.Path),
+		s.box.Seal([]byte(in.Path), []byte(in.ID+"/path")), s.box.Seal(secrets, []byte(in.ID+"/secrets")),
+		string(opts), in.CreatedAt.Unix())
+	if err != nil {
+		if strings.Contains(err.Error(), "UNIQUE") && strings.Contains(err.Error(), "name") {
+			return Integration{}, fmt.Errorf("integrations: an integration named %q exists", in.Name)
+		}
+		return Integration{}, fmt.Errorf("integrations: create: %w", err)
+	}
+	return in, nil
+}
+
+// ByPath returns the integration whose URL ends in path.
+func (s *Store) ByPath(ctx context.Context, path string) (Integration, error) {
+	return s.one(ctx, `WHERE path_hash = ?`, pathHash(path))
+}
+
+// Get returns the integration with id.
+func (s *Store) Get(ctx context.Context, id string) (Integration, error) {
+	return s.one(ctx, `WHERE id = ?`, id)
+}
+
+// List returns every integration, oldest first.
+func (s *Store) List(ctx context.Context) ([]Integration, error) {
+	return s.query(ctx, `ORDER BY created_at, id`)
+}
+
+// Rotate makes secret the newest secret of integration id (generating one
+// when empty); the secrets it had stay valid for overlap, then expire.
+// It returns the integration with the new secret.
+func (s *Store) Rotate(ctx context.Context, id string, secret []byte, overlap time.Duration) (Integration, error) {
+	in, err := s.Get(ctx, id)
+	if err != nil {
+		return Integration{}, err
+	}
+	if len(secret) == 0 {
+		secret = []byte(randomToken(32))
+	}
+	now := s.now()
+	expires := now.Add(overlap)
+	kept := []Secret{{Value: secret}}
+	for _, old := range in.Secrets {
+		if overlap <= 0 || (!old.ExpiresAt.IsZero() && !now.Before(old.ExpiresAt)) {
+			continue
+		}
+		if old.ExpiresAt.IsZero() || old.ExpiresAt.After(expires) {
+			old.ExpiresAt = expires
+		}
+		kept = append(kept, old)
+	}
+	in.Secrets = kept
+	enc, _ := json.Marshal(kept)
+	if _, err := s.db.ExecContext(ctx, `UPDATE integrations SET secrets_enc = ? WHERE id = ?`,
+		s.box.Seal(enc, []byte(id+"/secrets")), id); err != nil {
+		return Integration{}, fmt.Errorf("integrations: rotate: %w", err)
+	}
+	return in, nil
+}
+
+func (s *Store) one(ctx context.Context, where string, args ...any) (Integration, error) {
+	list, err := s.query(ctx, where, args...)
+	if err != nil {
+		return Integration{}, err
+	}
+	if len(list) == 0 {
+		return Integration{}, ErrNotFound
+	}
+	return list[0], nil
+}
+
+func (s *Store) query(ctx context.Context, tail string, args ...any) ([]Integration, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, source, path_enc, secrets_enc, options, created_at FROM integrations `+tail, args...)
+	if err != nil {
+		return nil, fmt.Errorf("integrations: query: %w", err)
+	}
+	defer rows.Close()
+	var out []Integration
+	for rows.Next() {
+		var in Integration
+		var pathEnc, secretsEnc []byte
+		var opts string
+		var created int64
+		if err := rows.Scan(&in.ID, &in.Name, &in.Source, &pathEnc, &secretsEnc, &opts, &created); err != nil {
+			return nil, fmt.Errorf("integrations: scan: %w", err)
+		}
+		path, err := s.box.Open(pathEnc, []byte(in.ID+"/path"))
+		if err != nil {
+			return nil, fmt.Errorf("integrations: %s: %w", in.ID, err)
+		}
+		secrets, err := s.box.Open(secretsEnc, []byte(in.ID+"/secrets"))
+		if err != nil {
+			return nil, fmt.Errorf("integrations: %s: %w", in.ID, err)
+		}
+		in.Path = string(path)
+		if err := json.Unmarshal(secrets, &in.Secrets); err != nil {
+			return nil, fmt.Errorf("integrations: %s: decode secrets: %w", in.ID, err)
+		}
+		if err := json.Unmarshal([]byte(opts), &in.Options); err != nil {
+			return nil, fmt.Errorf("integrations: %s: decode options: %w", in.ID, err)
+		}
+		in.CreatedAt = time.Unix(created, 0).UTC()
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+func pathHash(path string) string {
+	h := sha256.Sum256([]byte(path))
+	return hex.EncodeToString(h[:])
+}
+
+// randomToken returns n random bytes, base64url-encoded.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("integrations: no randomness: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}

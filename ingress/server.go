@@ -1,0 +1,338 @@
+// Package ingress is Hookflow's HTTP receiver: it verifies each delivery
+// with its integration's sender (ingress/<source>), normalizes it, writes it
+// to the journal and answers, without ever waiting on Temporal. The
+// forwarder (forwarder.go) takes it from there.
+package ingress
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/hookflow/hookflow/ingress/hook"
+	"github.com/hookflow/hookflow/ingress/integrations"
+	"github.com/hookflow/hookflow/ingress/journal"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// DefaultMaxBodyBytes is the body limit when neither the server nor the
+// integration sets one: 25 MiB, GitHub's own maximum payload.
+const DefaultMaxBodyBytes = 25 << 20
+
+// OptionMaxBodyBytes is the integration option that overrides the body
+// limit for one integration.
+const OptionMaxBodyBytes = "max_body_bytes"
+
+// Config configures a Server.
+type Config struct {
+	// Journal records every delivery. Required.
+	Journal journal.Journal
+	// Integrations resolves /hooks/<path> to an integration. Required.
+	Integrations *integrations.Store
+	// Sources are the senders this server accepts, by name. Required.
+	Sources map[string]hook.Source
+	// Router says which blueprints take an event; events no blueprint
+	// takes are journaled as ignored and answered 200. Required.
+	Router *workflows.Router
+	// Logger receives one line per delivery. Nil means slog.Default().
+	Logger *slog.Logger
+	// AdminToken guards /admin/v1. Empty disables the admin API.
+	AdminToken string
+	// PublicURL is the base of the integration URLs the admin API shows
+	// (http://host:port). Empty means http://127.0.0.1:8080.
+	PublicURL string
+	// MaxBodyBytes is the default body limit. Zero means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Accepted, when set, is called after each accepted delivery is
+	// journaled (the forwarder's wake-up).
+	Accepted func()
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the ingress HTTP handler.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	handler http.Handler
+	cache   integrationCache
+}
+
+// New validates cfg and returns a Server. It does no I/O.
+func New(cfg Config) (*Server, error) {
+	if cfg.Journal == nil || cfg.Integrations == nil || cfg.Router == nil || len(cfg.Sources) == 0 {
+		return nil, errors.New("ingress: Journal, Integrations, Router and Sources are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://127.0.0.1:8080"
+	}
+	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, cache: integrationCache{store: cfg.Integrations, ttl: 2 * time.Second, now: cfg.Now}}
+	r := chi.NewRouter()
+	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint"})
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, &hook.Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "method not allowed", Hint: "deliveries are POSTed"})
+	})
+	r.Post("/hooks/{path}", s.receive)
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", s.ready)
+	if cfg.AdminToken != "" {
+		r.Route("/admin/v1", s.adminRoutes)
+	}
+	s.handler = r
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	n, err := s.cfg.Journal.Backlog(r.Context())
+	if err != nil {
+		writeError(w, &hook.Error{Status: http.StatusServiceUnavailable, Code: "journal_unavailable", Message: "journal unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "backlog": n})
+}
+
+// answer is the body of every successful delivery response.
+type answer struct {
+	DeliveryID string `json:"delivery_id"`
+	Status     string `json:"status"`
+	Reason     string `json:"reason,omitempty"`
+}
+
+func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	now := s.cfg.Now()
+	in, err := s.cache.byPath(ctx, chi.URLParam(r, "path"))
+	if errors.Is(err, integrations.ErrNotFound) {
+		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "unknown_integration", Message: "no integration at this URL", Hint: "check the URL printed by `hookflow integrations create`"})
+		return
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "integration lookup failed", "error", err)
+		writeError(w, &hook.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "integration lookup failed"})
+		return
+	}
+	src := s.cfg.Sources[in.Source]
+	if src == nil {
+		s.reject(ctx, w, r, in, "", &hook.Error{Status: http.StatusInternalServerError, Code: "unknown_source", Message: fmt.Sprintf("source %q is not built into this server", in.Source)})
+		return
+	}
+	limit := s.cfg.MaxBodyBytes
+	if v, err := strconv.ParseInt(in.Options[OptionMaxBodyBytes], 10, 64); err == nil && v > 0 {
+		limit = v
+	}
+	tooLarge := &hook.Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: fmt.Sprintf("body exceeds %d bytes", limit), Hint: "raise the integration's max_body_bytes option if the sender needs more"}
+	if r.ContentLength > limit {
+		s.reject(ctx, w, r, in, "", tooLarge)
+		return
+	}
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if !acceptableMediaType(mediaType) {
+		s.reject(ctx, w, r, in, "", &hook.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: fmt.Sprintf("content type %q is not accepted", mediaType), Hint: "send application/json"})
+		return
+	}
+	body, err := readBody(w, r, limit)
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			s.reject(ctx, w, r, in, "", tooLarge)
+			return
+		}
+		s.reject(ctx, w, r, in, "", hook.BadRequest("unreadable_body", "could not read the body", ""))
+		return
+	}
+	req := &hook.Request{Header: r.Header, Body: body, ContentType: mediaType, Secrets: in.ValidSecrets(now), Options: in.Options, Now: now}
+	if err := src.Verify(req); err != nil {
+		s.reject(ctx, w, r, in, "", asHookError(err))
+		return
+	}
+	ev, err := src.Parse(req)
+	if err != nil {
+		s.reject(ctx, w, r, in, ev.Type, asHookError(err))
+		return
+	}
+	ev.Integration, ev.ReceivedAt, ev.Source = in.ID, now.UTC(), src.Name()
+
+	entry := journal.Entry{Event: ev, Status: journal.Accepted}
+	if ev.Type == "ping" {
+		entry.Status, entry.Reason = journal.Ignored, "ping"
+	} else if routes := s.cfg.Router.Routes(ev); len(routes) == 0 {
+		entry.Status, entry.Reason = journal.Ignored, fmt.Sprintf("no blueprint subscribes to %s %s", ev.Source, eventName(ev))
+	} else {
+		for _, rt := range routes {
+			entry.WorkflowIDs = append(entry.WorkflowIDs, rt.WorkflowID)
+		}
+	}
+	res, err := s.cfg.Journal.Append(ctx, entry)
+	if err != nil {
+		s.log.ErrorContext(ctx, "journal append failed", "error", err, "integration", in.ID, "delivery_id", ev.DeliveryID)
+		w.Header().Set("Retry-After", "5")
+		writeError(w, &hook.Error{Status: http.StatusServiceUnavailable, Code: "journal_unavailable", Message: "the delivery could not be stored; retry later"})
+		return
+	}
+	status, code := string(entry.Status), http.StatusAccepted
+	switch {
+	case res.Duplicate:
+		status, code, entry.Reason = string(journal.Duplicate), http.StatusOK, ""
+	case entry.Status == journal.Ignored:
+		code = http.StatusOK
+	default:
+		if s.cfg.Accepted != nil {
+			s.cfg.Accepted()
+		}
+	}
+	s.log.InfoContext(ctx, "delivery", "status", status, "delivery_id", ev.DeliveryID, "source", ev.Source,
+		"event", ev.Type, "action", ev.Action, "integration", in.ID, "seq", res.Seq)
+	writeJSON(w, code, answer{DeliveryID: ev.DeliveryID, Status: status, Reason: entry.Reason})
+}
+
+// reject answers with e and journals the refusal, without the body.
+func (s *Server) reject(ctx context.Context, w http.ResponseWriter, r *http.Request, in integrations.Integration, eventType string, e *hook.Error) {
+	id := deliveryIDFromHeaders(r.Header)
+	entry := journal.Entry{Status: journal.Rejected, Reason: fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message), Event: workflows.Event{
+		DeliveryID: id, Source: in.Source, Type: eventType, Integration: in.ID, ReceivedAt: s.cfg.Now().UTC(),
+	}}
+	if _, err := s.cfg.Journal.Append(ctx, entry); err != nil {
+		s.log.ErrorContext(ctx, "journal append failed", "error", err, "integration", in.ID)
+	}
+	s.log.WarnContext(ctx, "delivery rejected", "status", e.Status, "code", e.Code, "delivery_id", id, "source", in.Source, "integration", in.ID)
+	writeError(w, e)
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	rd := http.MaxBytesReader(w, r.Body, limit)
+	if r.ContentLength > 0 {
+		buf := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(rd, buf); err != nil {
+			return nil, err
+		}
+		// Anything after the declared length is a protocol error the
+		// server handles; the body is complete.
+		return buf, nil
+	}
+	return io.ReadAll(rd)
+}
+
+func acceptableMediaType(t string) bool {
+	switch {
+	case t == "", t == "application/json", t == "application/x-www-form-urlencoded", t == "text/plain":
+		return true
+	case strings.HasPrefix(t, "application/") && strings.HasSuffix(t, "+json"):
+		return true
+	}
+	return false
+}
+
+// deliveryHeaders are where senders put their delivery ID; used to label
+// refused deliveries, which are never parsed.
+var deliveryHeaders = []string{"X-GitHub-Delivery", "X-Gitlab-Event-UUID", "X-Request-UUID", "X-Request-Id",
+	"X-Atlassian-Webhook-Identifier", "Webhook-Id", "Idempotency-Key"}
+
+func deliveryIDFromHeaders(h http.Header) string {
+	for _, k := range deliveryHeaders {
+		if v := h.Get(k); v != "" {
+			if len(v) > 200 {
+				v = v[:200]
+			}
+			return v
+		}
+	}
+	return ""
+}
+
+func eventName(ev workflows.Event) string {
+	if ev.Action == "" {
+		return ev.Type
+	}
+	return ev.Type + "." + ev.Action
+}
+
+func asHookError(err error) *hook.Error {
+	var e *hook.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return hook.BadRequest("invalid_delivery", "the delivery could not be parsed", "")
+}
+
+func writeError(w http.ResponseWriter, e *hook.Error) {
+	writeJSON(w, e.Status, map[string]*hook.Error{"error": e})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// integrationCache keeps path lookups off the database for a short TTL;
+// the admin API invalidates it on changes made through this server.
+type integrationCache struct {
+	store *integrations.Store
+	ttl   time.Duration
+	now   func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]cached
+}
+
+type cached struct {
+	in      integrations.Integration
+	err     error
+	expires time.Time
+}
+
+func (c *integrationCache) byPath(ctx context.Context, path string) (integrations.Integration, error) {
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.entries[path]
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.in, e.err
+	}
+	in, err := c.store.ByPath(ctx, path)
+	if err != nil && !errors.Is(err, integrations.ErrNotFound) {
+		return in, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) > 10000 {
+		c.entries = map[string]cached{}
+	}
+	c.entries[path] = cached{in: in, err: err, expires: now.Add(c.ttl)}
+	return in, err
+}
+
+func (c *integrationCache) invalidate() {
+	c.mu.Lock()
+	c.entries = nil
+	c.mu.Unlock()
+}

@@ -1,0 +1,137 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/workflow"
+)
+
+// SeenLimit is how many delivery keys an entity remembers to drop
+// redeliveries. Far more than any sender retries; the journal deduplicates
+// at the door as well.
+const SeenLimit = 2000
+
+// HistoryLimit is the history length after which an entity continues as
+// new, well before Temporal's own limits (51,200 events, 50 MB).
+const HistoryLimit = 10000
+
+// EntityState is what an entity workflow carries across continue-as-new.
+type EntityState struct {
+	// Seen are the dedup keys of the most recent events applied, oldest
+	// first, at most SeenLimit.
+	Seen []string `json:"seen,omitempty"`
+	// Applied counts events applied over the entity's whole life.
+	Applied int `json:"applied"`
+	// Dropped counts redelivered events dropped.
+	Dropped int `json:"dropped"`
+	// Pending are events that reached the previous run after it finished
+	// its work; the next run applies them first, so none is lost.
+	Pending []Event `json:"pending,omitempty"`
+}
+
+// Apply handles one new event. It returns done=true when the entity's
+// work is finished and the workflow should complete.
+type Apply func(ctx workflow.Context, ev Event) (done bool, err error)
+
+// Entity is the signal loop at the heart of every blueprint: it receives
+// Batches on SignalEvents, drops events it has already applied, applies the
+// rest in order, and continues as new before the history grows too large.
+type Entity struct {
+	state EntityState
+	seen  map[string]bool
+}
+
+// NewEntity resumes an entity from state (the zero state for a new one).
+func NewEntity(state EntityState) *Entity {
+	e := &Entity{state: state, seen: make(map[string]bool, len(state.Seen))}
+	for _, k := range state.Seen {
+		e.seen[k] = true
+	}
+	return e
+}
+
+// State returns the state to carry into the next run.
+func (e *Entity) State() EntityState { return e.state }
+
+// Run applies the events left pending by the previous run, then loops on
+// the signal channel until apply reports done or fails. It returns nil when
+// the entity is done and nothing else arrived; otherwise, and when the
+// history passes HistoryLimit or Temporal suggests it, it returns what
+// continueAsNew builds from the state (normally a continue-as-new error),
+// with buffered events carried in State.Pending.
+func (e *Entity) Run(ctx workflow.Context, apply Apply, continueAsNew func(EntityState) error) error {
+	ch := workflow.GetSignalChannel(ctx, SignalEvents)
+	pending := Batch{Events: e.state.Pending}
+	e.state.Pending = nil
+	for {
+		done, err := e.applyBatch(ctx, pending, apply)
+		if err != nil {
+			return err
+		}
+		if done {
+			// Events that arrived after the work was done belong to the
+			// entity's next life: hand them to a new run instead of
+			// completing over them.
+			e.drain(ch)
+			if len(e.state.Pending) == 0 {
+				return nil
+			}
+			return continueAsNew(e.state)
+		}
+		if info := workflow.GetInfo(ctx); info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > HistoryLimit {
+			e.drain(ch)
+			return continueAsNew(e.state)
+		}
+		pending = Batch{}
+		ch.Receive(ctx, &pending)
+	}
+}
+
+// drain moves buffered signals into State.Pending, dropping redeliveries.
+func (e *Entity) drain(ch workflow.ReceiveChannel) {
+	var b Batch
+	for ch.ReceiveAsync(&b) {
+		e.keep(b.Events)
+		b = Batch{}
+	}
+}
+
+// keep adds events to State.Pending, dropping redeliveries.
+func (e *Entity) keep(events []Event) {
+	for _, ev := range events {
+		if e.seen[ev.DedupKey()] {
+			e.state.Dropped++
+			continue
+		}
+		e.state.Pending = append(e.state.Pending, ev)
+	}
+}
+
+func (e *Entity) applyBatch(ctx workflow.Context, b Batch, apply Apply) (bool, error) {
+	logger := workflow.GetLogger(ctx)
+	for i, ev := range b.Events {
+		key := ev.DedupKey()
+		if e.seen[key] {
+			e.state.Dropped++
+			logger.Info("duplicate delivery dropped", "delivery_id", ev.DeliveryID, "integration", ev.Integration)
+			continue
+		}
+		e.remember(key)
+		e.state.Applied++
+		done, err := apply(ctx, ev)
+		if done {
+			e.keep(b.Events[i+1:]) // the rest of the batch is the next run's
+		}
+		if done || err != nil {
+			return done, err
+		}
+	}
+	return false, nil
+}
+
+func (e *Entity) remember(key string) {
+	e.seen[key] = true
+	e.state.Seen = append(e.state.Seen, key)
+	if len(e.state.Seen) > SeenLimit {
+		delete(e.seen, e.state.Seen[0])
+		e.state.Seen = e.state.Seen[1:]
+	}
+}
