@@ -430,7 +430,6 @@ func (c *Client) AddWorkNote(ctx context.Context, cred, table, sysID, note, mark
 // IsSysID reports whether s has the form of a sys_id (32 lowercase hex).
 func IsSysID(s string) bool { return sysIDPattern.MatchString(s) }
 
-
 // Tables the named operations use.
 const (
 	TableChangeRequest = "change_request"

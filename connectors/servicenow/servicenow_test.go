@@ -104,8 +104,8 @@ func TestChangeRequests(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	srv, reqs := replay(t, map[string][]string{
-		"POST /api/now/table/change_request":         {"create_change_201.http"},
-		"GET /api/now/table/change_request/" + chgID: {"get_change_200.http"},
+		"POST /api/now/table/change_request":           {"create_change_201.http"},
+		"GET /api/now/table/change_request/" + chgID:   {"get_change_200.http"},
 		"PATCH /api/now/table/change_request/" + chgID: {"update_change_200.http"},
 	})
 	c := newClient(t, srv.URL, Options{})
@@ -315,8 +315,11 @@ func TestErrors(t *testing.T) {
 			_, _, err := c.CreateIncident(context.Background(), secret, map[string]string{"a": "b"}, "corr")
 			return err
 		},
-		"get":    func(c *Client) error { _, err := c.GetChangeRequest(context.Background(), secret, chgID); return err },
-		"update": func(c *Client) error { _, err := c.UpdateChangeRequest(context.Background(), secret, chgID, map[string]string{"a": "b"}); return err },
+		"get": func(c *Client) error { _, err := c.GetChangeRequest(context.Background(), secret, chgID); return err },
+		"update": func(c *Client) error {
+			_, err := c.UpdateChangeRequest(context.Background(), secret, chgID, map[string]string{"a": "b"})
+			return err
+		},
 		"note": func(c *Client) error {
 			_, err := c.AddWorkNote(context.Background(), secret, TableChangeRequest, chgID, "n", "m")
 			return err
