@@ -14,6 +14,7 @@
 package github
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha1" //nolint:gosec // only for integrations that opt in to GitHub's legacy signature.
 	"encoding/hex"
@@ -168,12 +169,12 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 		body = []byte(form.Get("payload"))
 	}
 	var p payload
-	if err := json.Unmarshal(body, &p); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if !errors.As(err, &typeErr) {
-			return workflows.Event{}, hook.BadRequest("malformed_json", "body is not a JSON object", "")
-		}
-		// A field routing reads has an unexpected type: keep what decoded.
+	// A type error means a field routing reads has an unexpected type:
+	// keep what decoded. Anything else, or a body that is not an object,
+	// is not a GitHub event.
+	var typeErr *json.UnmarshalTypeError
+	if err := json.Unmarshal(body, &p); (err != nil && !errors.As(err, &typeErr)) || !isObject(body) {
+		return workflows.Event{}, hook.BadRequest("malformed_json", "body is not a JSON object", "")
 	}
 	ev := workflows.Event{
 		DeliveryID: id,
@@ -185,6 +186,14 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 		Payload:    json.RawMessage(body),
 	}
 	return ev, nil
+}
+
+// isObject reports whether body, already known to be JSON or a JSON type
+// error, is an object: null, arrays and scalars decode into the payload
+// struct without a syntax error but are not GitHub events.
+func isObject(body []byte) bool {
+	b := bytes.TrimLeft(body, " \t\r\n")
+	return len(b) > 0 && b[0] == '{'
 }
 
 func keys(p *payload) map[string]string {
