@@ -1,0 +1,401 @@
+package github_test
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha1" //nolint:gosec // the legacy signature is part of what is tested.
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookflow/hookflow/ingress/github"
+	"github.com/hookflow/hookflow/ingress/hook"
+)
+
+// secret signs every recorded delivery in testdata. It is the example secret
+// of GitHub's "Validating webhook deliveries" page.
+const secret = "It's a Secret to Everybody"
+
+// load reads a recorded delivery: an HTTP/1.1 request whose body is every
+// byte after the first blank line, exactly as signed.
+func load(t testing.TB, name string) *hook.Request {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", name))
+	require.NoError(t, err)
+	head, body, ok := bytes.Cut(raw, []byte("\n\n"))
+	require.True(t, ok, "%s: no blank line after the headers", name)
+	r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(append(head, "\n\n"...))))
+	require.NoError(t, err)
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return &hook.Request{
+		Header:      r.Header,
+		Body:        body,
+		ContentType: ct,
+		Secrets:     [][]byte{[]byte(secret)},
+		Options:     map[string]string{},
+	}
+}
+
+func sign256(key string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+func sign1(key string, body []byte) string {
+	m := hmac.New(sha1.New, []byte(key))
+	m.Write(body)
+	return "sha1=" + hex.EncodeToString(m.Sum(nil))
+}
+
+func requireHookError(t *testing.T, err error, status int, code string) {
+	t.Helper()
+	var he *hook.Error
+	require.True(t, errors.As(err, &he), "want *hook.Error, got %v", err)
+	require.Equal(t, status, he.Status)
+	require.Equal(t, code, he.Code)
+	require.NotContains(t, he.Message+he.Hint, secret)
+}
+
+// TestKnownAnswer pins the signature scheme to the test vector GitHub
+// publishes, so the fixtures and the verifier cannot drift together.
+func TestKnownAnswer(t *testing.T) {
+	t.Parallel()
+	req := &hook.Request{
+		Header:  http.Header{"X-Hub-Signature-256": {"sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"}},
+		Body:    []byte("Hello, World!"),
+		Secrets: [][]byte{[]byte(secret)},
+	}
+	require.NoError(t, github.Source{}.Verify(req))
+}
+
+func TestParseRecorded(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		file     string
+		typ      string
+		action   string
+		delivery string
+		keys     map[string]string
+		meta     map[string]string
+	}{
+		{
+			file: "pull_request.opened.http", typ: "pull_request", action: "opened",
+			delivery: "5b0a3c40-7d1e-11ef-8b1c-2a7c9e4b1f01",
+			keys: map[string]string{
+				"repo": "Codertocat/Hello-World", "name": "Hello-World", "owner": "Codertocat",
+				"installation": "2311213", "sender": "Codertocat", "pr": "2", "state": "open",
+				"sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821", "head_ref": "changes", "base_ref": "master",
+			},
+			meta: map[string]string{
+				"x-github-hook-id": "503817644", "x-github-hook-installation-target-id": "375204",
+				"x-github-hook-installation-target-type": "integration",
+			},
+		},
+		{
+			file: "pull_request.synchronize.http", typ: "pull_request", action: "synchronize",
+			delivery: "8e2f61d0-7d1e-11ef-9a57-0f1f3d2c7b22",
+			keys: map[string]string{
+				"repo": "Codertocat/Hello-World", "name": "Hello-World", "owner": "Codertocat",
+				"installation": "2311213", "sender": "Codertocat", "pr": "2", "state": "open",
+				"sha": "34c5c7793cb3b279e22454cb6750c80560547b3a", "head_ref": "changes", "base_ref": "master",
+			},
+		},
+		{
+			file: "pull_request.closed.http", typ: "pull_request", action: "closed",
+			delivery: "b41c77f0-7d20-11ef-8f0e-6a1e0b9c3d44",
+			keys: map[string]string{
+				"repo": "Octocoders/Hello-World", "name": "Hello-World", "owner": "Octocoders", "org": "Octocoders",
+				"sender": "Codertocat", "pr": "2", "state": "closed", "merged": "true",
+				"sha": "34c5c7793cb3b279e22454cb6750c80560547b3a", "head_ref": "changes", "base_ref": "master",
+			},
+		},
+		{
+			file: "push.http", typ: "push", delivery: "0f6b9e12-7d21-11ef-80d5-9b8f2f6a1c55",
+			keys: map[string]string{
+				"repo": "Codertocat/Hello-World", "name": "Hello-World", "owner": "Codertocat", "sender": "Codertocat",
+				"ref": "refs/heads/main", "sha": "9049f1265b7d61be4a8904a9a27120d2064dab3b",
+			},
+		},
+		{
+			file: "push.form.http", typ: "push", delivery: "1a7c0f24-7d21-11ef-8a1f-0c9d8e7f6a55",
+			keys: map[string]string{
+				"repo": "Codertocat/Hello-World", "name": "Hello-World", "owner": "Codertocat", "sender": "Codertocat",
+				"ref": "refs/heads/main", "sha": "9049f1265b7d61be4a8904a9a27120d2064dab3b",
+			},
+		},
+		{
+			file: "issues.opened.http", typ: "issues", action: "opened", delivery: "3c1d2e80-7d22-11ef-9d3e-4c2b7a8f6e66",
+			keys: map[string]string{
+				"repo": "Codertocat/Hello-World", "name": "Hello-World", "owner": "Codertocat", "sender": "Codertocat",
+				"issue": "1",
+			},
+		},
+		{
+			file: "issue_comment.issue.http", typ: "issue_comment", action: "created", delivery: "6a7e0c20-7d22-11ef-8c4a-1b3f5d7e9a77",
+			keys: map[string]string{
+				"repo": "Codertocat/Hello-World", "name": "Hello-World", "owner": "Codertocat", "sender": "Codertocat",
+				"issue": "1",
+			},
+		},
+		{
+			// A comment on a pull request arrives as issue_comment; the
+			// issue's pull_request link makes it routable by pr.
+			file: "issue_comment.pr.http", typ: "issue_comment", action: "created", delivery: "9d4b1a60-7d22-11ef-95f1-7e2c4a6b8c88",
+			keys: map[string]string{
+				"repo": "Codertocat/Hello-World", "name": "Hello-World", "owner": "Codertocat", "sender": "octocat",
+				"installation": "2311213", "issue": "2", "pr": "2",
+			},
+		},
+		{
+			file: "ping.http", typ: "ping", delivery: "c8a9e1f0-7d1d-11ef-8e2b-3a5c7e9b1d00",
+			keys: map[string]string{
+				"repo": "Octocoders/Hello-World", "name": "Hello-World", "owner": "Octocoders", "sender": "Codertocat",
+			},
+		},
+		{
+			file: "ghes.pull_request.opened.http", typ: "pull_request", action: "opened", delivery: "e2f40a7c-7d23-11ef-9b8a-5d6e7f8a9b10",
+			keys: map[string]string{
+				"repo": "platform/payments", "name": "payments", "owner": "platform", "org": "platform", "sender": "jdoe",
+				"pr": "57", "state": "open", "sha": "1f0c3f5d2b8e4a6c9d7e0a1b2c3d4e5f60718293",
+				"head_ref": "retry-503", "base_ref": "main",
+			},
+			meta: map[string]string{
+				"x-github-enterprise-host": "ghe.corp.example", "x-github-enterprise-version": "3.13.2",
+				"x-github-hook-id": "412", "x-github-hook-installation-target-id": "1031",
+				"x-github-hook-installation-target-type": "repository",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			req := load(t, tt.file)
+			require.NoError(t, github.Source{}.Verify(req))
+			ev, err := github.Source{}.Parse(req)
+			require.NoError(t, err)
+			require.Equal(t, github.Name, ev.Source)
+			require.Equal(t, tt.typ, ev.Type)
+			require.Equal(t, tt.action, ev.Action)
+			require.Equal(t, tt.delivery, ev.DeliveryID)
+			require.Equal(t, tt.keys, ev.Keys)
+			if tt.meta != nil {
+				require.Equal(t, tt.meta, ev.Meta)
+			}
+			require.True(t, json.Valid(ev.Payload))
+			if req.ContentType == "application/json" {
+				require.Equal(t, string(req.Body), string(ev.Payload), "payload is the body, unchanged")
+			}
+			// The event ends up in workflow histories: no secret, no signature.
+			enc, err := json.Marshal(ev)
+			require.NoError(t, err)
+			require.NotContains(t, string(enc), secret)
+			for _, h := range []string{"X-Hub-Signature-256", "X-Hub-Signature"} {
+				require.NotContains(t, string(enc), strings.SplitN(req.Header.Get(h), "=", 2)[1])
+			}
+		})
+	}
+}
+
+func TestFormPayloadIsDecoded(t *testing.T) {
+	t.Parallel()
+	form, plain := load(t, "push.form.http"), load(t, "push.http")
+	ev, err := github.Source{}.Parse(form)
+	require.NoError(t, err)
+	require.Equal(t, string(plain.Body), string(ev.Payload))
+}
+
+func TestVerify(t *testing.T) {
+	t.Parallel()
+	body := load(t, "pull_request.opened.http").Body
+	tests := []struct {
+		name    string
+		mutate  func(r *hook.Request)
+		wantErr bool
+	}{
+		{name: "recorded signature", mutate: func(*hook.Request) {}},
+		{name: "missing signature", wantErr: true, mutate: func(r *hook.Request) {
+			r.Header.Del("X-Hub-Signature-256")
+			r.Header.Del("X-Hub-Signature")
+		}},
+		{name: "not hex", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set("X-Hub-Signature-256", "sha256=zz") }},
+		{name: "no prefix", wantErr: true, mutate: func(r *hook.Request) {
+			r.Header.Set("X-Hub-Signature-256", strings.TrimPrefix(sign256(secret, body), "sha256="))
+		}},
+		{name: "sha1 prefix in sha256 header", wantErr: true, mutate: func(r *hook.Request) {
+			r.Header.Set("X-Hub-Signature-256", "sha1="+strings.TrimPrefix(sign256(secret, body), "sha256="))
+		}},
+		{name: "truncated", wantErr: true, mutate: func(r *hook.Request) {
+			r.Header.Set("X-Hub-Signature-256", sign256(secret, body)[:40])
+		}},
+		{name: "upper-case hex", mutate: func(r *hook.Request) {
+			r.Header.Set("X-Hub-Signature-256", "sha256="+strings.ToUpper(strings.TrimPrefix(sign256(secret, body), "sha256=")))
+		}},
+		{name: "wrong secret", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set("X-Hub-Signature-256", sign256("not the secret", body)) }},
+		{name: "no secret configured", wantErr: true, mutate: func(r *hook.Request) { r.Secrets = nil }},
+		{name: "empty body", wantErr: true, mutate: func(r *hook.Request) { r.Body = nil }},
+		{name: "tampered body", wantErr: true, mutate: func(r *hook.Request) {
+			r.Body = bytes.Replace(bytes.Clone(r.Body), []byte(`"number":2`), []byte(`"number":3`), 1)
+		}},
+		{name: "trailing newline added", wantErr: true, mutate: func(r *hook.Request) { r.Body = append(bytes.Clone(r.Body), '\n') }},
+		{name: "rotation: signed with the new secret", mutate: func(r *hook.Request) {
+			r.Secrets = [][]byte{[]byte("new secret"), []byte(secret)}
+			r.Header.Set("X-Hub-Signature-256", sign256("new secret", body))
+		}},
+		{name: "rotation: signed with the old secret", mutate: func(r *hook.Request) {
+			r.Secrets = [][]byte{[]byte("new secret"), []byte(secret)}
+		}},
+		{name: "rotation: signed with neither", wantErr: true, mutate: func(r *hook.Request) {
+			r.Secrets = [][]byte{[]byte("new secret"), []byte("old secret")}
+		}},
+		{name: "sha1 only, not allowed", wantErr: true, mutate: func(r *hook.Request) { r.Header.Del("X-Hub-Signature-256") }},
+		{name: "sha1 only, allowed", mutate: func(r *hook.Request) {
+			r.Header.Del("X-Hub-Signature-256")
+			r.Options[github.OptionAllowSHA1] = "true"
+		}},
+		{name: "sha1 only, allowed, wrong secret", wantErr: true, mutate: func(r *hook.Request) {
+			r.Header.Del("X-Hub-Signature-256")
+			r.Header.Set("X-Hub-Signature", sign1("not the secret", body))
+			r.Options[github.OptionAllowSHA1] = "true"
+		}},
+		{name: "bad sha256 is not rescued by a good sha1", wantErr: true, mutate: func(r *hook.Request) {
+			r.Header.Set("X-Hub-Signature-256", sign256("not the secret", body))
+			r.Options[github.OptionAllowSHA1] = "true"
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := load(t, "pull_request.opened.http")
+			tt.mutate(req)
+			err := github.Source{}.Verify(req)
+			if !tt.wantErr {
+				require.NoError(t, err)
+				return
+			}
+			requireHookError(t, err, http.StatusUnauthorized, "unauthorized")
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		mutate func(r *hook.Request)
+		code   string
+	}{
+		{name: "missing delivery header", code: "missing_delivery_id", mutate: func(r *hook.Request) { r.Header.Del("X-GitHub-Delivery") }},
+		{name: "missing event header", code: "missing_event_type", mutate: func(r *hook.Request) { r.Header.Del("X-GitHub-Event") }},
+		{name: "empty body", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = nil }},
+		{name: "truncated JSON", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = r.Body[:len(r.Body)/2] }},
+		{name: "not JSON", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = []byte("action=opened") }},
+		{name: "JSON array", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = []byte(`[{"action":"opened"}]`) }},
+		{name: "JSON null", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = []byte(`null`) }},
+		{name: "JSON string", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = []byte(`"opened"`) }},
+		{name: "form without payload", code: "malformed_form", mutate: func(r *hook.Request) {
+			r.ContentType = "application/x-www-form-urlencoded"
+			r.Body = []byte("other=1")
+		}},
+		{name: "form with malformed JSON", code: "malformed_json", mutate: func(r *hook.Request) {
+			r.ContentType = "application/x-www-form-urlencoded"
+			r.Body = []byte("payload=" + url.QueryEscape(`{"action":`))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := load(t, "pull_request.opened.http")
+			tt.mutate(req)
+			_, err := github.Source{}.Parse(req)
+			requireHookError(t, err, http.StatusBadRequest, tt.code)
+		})
+	}
+}
+
+func TestParseToleratesUnexpectedFieldTypes(t *testing.T) {
+	t.Parallel()
+	req := load(t, "pull_request.opened.http")
+	// number as a string and installation as a list: routing keeps the rest.
+	req.Body = []byte(`{"action":"opened","number":"two","installation":[1],"repository":{"full_name":"o/r"}}`)
+	ev, err := github.Source{}.Parse(req)
+	require.NoError(t, err)
+	require.Equal(t, "opened", ev.Action)
+	require.Equal(t, "o/r", ev.Keys["repo"])
+	require.NotContains(t, ev.Keys, "installation")
+}
+
+func TestUnknownEventTypeKeepsTypeAndPayload(t *testing.T) {
+	t.Parallel()
+	req := load(t, "ping.http")
+	req.Header.Set("X-GitHub-Event", "merge_group_v9")
+	req.Body = []byte(`{"action":"checks_requested","future":{"field":[1,2,3]},"repository":{"full_name":"o/r","name":"r","owner":{"login":"o"}}}`)
+	ev, err := github.Source{}.Parse(req)
+	require.NoError(t, err)
+	require.Equal(t, "merge_group_v9", ev.Type)
+	require.Equal(t, "checks_requested", ev.Action)
+	require.Equal(t, string(req.Body), string(ev.Payload))
+	require.Equal(t, map[string]string{"repo": "o/r", "name": "r", "owner": "o"}, ev.Keys)
+}
+
+func FuzzVerify(f *testing.F) {
+	for _, name := range []string{"ping.http", "push.http"} {
+		req := load(f, name)
+		f.Add(req.Body, req.Header.Get("X-Hub-Signature-256"), []byte(secret))
+	}
+	f.Add([]byte{}, "sha256=", []byte{})
+	f.Add([]byte("Hello, World!"), "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17", []byte(secret))
+	f.Fuzz(func(t *testing.T, body []byte, sig string, key []byte) {
+		req := &hook.Request{
+			Header:  http.Header{"X-Hub-Signature-256": {sig}},
+			Body:    body,
+			Secrets: [][]byte{key},
+			Options: map[string]string{},
+		}
+		if err := (github.Source{}).Verify(req); err == nil {
+			// Success means sig is exactly the HMAC of body under key.
+			require.Equal(t, strings.ToLower(sign256(string(key), body)), strings.ToLower(sig))
+		}
+		// A signature made with the key never verifies under another key.
+		req.Header.Set("X-Hub-Signature-256", sign256(string(key), body))
+		req.Secrets = [][]byte{append(bytes.Clone(key), 'x')}
+		require.Error(t, github.Source{}.Verify(req))
+	})
+}
+
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"pull_request.opened.http", "issue_comment.pr.http", "push.http", "ping.http"} {
+		f.Add(load(f, name).Body, "application/json")
+	}
+	f.Add(load(f, "push.form.http").Body, "application/x-www-form-urlencoded")
+	f.Add([]byte(`{"pull_request":{"number":1e400}}`), "application/json")
+	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
+		req := &hook.Request{
+			Header:      http.Header{"X-Github-Event": {"pull_request"}, "X-Github-Delivery": {"d"}},
+			Body:        body,
+			ContentType: contentType,
+		}
+		ev, err := github.Source{}.Parse(req)
+		if err != nil {
+			var he *hook.Error
+			require.True(t, errors.As(err, &he))
+			require.Equal(t, http.StatusBadRequest, he.Status)
+			return
+		}
+		require.True(t, json.Valid(ev.Payload), "payload must be JSON: it is marshalled into histories")
+		for k, v := range ev.Keys {
+			require.NotEmpty(t, v, "key %s", k)
+		}
+	})
+}
