@@ -9,7 +9,6 @@ package devserver
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -122,7 +121,6 @@ func Start(opts Options) (*Server, error) {
 			EnableUI:            true,
 			CORS:                uiconfig.CORS{CookieInsecure: true},
 			HideLogs:            true,
-			DisableNewsFetch:    true,
 		}))
 		uiErr := make(chan error, 1)
 		go func() { uiErr <- s.ui.Start() }()
@@ -181,7 +179,7 @@ func (o Options) serverConfig() (*config.Config, error) {
 				InitialFailoverVersion: 1,
 				RPCAddress:             addr,
 				HTTPAddress:            net.JoinHostPort(o.IP, strconv.Itoa(o.GRPCPort+4)),
-				ClusterID:              "hookflow-dev",
+				ClusterID:              "5c6f1c35-7f40-4b1e-9a8e-68f0e0c4d2a1", // any fixed UUID: the dev cluster never changes
 			},
 		},
 	}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/internal/devserver"
+)
+
+func newDevCmd(g *globals) *cobra.Command {
+	var (
+		httpAddr     string
+		publicURL    string
+		temporalPort int
+		uiPort       int
+		githubAPI    string
+		taskQueue    string
+	)
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run everything on this machine: Temporal, the Temporal UI, the ingress, the forwarder and a worker",
+		Long: `Run a complete Hookflow in one process, with one data directory (--data-dir):
+
+  - a Temporal dev server persisted in <data-dir>/temporal.db (gRPC on --temporal-port,
+    which also takes the next four ports for its internal services; Web UI on --ui-port)
+  - the ingress on --http, with the journal and integrations in <data-dir>/hookflow.db
+  - the forwarder, and a worker with every blueprint registered
+
+GitHub calls use the token in HOOKFLOW_GITHUB_TOKEN (or GITHUB_TOKEN) and the API at
+--github-api-url. Stop with Ctrl-C or SIGTERM; a second start on the same data directory
+keeps the workflows, the journal and the integrations.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			log := g.logger()
+			if err := os.MkdirAll(g.dataDir, 0o700); err != nil {
+				return fmt.Errorf("create data directory: %w", err)
+			}
+			token, tokenPath, err := ensureAdminToken(g.dataDir)
+			if err != nil {
+				return err
+			}
+			host, _, err := net.SplitHostPort(httpAddr)
+			if err != nil {
+				return fmt.Errorf("--http %q: %w", httpAddr, err)
+			}
+			if host == "" || host == "0.0.0.0" || host == "::" {
+				host = "127.0.0.1"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "starting Temporal dev server (data in %s)...\n", filepath.Join(g.dataDir, "temporal.db"))
+			dev, err := devserver.Start(devserver.Options{
+				IP:           host,
+				GRPCPort:     temporalPort,
+				UIPort:       uiPort,
+				DatabaseFile: filepath.Join(g.dataDir, "temporal.db"),
+			})
+			if err != nil {
+				return err
+			}
+			defer dev.Stop()
+
+			c, err := dialTemporal(ctx, dev.Address(), "default", log)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			w, err := newWorker(c, workerConfig{TaskQueue: taskQueue, GitHubAPIURL: githubAPI, Tokens: envTokens()})
+			if err != nil {
+				return err
+			}
+			if err := w.Start(); err != nil {
+				return fmt.Errorf("start worker: %w", err)
+			}
+			defer w.Stop()
+
+			if publicURL == "" {
+				publicURL = "http://" + httpAddr
+			}
+			return runIngress(ctx, ingressConfig{
+				HTTPAddr: httpAddr, PublicURL: publicURL, DataDir: g.dataDir, TaskQueue: taskQueue,
+				Temporal: c, AdminToken: token,
+				Ready: func(a net.Addr) {
+					out := cmd.OutOrStdout()
+					fmt.Fprintf(out, "hookflow dev is running\n")
+					fmt.Fprintf(out, "  ingress      http://%s  (webhooks at /hooks/<path>, admin API at /admin/v1)\n", a)
+					fmt.Fprintf(out, "  temporal     %s  (namespace default, task queue %s)\n", dev.Address(), taskQueue)
+					if ui := dev.UIAddress(); ui != "" {
+						fmt.Fprintf(out, "  temporal UI  %s\n", ui)
+					}
+					fmt.Fprintf(out, "  data dir     %s\n", g.dataDir)
+					fmt.Fprintf(out, "  admin token  %s\n", tokenPath)
+					fmt.Fprintf(out, "press Ctrl-C to stop\n")
+				},
+			}, log)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&httpAddr, "http", "127.0.0.1:8080", "ingress listen address")
+	f.StringVar(&publicURL, "public-url", "", "base URL senders use to reach the ingress (default http://<--http>)")
+	f.IntVar(&temporalPort, "temporal-port", 7233, "Temporal gRPC port (the next four ports are used too)")
+	f.IntVar(&uiPort, "ui-port", 8233, "Temporal Web UI port (0 disables the UI)")
+	f.StringVar(&githubAPI, "github-api-url", envOr("HOOKFLOW_GITHUB_API_URL", ""), "GitHub REST API root; set it for GitHub Enterprise Server (env HOOKFLOW_GITHUB_API_URL)")
+	f.StringVar(&taskQueue, "task-queue", "hookflow", "Temporal task queue of the blueprints")
+	return cmd
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

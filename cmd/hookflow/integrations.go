@@ -1,0 +1,135 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/ingress"
+)
+
+func newIntegrationsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "integrations",
+		Aliases: []string{"integration"},
+		Short:   "Create, list and rotate integrations (one per sender configuration)",
+	}
+	cmd.AddCommand(newIntegrationsCreateCmd(g), newIntegrationsListCmd(g), newIntegrationsRotateCmd(g))
+	return cmd
+}
+
+func newIntegrationsCreateCmd(g *globals) *cobra.Command {
+	var req ingress.CreateIntegrationRequest
+	var options []string
+	cmd := &cobra.Command{
+		Use:   "create --source SOURCE --name NAME [--secret S]",
+		Short: "Create an integration: prints its secret URL and its secret (shown once)",
+		Example: `  hookflow integrations create --source github --name acme-github --output json
+  hookflow integrations create --source github --name ghes --option allow_sha1=true`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := g.checkOutput(); err != nil {
+				return err
+			}
+			for _, o := range options {
+				k, v, ok := strings.Cut(o, "=")
+				if !ok || k == "" {
+					return fmt.Errorf("--option %q: want key=value", o)
+				}
+				if req.Options == nil {
+					req.Options = map[string]string{}
+				}
+				req.Options[k] = v
+			}
+			a, err := g.admin()
+			if err != nil {
+				return err
+			}
+			var out ingress.IntegrationView
+			if err := a.do(cmd.Context(), http.MethodPost, "/integrations", req, &out); err != nil {
+				return err
+			}
+			return printIntegration(cmd, g, out)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&req.Source, "source", "", "sender kind: github")
+	f.StringVar(&req.Name, "name", "", "a unique name")
+	f.StringVar(&req.Secret, "secret", "", "webhook secret to use (default: a random one)")
+	f.StringArrayVar(&options, "option", nil, "source option key=value (repeatable)")
+	_ = cmd.MarkFlagRequired("source")
+	_ = cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+func printIntegration(cmd *cobra.Command, g *globals, v ingress.IntegrationView) error {
+	if g.output == "json" {
+		return printJSON(cmd, map[string]string{"id": v.ID, "name": v.Name, "source": v.Source, "url": v.URL, "secret": v.Secret})
+	}
+	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "id\t%s\nname\t%s\nsource\t%s\nurl\t%s\nsecret\t%s\n", v.ID, v.Name, v.Source, v.URL, v.Secret)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.ErrOrStderr(), "the secret is shown only now: configure it on the sender")
+	return nil
+}
+
+func newIntegrationsListCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List integrations (without their secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := g.checkOutput(); err != nil {
+				return err
+			}
+			a, err := g.admin()
+			if err != nil {
+				return err
+			}
+			var list []ingress.IntegrationView
+			if err := a.do(cmd.Context(), http.MethodGet, "/integrations", nil, &list); err != nil {
+				return err
+			}
+			if g.output == "json" {
+				return printJSON(cmd, list)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tSOURCE\tCREATED\tURL")
+			for _, v := range list {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", v.ID, v.Name, v.Source, v.CreatedAt.Format("2006-01-02 15:04"), v.URL)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func newIntegrationsRotateCmd(g *globals) *cobra.Command {
+	var req ingress.RotateRequest
+	cmd := &cobra.Command{
+		Use:   "rotate ID [--overlap 24h] [--secret S]",
+		Short: "Give an integration a new secret; the old one keeps verifying for --overlap",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.checkOutput(); err != nil {
+				return err
+			}
+			a, err := g.admin()
+			if err != nil {
+				return err
+			}
+			var out ingress.IntegrationView
+			if err := a.do(cmd.Context(), http.MethodPost, "/integrations/"+args[0]+"/rotate", req, &out); err != nil {
+				return err
+			}
+			return printIntegration(cmd, g, out)
+		},
+	}
+	cmd.Flags().StringVar(&req.Overlap, "overlap", "24h", "how long the old secret keeps verifying (0 ends it at once)")
+	cmd.Flags().StringVar(&req.Secret, "secret", "", "the new secret (default: a random one)")
+	return cmd
+}

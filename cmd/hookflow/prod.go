@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func newIngressCmd(g *globals) *cobra.Command {
+	var httpAddr, publicURL, temporalAddr, namespace, taskQueue string
+	var forward bool
+	cmd := &cobra.Command{
+		Use:   "ingress",
+		Short: "Run the ingress (and its forwarder) against an existing Temporal",
+		Long: `Run the webhook receiver on --http with its journal in --data-dir, and forward accepted
+deliveries to the Temporal frontend at --temporal-address. The ingress starts and journals
+deliveries even while Temporal is unreachable; the forwarder catches up when it returns.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := g.logger()
+			if err := os.MkdirAll(g.dataDir, 0o700); err != nil {
+				return fmt.Errorf("create data directory: %w", err)
+			}
+			token, _, err := ensureAdminToken(g.dataDir)
+			if err != nil {
+				return err
+			}
+			cfg := ingressConfig{HTTPAddr: httpAddr, PublicURL: publicURL, DataDir: g.dataDir, TaskQueue: taskQueue, AdminToken: token,
+				Ready: func(a net.Addr) { fmt.Fprintf(cmd.OutOrStdout(), "hookflow ingress listening on http://%s\n", a) }}
+			if cfg.PublicURL == "" {
+				cfg.PublicURL = "http://" + httpAddr
+			}
+			if forward {
+				c, err := lazyTemporal(temporalAddr, namespace, log)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				cfg.Temporal = c
+			}
+			return runIngress(cmd.Context(), cfg, log)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&httpAddr, "http", "127.0.0.1:8080", "listen address")
+	f.StringVar(&publicURL, "public-url", "", "base URL senders use to reach the ingress (default http://<--http>)")
+	f.StringVar(&temporalAddr, "temporal-address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
+	f.StringVar(&namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	f.StringVar(&taskQueue, "task-queue", "hookflow", "task queue of the blueprints' workers")
+	f.BoolVar(&forward, "forward", true, "run the forwarder in this process")
+	return cmd
+}
+
+func newWorkerCmd(g *globals) *cobra.Command {
+	var temporalAddr, namespace, taskQueue, githubAPI string
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run a worker with every blueprint and activity against an existing Temporal",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := g.logger()
+			c, err := dialTemporal(cmd.Context(), temporalAddr, namespace, log)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			w, err := newWorker(c, workerConfig{TaskQueue: taskQueue, GitHubAPIURL: githubAPI, Tokens: envTokens()})
+			if err != nil {
+				return err
+			}
+			if err := w.Start(); err != nil {
+				return err
+			}
+			defer w.Stop()
+			fmt.Fprintf(cmd.OutOrStdout(), "hookflow worker polling %s on %s\n", taskQueue, temporalAddr)
+			<-cmd.Context().Done()
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&temporalAddr, "temporal-address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
+	f.StringVar(&namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	f.StringVar(&taskQueue, "task-queue", "hookflow", "task queue to poll")
+	f.StringVar(&githubAPI, "github-api-url", envOr("HOOKFLOW_GITHUB_API_URL", ""), "GitHub REST API root (env HOOKFLOW_GITHUB_API_URL)")
+	return cmd
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// globals are the flags every subcommand shares.
+type globals struct {
+	dataDir  string
+	server   string
+	output   string
+	logLevel string
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "hookflow",
+		Short: "Turn SDLC webhooks into durable Temporal workflows",
+		Long: `Hookflow receives webhooks from GitHub, GitLab, Bitbucket, Jira, ServiceNow and any
+other sender, verifies and journals them, and signals the Temporal workflow that owns
+each SDLC entity (a pull request, an issue, a change).
+
+Start everything on a laptop with "hookflow dev"; create an integration with
+"hookflow integrations create"; watch deliveries with "hookflow deliveries list".`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	defDir := os.Getenv("HOOKFLOW_DATA_DIR")
+	if defDir == "" {
+		defDir = ".hookflow"
+	}
+	defServer := os.Getenv("HOOKFLOW_SERVER")
+	if defServer == "" {
+		defServer = "http://127.0.0.1:8080"
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.dataDir, "data-dir", defDir, "data directory (env HOOKFLOW_DATA_DIR)")
+	pf.StringVar(&g.server, "server", defServer, "URL of a running hookflow server, for admin commands (env HOOKFLOW_SERVER)")
+	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
+	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	root.AddCommand(newDevCmd(g), newIngressCmd(g), newWorkerCmd(g), newIntegrationsCmd(g), newDeliveriesCmd(g), newSendCmd(g))
+	return root
+}
+
+func (g *globals) logger() *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+func (g *globals) checkOutput() error {
+	if g.output != "table" && g.output != "json" {
+		return fmt.Errorf("--output must be table or json, not %q", g.output)
+	}
+	return nil
+}
+
+const adminTokenFile = "admin-token"
+
+// adminToken returns the token from HOOKFLOW_ADMIN_TOKEN or the data
+// directory.
+func (g *globals) adminToken() (string, error) {
+	if t := os.Getenv("HOOKFLOW_ADMIN_TOKEN"); t != "" {
+		return t, nil
+	}
+	path := filepath.Join(g.dataDir, adminTokenFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("no admin token: set HOOKFLOW_ADMIN_TOKEN or point --data-dir at the server's data directory (%s: %w)", path, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// ensureAdminToken reads the data directory's admin token, creating it on
+// first start. It returns the token and the file's path.
+func ensureAdminToken(dataDir string) (string, string, error) {
+	path := filepath.Join(dataDir, adminTokenFile)
+	if t := os.Getenv("HOOKFLOW_ADMIN_TOKEN"); t != "" {
+		return t, "(from HOOKFLOW_ADMIN_TOKEN)", nil
+	}
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), path, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", "", err
+	}
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return "", "", err
+	}
+	token := hex.EncodeToString(buf)
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", "", fmt.Errorf("write admin token: %w", err)
+	}
+	return token, path, nil
+}

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	ghact "github.com/hookflow/hookflow/activities/github"
+	"github.com/hookflow/hookflow/blueprints/prcomment"
+	ghconn "github.com/hookflow/hookflow/connectors/github"
+	"github.com/hookflow/hookflow/connectors/tokens"
+	"github.com/hookflow/hookflow/ingress"
+	ghsrc "github.com/hookflow/hookflow/ingress/github"
+	"github.com/hookflow/hookflow/ingress/hook"
+	"github.com/hookflow/hookflow/ingress/integrations"
+	"github.com/hookflow/hookflow/ingress/journal"
+	"github.com/hookflow/hookflow/ingress/sqlite"
+	"github.com/hookflow/hookflow/internal/secretbox"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// This file is the one place where senders, blueprints and activities are
+// wired together.
+
+// sources are the senders the ingress accepts.
+func sources() map[string]hook.Source {
+	list := []hook.Source{ghsrc.Source{}}
+	m := make(map[string]hook.Source, len(list))
+	for _, s := range list {
+		m[s.Name()] = s
+	}
+	return m
+}
+
+// router holds every blueprint's subscription.
+func router(taskQueue string) *workflows.Router {
+	return workflows.NewRouter(
+		prcomment.Subscription(taskQueue),
+	)
+}
+
+// workerConfig is what a worker needs besides its Temporal client.
+type workerConfig struct {
+	TaskQueue    string
+	GitHubAPIURL string
+	Tokens       tokens.Store
+}
+
+// registerAll registers every blueprint and activity on w.
+func registerAll(w worker.Registry, cfg workerConfig) error {
+	gh, err := ghconn.New(ghconn.Options{BaseURL: cfg.GitHubAPIURL})
+	if err != nil {
+		return err
+	}
+	prcomment.Register(w)
+	ghact.Register(w, &ghact.Activities{Client: gh, Tokens: cfg.Tokens})
+	return nil
+}
+
+// envTokens serves personal access tokens from the environment until a
+// token store is configured: HOOKFLOW_GITHUB_TOKEN (or GITHUB_TOKEN).
+func envTokens() tokens.Store {
+	t := os.Getenv("HOOKFLOW_GITHUB_TOKEN")
+	if t == "" {
+		t = os.Getenv("GITHUB_TOKEN")
+	}
+	return tokens.Static{"github": t}
+}
+
+// stores are the ingress's embedded databases.
+type stores struct {
+	db           *sql.DB
+	journal      *journal.SQLite
+	integrations *integrations.Store
+}
+
+func openStores(ctx context.Context, dataDir string) (*stores, error) {
+	key, err := secretKey(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	box, err := secretbox.New(key)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(filepath.Join(dataDir, "hookflow.db"))
+	if err != nil {
+		return nil, err
+	}
+	j, err := journal.OpenSQLite(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	ints, err := integrations.OpenStore(ctx, db, box)
+	if err != nil {
+		j.Close()
+		db.Close()
+		return nil, err
+	}
+	return &stores{db: db, journal: j, integrations: ints}, nil
+}
+
+func (s *stores) Close() error {
+	return errors.Join(s.journal.Close(), s.db.Close())
+}
+
+// secretKey is the key integration secrets are encrypted with:
+// HOOKFLOW_SECRET_KEY (base64, 32 bytes) or the data directory's
+// secret.key, created on first start.
+func secretKey(dataDir string) ([]byte, error) {
+	if v := os.Getenv("HOOKFLOW_SECRET_KEY"); v != "" {
+		return secretbox.DecodeKey(v)
+	}
+	return secretbox.LoadOrCreateKey(filepath.Join(dataDir, "secret.key"))
+}
+
+func dialTemporal(ctx context.Context, address, namespace string, log *slog.Logger) (client.Client, error) {
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:  address,
+		Namespace: namespace,
+		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", address, err)
+	}
+	return c, nil
+}
+
+// lazyTemporal returns a client that connects on first use, so that the
+// ingress starts (and journals) while Temporal is down.
+func lazyTemporal(address, namespace string, log *slog.Logger) (client.Client, error) {
+	return client.NewLazyClient(client.Options{
+		HostPort:  address,
+		Namespace: namespace,
+		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+	})
+}
+
+func newWorker(c client.Client, cfg workerConfig) (worker.Worker, error) {
+	w := worker.New(c, cfg.TaskQueue, worker.Options{
+		// The SDK's default of 2 pollers caps a worker near 30 workflow
+		// tasks/s (FACTS.md).
+		MaxConcurrentWorkflowTaskPollers: 16,
+		MaxConcurrentActivityTaskPollers: 4,
+	})
+	if err := registerAll(w, cfg); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// serveHTTP serves h on addr until ctx is done, then stops accepting and
+// waits up to 15 s for requests in flight. ready is closed once listening.
+func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger, ready chan<- net.Addr) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if ready != nil {
+		ready <- ln.Addr()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// ingressConfig configures runIngress.
+type ingressConfig struct {
+	HTTPAddr  string
+	PublicURL string
+	DataDir   string
+	TaskQueue string
+	// Temporal may be nil: the ingress then journals without forwarding.
+	Temporal   client.Client
+	AdminToken string
+	// Ready, when set, is called once the listener is up.
+	Ready func(net.Addr)
+}
+
+// runIngress serves the ingress and runs its forwarder until ctx is done.
+func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error {
+	st, err := openStores(ctx, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rt := router(cfg.TaskQueue)
+	var fwd *ingress.Forwarder
+	if cfg.Temporal != nil {
+		fwd, err = ingress.NewForwarder(ingress.ForwarderConfig{Journal: st.journal, Temporal: cfg.Temporal, Router: rt, Logger: log.With("component", "forwarder")})
+		if err != nil {
+			return err
+		}
+	}
+	srvCfg := ingress.Config{
+		Journal: st.journal, Integrations: st.integrations, Sources: sources(), Router: rt,
+		Logger: log.With("component", "ingress"), AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL,
+	}
+	if fwd != nil {
+		srvCfg.Accepted = fwd.Wake
+	}
+	srv, err := ingress.New(srvCfg)
+	if err != nil {
+		return err
+	}
+	fwdCtx, stopFwd := context.WithCancel(context.WithoutCancel(ctx))
+	fwdDone := make(chan struct{})
+	if fwd != nil {
+		go func() { defer close(fwdDone); _ = fwd.Run(fwdCtx) }()
+	} else {
+		close(fwdDone)
+	}
+	ready := make(chan net.Addr, 1)
+	go func() {
+		if a, ok := <-ready; ok && cfg.Ready != nil {
+			cfg.Ready(a)
+		}
+	}()
+	err = serveHTTP(ctx, cfg.HTTPAddr, srv, log, ready)
+	close(ready)
+	// Requests in flight are answered; now stop forwarding and flush.
+	stopFwd()
+	<-fwdDone
+	return err
+}
