@@ -212,8 +212,14 @@ func TestErrors(t *testing.T) {
 		{"malformed_200.http", 0, 0, "malformed response"},
 	}
 	ops := map[string]func(c *Client) error{
-		"send": func(c *Client) error { _, err := c.SendBatch(context.Background(), secret, []byte(`{"event":1}`), channel); return err },
-		"ack":  func(c *Client) error { _, err := c.QueryAcks(context.Background(), secret, channel, []int64{0}); return err },
+		"send": func(c *Client) error {
+			_, err := c.SendBatch(context.Background(), secret, []byte(`{"event":1}`), channel)
+			return err
+		},
+		"ack": func(c *Client) error {
+			_, err := c.QueryAcks(context.Background(), secret, channel, []int64{0})
+			return err
+		},
 	}
 	for _, tt := range tests {
 		for name, op := range ops {
