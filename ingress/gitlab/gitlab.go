@@ -1,0 +1,316 @@
+// Package gitlab verifies and normalizes webhook deliveries from GitLab
+// (GitLab.com, Self-Managed and Dedicated): project and group webhooks and
+// system hooks.
+//
+// GitLab authenticates a delivery by sending the webhook's secret token as
+// is in X-Gitlab-Token; it is compared in constant time with each of the
+// integration's secrets.
+//
+// The event type is the payload's object_kind (push, tag_push,
+// merge_request, issue, note, pipeline, build for job events, deployment,
+// release, ...), or event_name for system hooks that have no object_kind
+// (project_create, user_create, ...), or else derived from X-Gitlab-Event
+// ("Merge Request Hook" becomes merge_request).
+//
+// The delivery ID is Idempotency-Key when GitLab sends it (GitLab 17.4 and
+// later): it is the header GitLab documents for idempotency, the same on
+// every retry and resend of one event. Otherwise X-Gitlab-Event-UUID, then
+// X-Gitlab-Webhook-UUID. X-Gitlab-Event-UUID comes second because GitLab
+// uses it for recursion detection and documents that webhooks triggered by
+// an earlier webhook share its value, so two distinct events can carry the
+// same one.
+package gitlab
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/hookflow/hookflow/ingress/hook"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// Name is the source name of GitLab integrations.
+const Name = "gitlab"
+
+const (
+	headerToken       = "X-Gitlab-Token"
+	headerEvent       = "X-Gitlab-Event"
+	headerEventUUID   = "X-Gitlab-Event-UUID"
+	headerWebhookUUID = "X-Gitlab-Webhook-UUID"
+	headerIdempotency = "Idempotency-Key"
+	headerInstance    = "X-Gitlab-Instance"
+)
+
+// Source is the GitLab hook.Source.
+type Source struct{}
+
+var _ hook.Source = Source{}
+
+// Name implements hook.Source.
+func (Source) Name() string { return Name }
+
+// Verify implements hook.Source.
+func (Source) Verify(req *hook.Request) error {
+	token := req.Header.Get(headerToken)
+	if token == "" {
+		return hook.Unauthorized("missing token", "set a secret token on the GitLab webhook so that GitLab sends X-Gitlab-Token")
+	}
+	if !hook.EqualSecret(token, req.Secrets) {
+		return hook.Unauthorized("token does not match", "X-Gitlab-Token must equal the secret token of the integration")
+	}
+	return nil
+}
+
+// payload is the part of any GitLab event that routing reads. Fields whose
+// JSON type differs between events (tag, environment, commit) are raw.
+type payload struct {
+	ObjectKind  string `json:"object_kind"`
+	EventName   string `json:"event_name"`
+	Action      string `json:"action"`
+	Ref         string `json:"ref"`
+	After       string `json:"after"`
+	CheckoutSHA string `json:"checkout_sha"`
+	SHA         string `json:"sha"`
+	Status      string `json:"status"`
+	ProjectID   int64  `json:"project_id"`
+	// PathWithNamespace is set on system hooks about a project.
+	PathWithNamespace string          `json:"path_with_namespace"`
+	Tag               json.RawMessage `json:"tag"`
+	Environment       json.RawMessage `json:"environment"`
+	Commit            *struct {
+		ID json.RawMessage `json:"id"`
+	} `json:"commit"`
+
+	// Job events.
+	BuildID     int64  `json:"build_id"`
+	BuildStatus string `json:"build_status"`
+	PipelineID  int64  `json:"pipeline_id"`
+	// Deployment events.
+	DeploymentID int64 `json:"deployment_id"`
+
+	Project *struct {
+		ID                int64  `json:"id"`
+		PathWithNamespace string `json:"path_with_namespace"`
+	} `json:"project"`
+	ObjectAttributes *struct {
+		ID           int64  `json:"id"`
+		IID          int64  `json:"iid"`
+		Action       string `json:"action"`
+		State        string `json:"state"`
+		Status       string `json:"status"`
+		Ref          string `json:"ref"`
+		Tag          bool   `json:"tag"`
+		SHA          string `json:"sha"`
+		SourceBranch string `json:"source_branch"`
+		TargetBranch string `json:"target_branch"`
+		NoteableType string `json:"noteable_type"`
+		CommitID     string `json:"commit_id"`
+		LastCommit   *struct {
+			ID string `json:"id"`
+		} `json:"last_commit"`
+	} `json:"object_attributes"`
+	MergeRequest *struct {
+		IID int64 `json:"iid"`
+	} `json:"merge_request"`
+	Issue *struct {
+		IID int64 `json:"iid"`
+	} `json:"issue"`
+}
+
+// Parse implements hook.Source.
+func (Source) Parse(req *hook.Request) (workflows.Event, error) {
+	id := firstHeader(req, headerIdempotency, headerEventUUID, headerWebhookUUID)
+	if id == "" {
+		return workflows.Event{}, hook.BadRequest("missing_delivery_id", "missing delivery ID header",
+			"GitLab sends Idempotency-Key, X-Gitlab-Event-UUID and X-Gitlab-Webhook-UUID; one of them is required")
+	}
+	var p payload
+	var typeErr *json.UnmarshalTypeError
+	if err := json.Unmarshal(req.Body, &p); (err != nil && !errors.As(err, &typeErr)) || !isObject(req.Body) {
+		return workflows.Event{}, hook.BadRequest("malformed_json", "body is not a JSON object", "")
+	}
+	typ := eventType(&p, req.Header.Get(headerEvent))
+	if typ == "" {
+		return workflows.Event{}, hook.BadRequest("missing_event_type", "no object_kind in the body and no X-Gitlab-Event header",
+			"GitLab sends the event type in X-Gitlab-Event and object_kind")
+	}
+	return workflows.Event{
+		DeliveryID: id,
+		Source:     Name,
+		Type:       typ,
+		Action:     action(&p),
+		Keys:       keys(&p),
+		Meta:       meta(req),
+		Payload:    json.RawMessage(req.Body),
+	}, nil
+}
+
+func firstHeader(req *hook.Request, names ...string) string {
+	for _, n := range names {
+		if v := req.Header.Get(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func isObject(body []byte) bool {
+	b := bytes.TrimLeft(body, " \t\r\n")
+	return len(b) > 0 && b[0] == '{'
+}
+
+func eventType(p *payload, header string) string {
+	switch {
+	case p.ObjectKind != "":
+		return p.ObjectKind
+	case p.EventName != "":
+		return p.EventName
+	}
+	// "Merge Request Hook" -> merge_request, "System Hook" -> system.
+	h := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(header)), " hook")
+	return strings.ReplaceAll(h, " ", "_")
+}
+
+// action is what happened to the object: the MR or issue action (open,
+// update, merge, ...), a release's action, else the status of a pipeline,
+// job or deployment, else the object's state.
+func action(p *payload) string {
+	if a := p.ObjectAttributes; a != nil && a.Action != "" {
+		return a.Action
+	}
+	if p.Action != "" {
+		return p.Action
+	}
+	if a := p.ObjectAttributes; a != nil && a.Status != "" {
+		return a.Status
+	}
+	if p.BuildStatus != "" {
+		return p.BuildStatus
+	}
+	if p.Status != "" {
+		return p.Status
+	}
+	if a := p.ObjectAttributes; a != nil {
+		return a.State
+	}
+	return ""
+}
+
+func keys(p *payload) map[string]string {
+	k := make(map[string]string, 8)
+	set := func(name, v string) {
+		if v != "" {
+			k[name] = v
+		}
+	}
+	setInt := func(name string, v int64) {
+		if v != 0 {
+			k[name] = strconv.FormatInt(v, 10)
+		}
+	}
+	set("project", p.PathWithNamespace)
+	setInt("project_id", p.ProjectID)
+	if pr := p.Project; pr != nil {
+		set("project", pr.PathWithNamespace)
+		setInt("project_id", pr.ID)
+	}
+	tagged := string(p.Tag) == "true"
+	set("ref", fullRef(p.Ref, tagged))
+	set("sha", p.After)
+	if !isZeroSHA(p.CheckoutSHA) {
+		set("sha", p.CheckoutSHA)
+	}
+	if isZeroSHA(k["sha"]) {
+		delete(k, "sha") // a deleted branch or tag has no commit
+	}
+	set("sha", p.SHA)
+	if p.ObjectKind == "release" {
+		set("tag", text(p.Tag))
+		if p.Commit != nil {
+			set("sha", text(p.Commit.ID))
+		}
+	}
+	setInt("job", p.BuildID)
+	setInt("pipeline", p.PipelineID)
+	setInt("deployment", p.DeploymentID)
+	set("environment", environment(p.Environment))
+	if mr := p.MergeRequest; mr != nil {
+		setInt("mr", mr.IID)
+	}
+	if is := p.Issue; is != nil {
+		setInt("issue", is.IID)
+	}
+	if a := p.ObjectAttributes; a != nil {
+		switch p.ObjectKind {
+		case "merge_request":
+			setInt("mr", a.IID)
+			set("head_ref", a.SourceBranch)
+			set("base_ref", a.TargetBranch)
+			if a.LastCommit != nil {
+				set("sha", a.LastCommit.ID)
+			}
+		case "issue", "work_item":
+			setInt("issue", a.IID)
+		case "pipeline":
+			setInt("pipeline", a.ID)
+			set("ref", fullRef(a.Ref, a.Tag))
+			set("sha", a.SHA)
+		case "note":
+			set("sha", a.CommitID)
+		}
+	}
+	return k
+}
+
+// fullRef makes GitLab's short branch and tag names (pipeline, job and
+// deployment events) full refs like push events', so one key matches both.
+func fullRef(ref string, tag bool) string {
+	switch {
+	case ref == "" || strings.HasPrefix(ref, "refs/"):
+		return ref
+	case tag:
+		return "refs/tags/" + ref
+	default:
+		return "refs/heads/" + ref
+	}
+}
+
+func isZeroSHA(s string) bool { return s != "" && strings.Trim(s, "0") == "" }
+
+// environment reads a deployment's environment name or a job's
+// environment object.
+func environment(raw json.RawMessage) string {
+	if s := text(raw); s != "" {
+		return s
+	}
+	var env struct {
+		Name string `json:"name"`
+	}
+	_ = json.Unmarshal(raw, &env) // absent or another shape: no key
+	return env.Name
+}
+
+// text returns a JSON string's value, or "" for anything else.
+func text(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+func meta(req *hook.Request) map[string]string {
+	m := map[string]string{}
+	for _, h := range []string{headerEvent, headerInstance, headerEventUUID, headerWebhookUUID} {
+		if v := req.Header.Get(h); v != "" {
+			m[strings.ToLower(h)] = v
+		}
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
