@@ -1,0 +1,77 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fakeGitHub serves the issue-comment endpoints from recorded responses and
+// remembers what was posted.
+type fakeGitHub struct {
+	*httptest.Server
+	mu         sync.Mutex
+	comments   []map[string]any
+	postCount  int
+	listCount  int
+	lastAuth   string
+	failOnPost bool
+}
+
+func newFakeGitHub(t *testing.T) *fakeGitHub {
+	raw, err := os.ReadFile(filepath.Join("testdata", "github-api", "create-comment.201.json"))
+	require.NoError(t, err)
+	f := &fakeGitHub{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}/comments", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.lastAuth = r.Header.Get("Authorization")
+		f.listCount++
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(append([]map[string]any{}, f.comments...))
+	})
+	mux.HandleFunc("POST /repos/{owner}/{repo}/issues/{number}/comments", func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ Body string }
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, `{"message":"Problems parsing JSON"}`, http.StatusBadRequest)
+			return
+		}
+		var c map[string]any
+		if err := json.Unmarshal(raw, &c); err != nil {
+			panic(err)
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.postCount++
+		f.lastAuth = r.Header.Get("Authorization")
+		c["id"] = len(f.comments) + 1
+		c["body"] = in.Body
+		c["html_url"] = fmt.Sprintf("https://github.com/%s/%s/pull/%s#issuecomment-%d", r.PathValue("owner"), r.PathValue("repo"), r.PathValue("number"), len(f.comments)+1)
+		f.comments = append(f.comments, c)
+		if f.failOnPost {
+			f.failOnPost = false
+			http.Error(w, `{"message":"Server Error"}`, http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(c)
+	})
+	f.Server = httptest.NewServer(mux)
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeGitHub) failNextPostAfterStoring() { f.mu.Lock(); f.failOnPost = true; f.mu.Unlock() }
+func (f *fakeGitHub) posts() int                { f.mu.Lock(); defer f.mu.Unlock(); return f.postCount }
+func (f *fakeGitHub) lists() int                { f.mu.Lock(); defer f.mu.Unlock(); return f.listCount }
+func (f *fakeGitHub) stored() int               { f.mu.Lock(); defer f.mu.Unlock(); return len(f.comments) }
+func (f *fakeGitHub) auth() string              { f.mu.Lock(); defer f.mu.Unlock(); return f.lastAuth }
