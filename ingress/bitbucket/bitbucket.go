@@ -1,0 +1,279 @@
+// Package bitbucket verifies and normalizes webhook deliveries from
+// Bitbucket Cloud and Bitbucket Data Center (Server).
+//
+// Both editions sign the raw body when the webhook has a secret:
+// X-Hub-Signature is sha256=<hex HMAC-SHA256>. A webhook without a secret
+// sends no signature and is refused.
+//
+// The type is the event key (X-Event-Key, or eventKey in a Data Center
+// body): repo:push and pullrequest:created on Cloud, repo:refs_changed and
+// pr:opened on Data Center. The action is what follows the first colon
+// (push, created, reviewer:approved). The delivery ID is X-Request-UUID
+// (Cloud) or X-Request-Id (Data Center).
+//
+// Keys are the same for both editions: repo is the Cloud full_name
+// (workspace/slug) or the Data Center project key and slug (PROJ/slug); ref
+// is a full ref (refs/heads/main) and head_ref/base_ref are a pull
+// request's branch names, as for GitHub.
+package bitbucket
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/hookflow/hookflow/ingress/hook"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// Name is the source name of Bitbucket integrations.
+const Name = "bitbucket"
+
+const (
+	headerSig       = "X-Hub-Signature"
+	headerEventKey  = "X-Event-Key"
+	headerCloudID   = "X-Request-UUID"
+	headerDCID      = "X-Request-Id"
+	headerHookUUID  = "X-Hook-UUID"
+	editionCloud    = "cloud"
+	editionDC       = "datacenter"
+	metaEdition     = "edition"
+	metaHookUUIDKey = "x-hook-uuid"
+)
+
+// Source is the Bitbucket hook.Source.
+type Source struct{}
+
+var _ hook.Source = Source{}
+
+// Name implements hook.Source.
+func (Source) Name() string { return Name }
+
+// Verify implements hook.Source.
+func (Source) Verify(req *hook.Request) error {
+	sig := req.Header.Get(headerSig)
+	if sig == "" {
+		return hook.Unauthorized("missing signature", "set a secret on the Bitbucket webhook so that Bitbucket sends X-Hub-Signature")
+	}
+	hexSig, ok := strings.CutPrefix(sig, "sha256=")
+	if !ok || !hook.ValidHMACSHA256(req.Body, hexSig, req.Secrets) {
+		return hook.Unauthorized("signature does not match", "X-Hub-Signature must be sha256=<hex HMAC-SHA256 of the raw body> under the integration's secret")
+	}
+	return nil
+}
+
+// cloudRef is a branch or tag in a Cloud push change.
+type cloudRef struct {
+	Type   string `json:"type"`
+	Name   string `json:"name"`
+	Target *struct {
+		Hash string `json:"hash"`
+	} `json:"target"`
+}
+
+// cloudEnd is the source or destination of a Cloud pull request.
+type cloudEnd struct {
+	Branch *struct {
+		Name string `json:"name"`
+	} `json:"branch"`
+	Commit *struct {
+		Hash string `json:"hash"`
+	} `json:"commit"`
+}
+
+// dcRef is the fromRef or toRef of a Data Center pull request.
+type dcRef struct {
+	ID           string `json:"id"`
+	DisplayID    string `json:"displayId"`
+	LatestCommit string `json:"latestCommit"`
+	Repository   *repo  `json:"repository"`
+}
+
+// repo is a Cloud repository (full_name) or a Data Center one (project key
+// and slug).
+type repo struct {
+	FullName string `json:"full_name"`
+	Slug     string `json:"slug"`
+	Project  *struct {
+		Key string `json:"key"`
+	} `json:"project"`
+}
+
+func (r *repo) name() string {
+	if r.FullName != "" {
+		return r.FullName
+	}
+	if r.Project != nil && r.Project.Key != "" && r.Slug != "" {
+		return r.Project.Key + "/" + r.Slug
+	}
+	return ""
+}
+
+func (r *repo) project() string {
+	if r.Project != nil {
+		return r.Project.Key
+	}
+	return ""
+}
+
+// payload is the part of any Bitbucket event that routing reads. Cloud and
+// Data Center spell the pull request "pullrequest" and "pullRequest".
+type payload struct {
+	EventKey   string `json:"eventKey"`
+	Repository *repo  `json:"repository"`
+
+	// Cloud.
+	Push *struct {
+		Changes []struct {
+			New *cloudRef `json:"new"`
+			Old *cloudRef `json:"old"`
+		} `json:"changes"`
+	} `json:"push"`
+	CloudPR *struct {
+		ID          int64     `json:"id"`
+		State       string    `json:"state"`
+		Source      *cloudEnd `json:"source"`
+		Destination *cloudEnd `json:"destination"`
+	} `json:"pullrequest"`
+
+	// Data Center.
+	Changes []struct {
+		RefID  string `json:"refId"`
+		ToHash string `json:"toHash"`
+	} `json:"changes"`
+	DCPR *struct {
+		ID      int64  `json:"id"`
+		State   string `json:"state"`
+		FromRef *dcRef `json:"fromRef"`
+		ToRef   *dcRef `json:"toRef"`
+	} `json:"pullRequest"`
+}
+
+// Parse implements hook.Source.
+func (Source) Parse(req *hook.Request) (workflows.Event, error) {
+	edition, id := editionCloud, req.Header.Get(headerCloudID)
+	if id == "" {
+		edition, id = editionDC, req.Header.Get(headerDCID)
+	}
+	if id == "" {
+		return workflows.Event{}, hook.BadRequest("missing_delivery_id", "missing X-Request-UUID or X-Request-Id header",
+			"Bitbucket Cloud sends the delivery ID in X-Request-UUID, Data Center in X-Request-Id")
+	}
+	var p payload
+	var typeErr *json.UnmarshalTypeError
+	if err := json.Unmarshal(req.Body, &p); (err != nil && !errors.As(err, &typeErr)) || !isObject(req.Body) {
+		return workflows.Event{}, hook.BadRequest("malformed_json", "body is not a JSON object", "")
+	}
+	typ := req.Header.Get(headerEventKey)
+	if typ == "" {
+		typ = p.EventKey
+	}
+	if typ == "" {
+		return workflows.Event{}, hook.BadRequest("missing_event_type", "missing X-Event-Key header", "Bitbucket sends the event key (repo:push, pr:opened, ...) in X-Event-Key")
+	}
+	_, action, _ := strings.Cut(typ, ":")
+	m := map[string]string{metaEdition: edition}
+	if v := req.Header.Get(headerHookUUID); v != "" {
+		m[metaHookUUIDKey] = v
+	}
+	return workflows.Event{
+		DeliveryID: id,
+		Source:     Name,
+		Type:       typ,
+		Action:     action,
+		Keys:       keys(&p),
+		Meta:       m,
+		Payload:    json.RawMessage(req.Body),
+	}, nil
+}
+
+func isObject(body []byte) bool {
+	b := bytes.TrimLeft(body, " \t\r\n")
+	return len(b) > 0 && b[0] == '{'
+}
+
+func keys(p *payload) map[string]string {
+	k := make(map[string]string, 8)
+	set := func(name, v string) {
+		if v != "" {
+			k[name] = v
+		}
+	}
+	setSHA := func(v string) {
+		if strings.Trim(v, "0") != "" { // a deleted ref's hash is all zeros
+			k["sha"] = v
+		}
+	}
+	if r := p.Repository; r != nil {
+		set("repo", r.name())
+		set("project", r.project())
+	}
+	if p.Push != nil && len(p.Push.Changes) > 0 {
+		c := p.Push.Changes[0]
+		switch {
+		case c.New != nil:
+			set("ref", cloudFullRef(c.New))
+			if c.New.Target != nil {
+				setSHA(c.New.Target.Hash)
+			}
+		case c.Old != nil:
+			set("ref", cloudFullRef(c.Old))
+		}
+	}
+	if len(p.Changes) > 0 {
+		set("ref", p.Changes[0].RefID)
+		setSHA(p.Changes[0].ToHash)
+	}
+	if pr := p.CloudPR; pr != nil {
+		if pr.ID != 0 {
+			k["pr"] = strconv.FormatInt(pr.ID, 10)
+		}
+		set("state", pr.State)
+		if s := pr.Source; s != nil {
+			if s.Branch != nil {
+				set("head_ref", s.Branch.Name)
+			}
+			if s.Commit != nil {
+				setSHA(s.Commit.Hash)
+			}
+		}
+		if d := pr.Destination; d != nil && d.Branch != nil {
+			set("base_ref", d.Branch.Name)
+		}
+	}
+	if pr := p.DCPR; pr != nil {
+		if pr.ID != 0 {
+			k["pr"] = strconv.FormatInt(pr.ID, 10)
+		}
+		set("state", pr.State)
+		if f := pr.FromRef; f != nil {
+			set("head_ref", f.DisplayID)
+			setSHA(f.LatestCommit)
+		}
+		if t := pr.ToRef; t != nil {
+			set("base_ref", t.DisplayID)
+			// Pull request events carry the repository in the refs only.
+			if r := t.Repository; r != nil && k["repo"] == "" {
+				set("repo", r.name())
+				set("project", r.project())
+			}
+		}
+	}
+	return k
+}
+
+// cloudFullRef turns a Cloud branch or tag name into a full ref.
+func cloudFullRef(r *cloudRef) string {
+	switch {
+	case r.Name == "":
+		return ""
+	case r.Type == "branch":
+		return "refs/heads/" + r.Name
+	case r.Type == "tag" || r.Type == "annotated_tag":
+		return "refs/tags/" + r.Name
+	default:
+		return r.Name
+	}
+}

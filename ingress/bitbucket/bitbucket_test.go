@@ -1,0 +1,306 @@
+package bitbucket_test
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookflow/hookflow/ingress/bitbucket"
+	"github.com/hookflow/hookflow/ingress/hook"
+)
+
+// secret signs every recorded delivery in testdata.
+const secret = "bb-s3cr3t-2f7e"
+
+// load reads a recorded delivery: an HTTP/1.1 request whose body is every
+// byte after the first blank line, exactly as signed.
+func load(t testing.TB, name string) *hook.Request {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", name))
+	require.NoError(t, err)
+	head, body, ok := bytes.Cut(raw, []byte("\n\n"))
+	require.True(t, ok, "%s: no blank line after the headers", name)
+	r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(append(head, "\n\n"...))))
+	require.NoError(t, err)
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return &hook.Request{
+		Header:      r.Header,
+		Body:        body,
+		ContentType: ct,
+		Secrets:     [][]byte{[]byte(secret)},
+		Options:     map[string]string{},
+	}
+}
+
+func sign(key string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+func requireHookError(t *testing.T, err error, status int, code string) {
+	t.Helper()
+	var he *hook.Error
+	require.True(t, errors.As(err, &he), "want *hook.Error, got %v", err)
+	require.Equal(t, status, he.Status)
+	require.Equal(t, code, he.Code)
+	require.NotContains(t, he.Message+he.Hint, secret)
+}
+
+func TestParseRecorded(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		file     string
+		typ      string
+		action   string
+		delivery string
+		edition  string
+		keys     map[string]string
+	}{
+		{
+			file: "cloud.repo_push.http", typ: "repo:push", action: "push", edition: "cloud",
+			delivery: "6f1b9c2e-4d3a-4e8b-b7f0-2a5c9d1e8f34",
+			keys:     map[string]string{"repo": "acme/payments", "project": "PAY", "ref": "refs/heads/main", "sha": "709d658dc5b6d6afcd46049c2f332ee3f515a67d"},
+		},
+		{
+			file: "cloud.pullrequest_created.http", typ: "pullrequest:created", action: "created", edition: "cloud",
+			delivery: "0a4e7c1d-9b2f-4c6e-8d3a-5f7b1e9c2d40",
+			keys: map[string]string{
+				"repo": "acme/payments", "project": "PAY", "pr": "42", "state": "OPEN",
+				"head_ref": "feature/retry-503", "base_ref": "main", "sha": "d3b5f4a1c2e0",
+			},
+		},
+		{
+			file: "cloud.pullrequest_fulfilled.http", typ: "pullrequest:fulfilled", action: "fulfilled", edition: "cloud",
+			delivery: "3e8a2b6f-1c4d-4a9e-b0f7-6d2c8e4a1b95",
+			keys: map[string]string{
+				"repo": "acme/payments", "project": "PAY", "pr": "42", "state": "MERGED",
+				"head_ref": "feature/retry-503", "base_ref": "main", "sha": "d3b5f4a1c2e0",
+			},
+		},
+		{
+			file: "dc.repo_refs_changed.http", typ: "repo:refs_changed", action: "refs_changed", edition: "datacenter",
+			delivery: "5dbb2ab7-0c1e-4e2a-8f3d-9b7a6c5d4e3f",
+			keys:     map[string]string{"repo": "PROJ/repository", "project": "PROJ", "ref": "refs/heads/master", "sha": "178864a7d521b6f5e720b386b2c2b0ef8563e0dc"},
+		},
+		{
+			file: "dc.pr_opened.http", typ: "pr:opened", action: "opened", edition: "datacenter",
+			delivery: "7c2d9e4a-6b1f-4d8c-a3e5-0f9b2c7d1e86",
+			keys: map[string]string{
+				"repo": "PROJ/repository", "project": "PROJ", "pr": "1", "state": "OPEN",
+				"head_ref": "a-branch", "base_ref": "master", "sha": "ef8755f06ee4b28c96a847a95cb8ec8ed6ddd1ca",
+			},
+		},
+		{
+			file: "dc.pr_reviewer_approved.http", typ: "pr:reviewer:approved", action: "reviewer:approved", edition: "datacenter",
+			delivery: "9e4f1a7b-3c8d-4e2f-b6a0-1d5c9e3f7a28",
+			keys: map[string]string{
+				"repo": "PROJ/repository", "project": "PROJ", "pr": "1", "state": "OPEN",
+				"head_ref": "a-branch", "base_ref": "master", "sha": "ef8755f06ee4b28c96a847a95cb8ec8ed6ddd1ca",
+			},
+		},
+		{
+			file: "dc.diagnostics_ping.http", typ: "diagnostics:ping", action: "ping", edition: "datacenter",
+			delivery: "1b6e3d9f-8a2c-4f7e-9d0b-4c1a7e5f3b62", keys: map[string]string{},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			req := load(t, tt.file)
+			require.NoError(t, bitbucket.Source{}.Verify(req))
+			ev, err := bitbucket.Source{}.Parse(req)
+			require.NoError(t, err)
+			require.Equal(t, bitbucket.Name, ev.Source)
+			require.Equal(t, tt.typ, ev.Type)
+			require.Equal(t, tt.action, ev.Action)
+			require.Equal(t, tt.delivery, ev.DeliveryID)
+			require.Equal(t, tt.keys, ev.Keys)
+			require.Equal(t, tt.edition, ev.Meta["edition"])
+			require.Equal(t, string(req.Body), string(ev.Payload))
+			enc, err := json.Marshal(ev)
+			require.NoError(t, err)
+			require.NotContains(t, string(enc), secret)
+			require.NotContains(t, string(enc), strings.TrimPrefix(req.Header.Get("X-Hub-Signature"), "sha256="))
+		})
+	}
+}
+
+func TestVerify(t *testing.T) {
+	t.Parallel()
+	body := load(t, "dc.pr_opened.http").Body
+	tests := []struct {
+		name    string
+		mutate  func(r *hook.Request)
+		wantErr bool
+	}{
+		{name: "recorded signature", mutate: func(*hook.Request) {}},
+		{name: "missing signature", wantErr: true, mutate: func(r *hook.Request) { r.Header.Del("X-Hub-Signature") }},
+		{name: "no prefix", wantErr: true, mutate: func(r *hook.Request) {
+			r.Header.Set("X-Hub-Signature", strings.TrimPrefix(sign(secret, body), "sha256="))
+		}},
+		{name: "sha1 prefix", wantErr: true, mutate: func(r *hook.Request) {
+			r.Header.Set("X-Hub-Signature", "sha1="+strings.TrimPrefix(sign(secret, body), "sha256="))
+		}},
+		{name: "not hex", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set("X-Hub-Signature", "sha256=not-hex") }},
+		{name: "wrong secret", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set("X-Hub-Signature", sign("wrong", body)) }},
+		{name: "no secret configured", wantErr: true, mutate: func(r *hook.Request) { r.Secrets = nil }},
+		{name: "empty body", wantErr: true, mutate: func(r *hook.Request) { r.Body = nil }},
+		{name: "tampered body", wantErr: true, mutate: func(r *hook.Request) {
+			r.Body = bytes.Replace(bytes.Clone(r.Body), []byte(`"id":1,`), []byte(`"id":2,`), 1)
+		}},
+		{name: "rotation: new secret", mutate: func(r *hook.Request) {
+			r.Secrets = [][]byte{[]byte("new"), []byte(secret)}
+			r.Header.Set("X-Hub-Signature", sign("new", body))
+		}},
+		{name: "rotation: old secret", mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte(secret)} }},
+		{name: "rotation: neither", wantErr: true, mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte("old")} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := load(t, "dc.pr_opened.http")
+			tt.mutate(req)
+			err := bitbucket.Source{}.Verify(req)
+			if !tt.wantErr {
+				require.NoError(t, err)
+				return
+			}
+			requireHookError(t, err, http.StatusUnauthorized, "unauthorized")
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		file   string
+		mutate func(r *hook.Request)
+		code   string
+	}{
+		{name: "cloud without delivery header", file: "cloud.repo_push.http", code: "missing_delivery_id",
+			mutate: func(r *hook.Request) { r.Header.Del("X-Request-UUID") }},
+		{name: "data center without delivery header", file: "dc.pr_opened.http", code: "missing_delivery_id",
+			mutate: func(r *hook.Request) { r.Header.Del("X-Request-Id") }},
+		{name: "cloud without event key", file: "cloud.repo_push.http", code: "missing_event_type",
+			mutate: func(r *hook.Request) { r.Header.Del("X-Event-Key") }},
+		{name: "empty body", file: "cloud.repo_push.http", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = nil }},
+		{name: "truncated JSON", file: "dc.pr_opened.http", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = r.Body[:len(r.Body)/2] }},
+		{name: "JSON scalar", file: "dc.pr_opened.http", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = []byte(`42`) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := load(t, tt.file)
+			tt.mutate(req)
+			_, err := bitbucket.Source{}.Parse(req)
+			requireHookError(t, err, http.StatusBadRequest, tt.code)
+		})
+	}
+}
+
+func TestParseEdgeCases(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		file string
+		key  string
+		body string
+		typ  string
+		keys map[string]string
+	}{
+		{
+			name: "data center event key from the body", file: "dc.pr_opened.http", typ: "pr:opened",
+			body: `{"eventKey":"pr:opened","pullRequest":{"id":3}}`, keys: map[string]string{"pr": "3"},
+		},
+		{
+			name: "cloud branch deleted", file: "cloud.repo_push.http", key: "repo:push", typ: "repo:push",
+			body: `{"push":{"changes":[{"old":{"type":"branch","name":"gone","target":{"hash":"abc"}},"new":null,"closed":true}]},"repository":{"full_name":"a/b"}}`,
+			keys: map[string]string{"repo": "a/b", "ref": "refs/heads/gone"},
+		},
+		{
+			name: "cloud tag", file: "cloud.repo_push.http", key: "repo:push", typ: "repo:push",
+			body: `{"push":{"changes":[{"new":{"type":"tag","name":"v1","target":{"hash":"abc"}}}]}}`,
+			keys: map[string]string{"ref": "refs/tags/v1", "sha": "abc"},
+		},
+		{
+			name: "data center branch deleted", file: "dc.repo_refs_changed.http", key: "repo:refs_changed", typ: "repo:refs_changed",
+			body: `{"changes":[{"refId":"refs/heads/gone","fromHash":"abc","toHash":"0000000000000000000000000000000000000000","type":"DELETE"}]}`,
+			keys: map[string]string{"ref": "refs/heads/gone"},
+		},
+		{
+			name: "unknown event keeps type and payload", file: "cloud.repo_push.http", key: "repo:future_thing", typ: "repo:future_thing",
+			body: `{"future":[1,{"x":null}],"repository":{"full_name":"a/b","project":"not an object"}}`,
+			keys: map[string]string{"repo": "a/b"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := load(t, tt.file)
+			if tt.key == "" {
+				req.Header.Del("X-Event-Key")
+			} else {
+				req.Header.Set("X-Event-Key", tt.key)
+			}
+			req.Body = []byte(tt.body)
+			ev, err := bitbucket.Source{}.Parse(req)
+			require.NoError(t, err)
+			require.Equal(t, tt.typ, ev.Type)
+			require.Equal(t, tt.keys, ev.Keys)
+			require.Equal(t, tt.body, string(ev.Payload))
+		})
+	}
+}
+
+func FuzzVerify(f *testing.F) {
+	for _, name := range []string{"cloud.repo_push.http", "dc.pr_opened.http"} {
+		req := load(f, name)
+		f.Add(req.Body, req.Header.Get("X-Hub-Signature"), []byte(secret))
+	}
+	f.Add([]byte{}, "sha256=", []byte{})
+	f.Fuzz(func(t *testing.T, body []byte, sig string, key []byte) {
+		req := &hook.Request{Header: http.Header{"X-Hub-Signature": {sig}}, Body: body, Secrets: [][]byte{key}}
+		if err := (bitbucket.Source{}).Verify(req); err == nil {
+			require.Equal(t, sign(string(key), body), strings.ToLower(sig))
+		}
+		req.Header.Set("X-Hub-Signature", sign(string(key), body))
+		req.Secrets = [][]byte{append(bytes.Clone(key), 'x')}
+		require.Error(t, bitbucket.Source{}.Verify(req))
+	})
+}
+
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"cloud.repo_push.http", "cloud.pullrequest_created.http", "dc.repo_refs_changed.http", "dc.pr_opened.http"} {
+		req := load(f, name)
+		f.Add(req.Body, req.Header.Get("X-Event-Key"))
+	}
+	f.Fuzz(func(t *testing.T, body []byte, key string) {
+		req := &hook.Request{Header: http.Header{"X-Event-Key": {key}, "X-Request-Id": {"d"}}, Body: body}
+		ev, err := bitbucket.Source{}.Parse(req)
+		if err != nil {
+			var he *hook.Error
+			require.True(t, errors.As(err, &he))
+			require.Equal(t, http.StatusBadRequest, he.Status)
+			return
+		}
+		require.NotEmpty(t, ev.Type)
+		require.True(t, json.Valid(ev.Payload))
+		for k, v := range ev.Keys {
+			require.NotEmpty(t, v, "key %s", k)
+		}
+	})
+}
