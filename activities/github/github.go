@@ -32,6 +32,8 @@ type Activities struct {
 // Register registers every GitHub activity under its name.
 func Register(r worker.ActivityRegistry, a *Activities) {
 	r.RegisterActivityWithOptions(a.CreateComment, activity.RegisterOptions{Name: CreateComment, DisableAlreadyRegisteredCheck: true})
+	r.RegisterActivityWithOptions(a.AddLabels, activity.RegisterOptions{Name: AddLabels, DisableAlreadyRegisteredCheck: true})
+	r.RegisterActivityWithOptions(a.CreateStatus, activity.RegisterOptions{Name: CreateStatus, DisableAlreadyRegisteredCheck: true})
 }
 
 // CreateCommentInput is the input of CreateComment.
