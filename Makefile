@@ -1,0 +1,34 @@
+# Hookflow. `make run` starts everything; `make test` runs every test.
+GO       ?= go
+BIN      := bin/hookflow
+FUZZTIME ?= 3s
+
+.PHONY: all build run test unit fuzz-short bench lint clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/hookflow
+
+## run: hookflow dev with embedded defaults (Temporal + UI, ingress, forwarder, worker)
+run: build
+	./$(BIN) dev
+
+## test: the whole suite, end-to-end tests included, then a short run of every fuzz target
+test: build
+	HOOKFLOW_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 45m ./...
+	@FUZZTIME=$(FUZZTIME) ./.ci/fuzz-short
+
+## unit: the quick inner loop (no binary build, no end-to-end tests)
+unit:
+	$(GO) test -short ./...
+
+bench:
+	@echo "no benchmarks yet"
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin
