@@ -1,0 +1,298 @@
+// Package generic verifies and normalizes deliveries from senders that have
+// no source of their own: CI jobs, scripts, curl, SaaS tools that sign their
+// webhooks in a common way.
+//
+// The integration option "scheme" selects the authentication:
+//
+//   - hmac (the default): the HMAC-SHA256 of the raw body in a header
+//     (option "header", default X-Signature), after an optional prefix
+//     (option "prefix", e.g. "sha256="), hex or base64 (option "encoding",
+//     default hex).
+//   - apikey: an API key in Authorization: Bearer <key> or in X-API-Key.
+//   - standard: the Standard Webhooks specification
+//     (https://www.standardwebhooks.com/): webhook-id, webhook-timestamp and
+//     webhook-signature ("v1,<base64>" entries separated by spaces) over
+//     "<id>.<timestamp>.<body>"; a secret "whsec_<base64>" is used decoded.
+//     The timestamp must be within the option "tolerance" (a Go duration,
+//     default 5m) of the time the request arrived.
+//
+// The body must be a JSON object. The delivery ID is webhook-id, else the
+// header named by the option "id_header", else X-Request-Id or
+// Idempotency-Key, else "sha256:<hex>" of the body: identical bodies then
+// count as one delivery. The type is the value of the header named by the
+// option "type_header", else the body's "type" or "event" field, else
+// "event"; the action is the body's "action". The option "keys" lists, comma
+// separated, the top-level body fields that become business keys.
+package generic
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookflow/hookflow/ingress/hook"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// Name is the source name of generic integrations.
+const Name = "generic"
+
+// Integration options and their values. Each is optional; the zero value
+// is the default given.
+const (
+	OptionScheme     = "scheme"      // SchemeHMAC (default), SchemeAPIKey or SchemeStandard
+	OptionHeader     = "header"      // hmac: signature header, default X-Signature
+	OptionPrefix     = "prefix"      // hmac: text before the signature, default none
+	OptionEncoding   = "encoding"    // hmac: "hex" (default) or "base64"
+	OptionTolerance  = "tolerance"   // standard: max clock skew, default 5m
+	OptionIDHeader   = "id_header"   // delivery ID header, default X-Request-Id or Idempotency-Key
+	OptionTypeHeader = "type_header" // event type header, default none
+	OptionKeys       = "keys"        // top-level body fields to use as keys, default none
+
+	SchemeHMAC     = "hmac"
+	SchemeAPIKey   = "apikey"
+	SchemeStandard = "standard"
+)
+
+// DefaultTolerance is how far a Standard Webhooks timestamp may be from the
+// arrival time when the integration does not set OptionTolerance.
+const DefaultTolerance = 5 * time.Minute
+
+// DefaultType is the event type when neither the type header nor the body
+// names one.
+const DefaultType = "event"
+
+const (
+	defaultSigHeader = "X-Signature"
+	headerAPIKey     = "X-API-Key"
+	headerSWID       = "webhook-id"
+	headerSWTime     = "webhook-timestamp"
+	headerSWSig      = "webhook-signature"
+)
+
+// Source is the generic hook.Source.
+type Source struct {
+	// VerifyKey reports whether key is a valid API key of the integration,
+	// for the apikey scheme. Nil compares key with the request's Secrets
+	// in constant time; set it where API keys are stored hashed.
+	VerifyKey func(req *hook.Request, key string) bool
+}
+
+var _ hook.Source = Source{}
+
+// Name implements hook.Source.
+func (Source) Name() string { return Name }
+
+// Verify implements hook.Source.
+func (s Source) Verify(req *hook.Request) error {
+	switch scheme := req.Options[OptionScheme]; scheme {
+	case "", SchemeHMAC:
+		return verifyHMAC(req)
+	case SchemeAPIKey:
+		return s.verifyAPIKey(req)
+	case SchemeStandard:
+		return verifyStandard(req)
+	default:
+		return hook.Unauthorized("unknown scheme "+strconv.Quote(scheme), "the integration option scheme must be hmac, apikey or standard")
+	}
+}
+
+func verifyHMAC(req *hook.Request) error {
+	h := option(req, OptionHeader, defaultSigHeader)
+	prefix := req.Options[OptionPrefix]
+	hint := h + " must be " + prefix + "<" + option(req, OptionEncoding, "hex") + " HMAC-SHA256 of the raw body> under the integration's secret"
+	sig := req.Header.Get(h)
+	if sig == "" {
+		return hook.Unauthorized("missing signature", hint)
+	}
+	sig, ok := strings.CutPrefix(sig, prefix)
+	if ok && req.Options[OptionEncoding] == "base64" {
+		sig = hex.EncodeToString(decodeBase64(sig))
+	}
+	if !ok || !hook.ValidHMACSHA256(req.Body, sig, req.Secrets) {
+		return hook.Unauthorized("signature does not match", hint)
+	}
+	return nil
+}
+
+func (s Source) verifyAPIKey(req *hook.Request) error {
+	key := req.Header.Get(headerAPIKey)
+	if auth := req.Header.Get("Authorization"); key == "" && auth != "" {
+		scheme, token, _ := strings.Cut(auth, " ")
+		if strings.EqualFold(scheme, "Bearer") {
+			key = strings.TrimSpace(token)
+		}
+	}
+	if key == "" {
+		return hook.Unauthorized("missing API key", "send the API key as Authorization: Bearer <key> or in X-API-Key")
+	}
+	ok := false
+	if s.VerifyKey != nil {
+		ok = s.VerifyKey(req, key)
+	} else {
+		ok = hook.EqualSecret(key, req.Secrets)
+	}
+	if !ok {
+		return hook.Unauthorized("API key is not valid", "use an API key issued for this integration")
+	}
+	return nil
+}
+
+func verifyStandard(req *hook.Request) error {
+	const hint = "send webhook-id, webhook-timestamp and webhook-signature as the Standard Webhooks specification says"
+	id, ts, sigs := req.Header.Get(headerSWID), req.Header.Get(headerSWTime), req.Header.Get(headerSWSig)
+	if id == "" || ts == "" || sigs == "" {
+		return hook.Unauthorized("missing webhook-id, webhook-timestamp or webhook-signature", hint)
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return hook.Unauthorized("webhook-timestamp is not a Unix time in seconds", hint)
+	}
+	tolerance := DefaultTolerance
+	if v := req.Options[OptionTolerance]; v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			tolerance = d
+		}
+	}
+	now := req.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if skew := now.Sub(time.Unix(sec, 0)).Abs(); skew > tolerance {
+		return hook.Unauthorized("webhook-timestamp is too far from now", "the sender's clock must be within "+tolerance.String()+"; replays of old deliveries are refused")
+	}
+	signed := make([]byte, 0, len(id)+len(ts)+len(req.Body)+2)
+	signed = append(append(append(append(append(signed, id...), '.'), ts...), '.'), req.Body...)
+	ok := false
+	for _, secret := range req.Secrets {
+		key := standardKey(secret)
+		if key == nil {
+			continue
+		}
+		m := hmac.New(sha256.New, key)
+		m.Write(signed)
+		want := m.Sum(nil)
+		for _, entry := range strings.Fields(sigs) {
+			b64, found := strings.CutPrefix(entry, "v1,")
+			if found && hmac.Equal(decodeBase64(b64), want) {
+				ok = true
+			}
+		}
+	}
+	if !ok {
+		return hook.Unauthorized("signature does not match", "webhook-signature must hold v1,<base64 HMAC-SHA256 of id.timestamp.body> under the integration's secret")
+	}
+	return nil
+}
+
+// standardKey is the HMAC key of a Standard Webhooks secret: the bytes of
+// "whsec_<base64>", or the secret as is without the prefix. A whsec_
+// secret that does not decode is no key.
+func standardKey(secret []byte) []byte {
+	b64, ok := bytes.CutPrefix(secret, []byte("whsec_"))
+	if !ok {
+		if len(secret) == 0 {
+			return nil
+		}
+		return secret
+	}
+	key, err := base64.StdEncoding.DecodeString(string(b64))
+	if err != nil || len(key) == 0 {
+		return nil
+	}
+	return key
+}
+
+// decodeBase64 decodes standard or URL base64, padded or not; nil when s
+// is none of them.
+func decodeBase64(s string) []byte {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b
+		}
+	}
+	return nil
+}
+
+func option(req *hook.Request, name, def string) string {
+	if v := req.Options[name]; v != "" {
+		return v
+	}
+	return def
+}
+
+// Parse implements hook.Source.
+func (Source) Parse(req *hook.Request) (workflows.Event, error) {
+	// Only the top level is decoded, and its values only when read.
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(req.Body, &top); err != nil || top == nil {
+		return workflows.Event{}, hook.BadRequest("malformed_json", "body is not a JSON object", "generic integrations take a JSON object")
+	}
+	typ := ""
+	if h := req.Options[OptionTypeHeader]; h != "" {
+		typ = req.Header.Get(h)
+	}
+	if typ == "" {
+		typ = scalar(top["type"])
+	}
+	if typ == "" {
+		typ = scalar(top["event"])
+	}
+	if typ == "" {
+		typ = DefaultType
+	}
+	k := map[string]string{}
+	for _, name := range strings.Split(req.Options[OptionKeys], ",") {
+		name = strings.TrimSpace(name)
+		if v := scalar(top[name]); name != "" && v != "" {
+			k[name] = v
+		}
+	}
+	return workflows.Event{
+		DeliveryID: deliveryID(req),
+		Source:     Name,
+		Type:       typ,
+		Action:     scalar(top["action"]),
+		Keys:       k,
+		Payload:    json.RawMessage(req.Body),
+	}, nil
+}
+
+func deliveryID(req *hook.Request) string {
+	names := []string{headerSWID, req.Options[OptionIDHeader], "X-Request-Id", "Idempotency-Key"}
+	if req.Options[OptionIDHeader] != "" {
+		names = names[:2]
+	}
+	for _, h := range names {
+		if v := req.Header.Get(h); h != "" && v != "" {
+			return v
+		}
+	}
+	sum := sha256.Sum256(req.Body)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// scalar returns a JSON string, number or boolean as text, "" otherwise.
+func scalar(raw json.RawMessage) string {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if len(raw) == 0 || dec.Decode(&v) != nil {
+		return ""
+	}
+	switch v := v.(type) {
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	case bool:
+		return strconv.FormatBool(v)
+	}
+	return ""
+}
