@@ -21,10 +21,15 @@ import (
 	ghconn "github.com/hookflow/hookflow/connectors/github"
 	"github.com/hookflow/hookflow/connectors/tokens"
 	"github.com/hookflow/hookflow/ingress"
+	"github.com/hookflow/hookflow/ingress/bitbucket"
+	"github.com/hookflow/hookflow/ingress/generic"
 	ghsrc "github.com/hookflow/hookflow/ingress/github"
+	"github.com/hookflow/hookflow/ingress/gitlab"
 	"github.com/hookflow/hookflow/ingress/hook"
 	"github.com/hookflow/hookflow/ingress/integrations"
+	"github.com/hookflow/hookflow/ingress/jira"
 	"github.com/hookflow/hookflow/ingress/journal"
+	"github.com/hookflow/hookflow/ingress/servicenow"
 	"github.com/hookflow/hookflow/ingress/sqlite"
 	"github.com/hookflow/hookflow/internal/secretbox"
 	"github.com/hookflow/hookflow/workflows"
@@ -35,7 +40,7 @@ import (
 
 // sources are the senders the ingress accepts.
 func sources() map[string]hook.Source {
-	list := []hook.Source{ghsrc.Source{}}
+	list := []hook.Source{ghsrc.Source{}, gitlab.Source{}, bitbucket.Source{}, jira.Source{}, servicenow.Source{}, generic.Source{}}
 	m := make(map[string]hook.Source, len(list))
 	for _, s := range list {
 		m[s.Name()] = s

@@ -81,6 +81,9 @@ func ValidHMACSHA256(body []byte, hexSig string, secrets [][]byte) bool {
 	}
 	ok := false
 	for _, s := range secrets {
+		if len(s) == 0 {
+			continue // an empty key would make anyone's HMAC valid
+		}
 		m := hmac.New(sha256.New, s)
 		m.Write(body)
 		if hmac.Equal(m.Sum(nil), want) {
@@ -90,13 +93,19 @@ func ValidHMACSHA256(body []byte, hexSig string, secrets [][]byte) bool {
 	return ok
 }
 
-// EqualSecret reports whether token equals any of secrets, in constant time.
+// EqualSecret reports whether token equals any of secrets, in constant
+// time: both sides are hashed first, so not even the length leaks.
 func EqualSecret(token string, secrets [][]byte) bool {
+	if token == "" {
+		return false
+	}
+	got := sha256.Sum256([]byte(token))
 	ok := false
 	for _, s := range secrets {
-		if subtle.ConstantTimeCompare([]byte(token), s) == 1 {
+		want := sha256.Sum256(s)
+		if len(s) > 0 && subtle.ConstantTimeCompare(got[:], want[:]) == 1 {
 			ok = true
 		}
 	}
-	return ok && token != ""
+	return ok
 }

@@ -1,0 +1,299 @@
+package ingress_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookflow/hookflow/ingress"
+	ghsrc "github.com/hookflow/hookflow/ingress/github"
+	"github.com/hookflow/hookflow/ingress/hook"
+	"github.com/hookflow/hookflow/ingress/integrations"
+	"github.com/hookflow/hookflow/ingress/journal"
+	"github.com/hookflow/hookflow/ingress/sqlite"
+	"github.com/hookflow/hookflow/internal/secretbox"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+const secret = "It's a Secret to Everybody"
+
+type fixture struct {
+	srv     *httptest.Server
+	journal journal.Journal
+	in      integrations.Integration
+	logs    *bytes.Buffer
+	store   *integrations.Store
+}
+
+// prRouter takes GitHub pull_request events only.
+func prRouter() *workflows.Router {
+	return workflows.NewRouter(workflows.Subscription{Blueprint: "t", Workflow: "T", TaskQueue: "q", Route: func(ev workflows.Event) string {
+		if ev.Type == "pull_request" {
+			return "pr/" + ev.Key("pr")
+		}
+		return ""
+	}})
+}
+
+func newFixture(t *testing.T, opts map[string]string) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "hookflow.db"))
+	require.NoError(t, err)
+	j, err := journal.OpenSQLite(ctx, db)
+	require.NoError(t, err)
+	box, err := secretbox.New(bytes.Repeat([]byte{1}, secretbox.KeySize))
+	require.NoError(t, err)
+	store, err := integrations.OpenStore(ctx, db, box)
+	require.NoError(t, err)
+	in, err := store.Create(ctx, integrations.Integration{Name: "gh", Source: "github", Secrets: []integrations.Secret{{Value: []byte(secret)}}, Options: opts})
+	require.NoError(t, err)
+	logs := &bytes.Buffer{}
+	s, err := ingress.New(ingress.Config{
+		Journal: j, Integrations: store, Sources: map[string]hook.Source{"github": ghsrc.Source{}}, Router: prRouter(),
+		Logger: slog.New(slog.NewJSONHandler(logs, nil)), AdminToken: "admin-token-123",
+	})
+	require.NoError(t, err)
+	srv := httptest.NewServer(s)
+	t.Cleanup(func() { srv.Close(); j.Close(); db.Close() })
+	return &fixture{srv: srv, journal: j, in: in, logs: logs, store: store}
+}
+
+func sign(body []byte, key string) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+type delivery struct {
+	method, path, event, id, sig, contentType string
+	body                                      []byte
+}
+
+func (f *fixture) send(t *testing.T, d delivery) (int, map[string]any, http.Header) {
+	t.Helper()
+	if d.method == "" {
+		d.method = http.MethodPost
+	}
+	if d.path == "" {
+		d.path = "/hooks/" + f.in.Path
+	}
+	if d.contentType == "" {
+		d.contentType = "application/json"
+	}
+	req, err := http.NewRequest(d.method, f.srv.URL+d.path, bytes.NewReader(d.body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", d.contentType)
+	if d.event != "" {
+		req.Header.Set("X-GitHub-Event", d.event)
+	}
+	if d.id != "" {
+		req.Header.Set("X-GitHub-Delivery", d.id)
+	}
+	if d.sig != "" {
+		req.Header.Set("X-Hub-Signature-256", d.sig)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+	var out map[string]any
+	raw, _ := io.ReadAll(resp.Body)
+	require.NoError(t, json.Unmarshal(raw, &out), string(raw))
+	return resp.StatusCode, out, resp.Header
+}
+
+var prBody = []byte(`{"action":"opened","number":7,"pull_request":{"number":7,"state":"open","head":{"sha":"abc"}},"repository":{"full_name":"o/r","name":"r","owner":{"login":"o"}},"installation":{"id":9}}`)
+
+func errCode(out map[string]any) string {
+	e, _ := out["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+func TestDeliveries(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{ingress.OptionMaxBodyBytes: "4096"})
+	ok := delivery{event: "pull_request", id: "d-1", sig: sign(prBody, secret), body: prBody}
+
+	code, out, _ := f.send(t, ok)
+	require.Equal(t, http.StatusAccepted, code)
+	require.Equal(t, map[string]any{"delivery_id": "d-1", "status": "accepted"}, out)
+
+	code, out, _ = f.send(t, ok)
+	require.Equal(t, http.StatusOK, code, "a redelivery")
+	require.Equal(t, "duplicate", out["status"])
+
+	ping := []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)
+	code, out, _ = f.send(t, delivery{event: "ping", id: "d-ping", sig: sign(ping, secret), body: ping})
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "ignored", out["status"])
+
+	push := []byte(`{"ref":"refs/heads/main","after":"abc","repository":{"full_name":"o/r","name":"r","owner":{"name":"o"}}}`)
+	code, out, _ = f.send(t, delivery{event: "push", id: "d-push", sig: sign(push, secret), body: push})
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "ignored", out["status"])
+	require.Contains(t, out["reason"], "no blueprint subscribes to github push")
+
+	tests := []struct {
+		name     string
+		d        delivery
+		wantCode int
+		wantErr  string
+	}{
+		{"wrong secret", delivery{event: "pull_request", id: "d-2", sig: sign(prBody, "other"), body: prBody}, 401, "unauthorized"},
+		{"missing signature", delivery{event: "pull_request", id: "d-3", body: prBody}, 401, "unauthorized"},
+		{"tampered body", delivery{event: "pull_request", id: "d-4", sig: sign(prBody, secret), body: bytes.Replace(prBody, []byte("opened"), []byte("closed"), 1)}, 401, "unauthorized"},
+		{"malformed json", delivery{event: "pull_request", id: "d-5", sig: sign([]byte(`{"action":`), secret), body: []byte(`{"action":`)}, 400, "malformed_json"},
+		{"missing event", delivery{id: "d-6", sig: sign(prBody, secret), body: prBody}, 400, "missing_event_type"},
+		{"too large", delivery{event: "pull_request", id: "d-7", sig: sign(make([]byte, 5000), secret), body: make([]byte, 5000)}, 413, "body_too_large"},
+		{"wrong content type", delivery{event: "pull_request", id: "d-8", sig: sign(prBody, secret), body: prBody, contentType: "application/xml"}, 415, "unsupported_media_type"},
+		{"unknown integration", delivery{path: "/hooks/nope", event: "pull_request", id: "d-9", sig: sign(prBody, secret), body: prBody}, 404, "unknown_integration"},
+		{"GET", delivery{method: http.MethodGet, event: "pull_request", id: "d-10"}, 405, "method_not_allowed"},
+	}
+	for _, tt := range tests {
+		code, out, _ := f.send(t, tt.d)
+		require.Equal(t, tt.wantCode, code, tt.name)
+		require.Equal(t, tt.wantErr, errCode(out), tt.name)
+		e := out["error"].(map[string]any)
+		require.NotEmpty(t, e["message"], tt.name)
+		require.NotContains(t, fmt.Sprint(e["message"], e["hint"]), secret, tt.name)
+	}
+
+	// Refusals that can be attributed are journaled, without their body.
+	rejected, err := f.journal.List(context.Background(), journal.Filter{Status: journal.Rejected})
+	require.NoError(t, err)
+	require.Len(t, rejected, 7, "all but the unknown integration and the GET")
+	for _, e := range rejected {
+		full, err := f.journal.Get(context.Background(), e.Event.Seq)
+		require.NoError(t, err)
+		require.Empty(t, full.Event.Payload)
+		require.NotEmpty(t, e.Reason)
+	}
+	require.Equal(t, "d-7", rejected[1].Event.DeliveryID)
+	require.Contains(t, rejected[1].Reason, "413")
+
+	pending, err := f.journal.Pending(context.Background(), 10)
+	require.NoError(t, err)
+	require.Len(t, pending, 1)
+	ev := pending[0].Event
+	require.Equal(t, f.in.ID, ev.Integration)
+	require.Equal(t, map[string]string{"repo": "o/r", "owner": "o", "name": "r", "pr": "7", "state": "open", "sha": "abc", "installation": "9"}, ev.Keys)
+	require.JSONEq(t, string(prBody), string(ev.Payload))
+	require.Equal(t, []string{"pr/7"}, pending[0].WorkflowIDs)
+
+	// Logs name deliveries, never bodies or secrets.
+	logs := f.logs.String()
+	require.Contains(t, logs, "d-1")
+	require.NotContains(t, logs, secret)
+	require.NotContains(t, logs, "refs/heads/main")
+	require.NotContains(t, logs, "logically awesome")
+}
+
+func TestFormEncodedGitHubDelivery(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	body := []byte("payload=" + strings.NewReplacer("{", "%7B", "}", "%7D", `"`, "%22", ":", "%3A", ",", "%2C", "/", "%2F").Replace(string(prBody)))
+	code, out, _ := f.send(t, delivery{event: "pull_request", id: "form-1", sig: sign(body, secret), body: body, contentType: "application/x-www-form-urlencoded"})
+	require.Equal(t, http.StatusAccepted, code, out)
+	p, err := f.journal.Pending(context.Background(), 1)
+	require.NoError(t, err)
+	require.JSONEq(t, string(prBody), string(p[0].Event.Payload))
+}
+
+func TestAdminAPI(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	call := func(method, path, token, body string) (int, string) {
+		req, _ := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, _ := call("GET", "/admin/v1/integrations", "", "")
+	require.Equal(t, 401, code)
+	code, _ = call("GET", "/admin/v1/integrations", "wrong", "")
+	require.Equal(t, 401, code)
+
+	code, body := call("POST", "/admin/v1/integrations", "admin-token-123", `{"name":"second","source":"github","secret":"topsecret-value"}`)
+	require.Equal(t, 201, code, body)
+	var created ingress.IntegrationView
+	require.NoError(t, json.Unmarshal([]byte(body), &created))
+	require.Equal(t, "topsecret-value", created.Secret)
+	require.True(t, strings.HasPrefix(created.URL, "http://127.0.0.1:8080/hooks/"))
+
+	code, body = call("GET", "/admin/v1/integrations", "admin-token-123", "")
+	require.Equal(t, 200, code)
+	require.Contains(t, body, created.ID)
+	require.NotContains(t, body, "topsecret-value")
+	require.NotContains(t, body, secret)
+
+	for _, bad := range []string{`{"name":"x","source":"svn"}`, `{"name":"x"`, `{"name":"x","source":"github","extra":1}`, `{"name":"second","source":"github"}`} {
+		code, body = call("POST", "/admin/v1/integrations", "admin-token-123", bad)
+		require.Equal(t, 400, code, bad)
+		require.Contains(t, body, `"error"`)
+	}
+
+	code, body = call("POST", "/admin/v1/integrations/"+created.ID+"/rotate", "admin-token-123", `{"overlap":"1h"}`)
+	require.Equal(t, 200, code, body)
+	code, _ = call("POST", "/admin/v1/integrations/int_nope/rotate", "admin-token-123", `{}`)
+	require.Equal(t, 404, code)
+	code, _ = call("POST", "/admin/v1/integrations/"+created.ID+"/rotate", "admin-token-123", `{"overlap":"forever"}`)
+	require.Equal(t, 400, code)
+
+	code, _ = call("GET", "/admin/v1/deliveries?status=bogus", "admin-token-123", "")
+	require.Equal(t, 400, code)
+	code, _ = call("GET", "/admin/v1/deliveries?limit=-1", "admin-token-123", "")
+	require.Equal(t, 400, code)
+	code, _ = call("GET", "/admin/v1/deliveries?since=yesterday", "admin-token-123", "")
+	require.Equal(t, 400, code)
+	code, body = call("GET", "/admin/v1/deliveries?status=accepted&limit=5", "admin-token-123", "")
+	require.Equal(t, 200, code)
+	require.Equal(t, "[]\n", body)
+	code, _ = call("GET", "/admin/v1/deliveries/999", "admin-token-123", "")
+	require.Equal(t, 404, code)
+	code, _ = call("GET", "/admin/v1/deliveries/abc", "admin-token-123", "")
+	require.Equal(t, 400, code)
+}
+
+func TestRotationThroughTheAdminAPI(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	rotate := func(body string) {
+		req, _ := http.NewRequest("POST", f.srv.URL+"/admin/v1/integrations/"+f.in.ID+"/rotate", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer admin-token-123")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode)
+	}
+	deliver := func(id, key string) int {
+		code, _, _ := f.send(t, delivery{event: "pull_request", id: id, sig: sign(prBody, key), body: prBody})
+		return code
+	}
+	rotate(`{"secret":"second-secret","overlap":"1h"}`)
+	require.Equal(t, http.StatusAccepted, deliver("r-1", secret), "the old secret verifies during the overlap")
+	require.Equal(t, http.StatusAccepted, deliver("r-2", "second-secret"))
+	rotate(`{"secret":"third-secret","overlap":"0s"}`)
+	require.Equal(t, http.StatusUnauthorized, deliver("r-3", "second-secret"), "no overlap: the old secret stops at once")
+	require.Equal(t, http.StatusUnauthorized, deliver("r-4", secret))
+	require.Equal(t, http.StatusAccepted, deliver("r-5", "third-secret"))
+}
