@@ -9,6 +9,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ErrNotFound is returned (wrapped) when no token is stored for a key.
@@ -22,11 +26,33 @@ type Key struct {
 	Installation string
 }
 
+// String returns "system/installation", or "system" when Installation is
+// empty. It names the key in errors and listings; it is not a storage path.
 func (k Key) String() string {
 	if k.Installation == "" {
 		return k.System
 	}
 	return k.System + "/" + k.Installation
+}
+
+// Validate reports whether k can be stored: System must be set, and
+// neither field may hold control characters or invalid UTF-8, so that a
+// key printed in a log line or a table is what it looks like.
+func (k Key) Validate() error {
+	if k.System == "" {
+		return errors.New("tokens: key has no system")
+	}
+	for _, f := range []string{k.System, k.Installation} {
+		if !utf8.ValidString(f) {
+			return fmt.Errorf("tokens: key %q is not valid UTF-8", k.String())
+		}
+		for _, r := range f {
+			if unicode.IsControl(r) {
+				return fmt.Errorf("tokens: key %q holds a control character", k.String())
+			}
+		}
+	}
+	return nil
 }
 
 // Store returns the credential for a key.
@@ -49,4 +75,36 @@ func (s Static) Token(_ context.Context, key Key) (string, error) {
 		return t, nil
 	}
 	return "", fmt.Errorf("tokens: %s: %w", key, ErrNotFound)
+}
+
+// Writer stores and removes credentials: the CLI's side of a store.
+type Writer interface {
+	// Put stores token under key, replacing any previous one.
+	Put(ctx context.Context, key Key, token string) error
+	// Delete removes key's token, or returns an error wrapping ErrNotFound.
+	Delete(ctx context.Context, key Key) error
+}
+
+// Lister lists the keys a store holds, never their secrets.
+type Lister interface {
+	// List returns every stored key, sorted by system then installation.
+	List(ctx context.Context) ([]Key, error)
+}
+
+// ReadWriteStore is a store that can also be written and listed: the
+// file store and the Vault store.
+type ReadWriteStore interface {
+	Store
+	Writer
+	Lister
+}
+
+// SortKeys sorts keys by system, then installation.
+func SortKeys(keys []Key) {
+	slices.SortFunc(keys, func(a, b Key) int {
+		if c := strings.Compare(a.System, b.System); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Installation, b.Installation)
+	})
 }
