@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/hookflow/hookflow/ingress/apikeys"
 	"github.com/hookflow/hookflow/ingress/hook"
 	"github.com/hookflow/hookflow/ingress/integrations"
 	"github.com/hookflow/hookflow/ingress/journal"
@@ -54,6 +55,96 @@ func (s *Server) adminRoutes(r chi.Router) {
 	r.Post("/integrations/{id}/rotate", s.rotateIntegration)
 	r.Get("/deliveries", s.listDeliveries)
 	r.Get("/deliveries/{seq}", s.getDelivery)
+	if s.cfg.APIKeys != nil {
+		r.Post("/keys", s.createKey)
+		r.Get("/keys", s.listKeys)
+		r.Delete("/keys/{id}", s.revokeKey)
+	}
+}
+
+// CreateKeyRequest is the body of POST /admin/v1/keys.
+type CreateKeyRequest struct {
+	Integration string `json:"integration"`
+	Name        string `json:"name"`
+	// Expires is a Go duration or a number of days ("90d"); empty means
+	// never.
+	Expires string `json:"expires,omitempty"`
+}
+
+// KeyView is an API key record; Secret (JSON "key") is set only in the
+// answer to create: it is shown once.
+type KeyView struct {
+	apikeys.Key
+	Secret string `json:"key,omitempty"`
+}
+
+func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
+	var req CreateKeyRequest
+	if err := decodeJSON(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	ttl, err := parseTTL(req.Expires)
+	if err != nil {
+		writeError(w, hook.BadRequest("invalid_expires", "expires must be a duration such as 90d or 720h", ""))
+		return
+	}
+	if _, err := s.cfg.Integrations.Get(r.Context(), req.Integration); err != nil {
+		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such integration"})
+		return
+	}
+	k, secret, err := s.cfg.APIKeys.Create(r.Context(), req.Integration, req.Name, ttl)
+	if err != nil {
+		writeError(w, hook.BadRequest("invalid_key", err.Error(), ""))
+		return
+	}
+	s.log.InfoContext(r.Context(), "api key created", "key_id", k.ID, "integration", k.Integration, "prefix", k.Prefix)
+	writeJSON(w, http.StatusCreated, KeyView{Key: k, Secret: secret})
+}
+
+func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
+	keys, err := s.cfg.APIKeys.List(r.Context(), r.URL.Query().Get("integration"))
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if keys == nil {
+		keys = []apikeys.Key{}
+	}
+	writeJSON(w, http.StatusOK, keys)
+}
+
+func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
+	err := s.cfg.APIKeys.Revoke(r.Context(), chi.URLParam(r, "id"))
+	if errors.Is(err, apikeys.ErrNotFound) {
+		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such key"})
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "api key revoked", "key_id", chi.URLParam(r, "id"))
+	writeJSON(w, http.StatusOK, map[string]string{"id": chi.URLParam(r, "id"), "status": "revoked"})
+}
+
+// parseTTL reads "90d" or a Go duration; "" is no expiry.
+func parseTTL(v string) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 {
+			return 0, errors.New("bad days")
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, errors.New("bad duration")
+	}
+	return d, nil
 }
 
 func (s *Server) requireAdmin(next http.Handler) http.Handler {

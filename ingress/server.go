@@ -20,6 +20,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/hookflow/hookflow/ingress/apikeys"
 	"github.com/hookflow/hookflow/ingress/hook"
 	"github.com/hookflow/hookflow/ingress/integrations"
 	"github.com/hookflow/hookflow/ingress/journal"
@@ -40,6 +41,13 @@ type Config struct {
 	Journal journal.Journal
 	// Integrations resolves /hooks/<path> to an integration. Required.
 	Integrations *integrations.Store
+	// APIKeys issues API keys through the admin API. Nil disables the
+	// /admin/v1/keys endpoints.
+	APIKeys *apikeys.Store
+	// RateLimit is each integration's request rate limit per second
+	// (burst: twice as many), overridable with the integration option
+	// rate_limit. Zero means no limit.
+	RateLimit float64
 	// Sources are the senders this server accepts, by name. Required.
 	Sources map[string]hook.Source
 	// Router says which blueprints take an event; events no blueprint
@@ -68,6 +76,7 @@ type Server struct {
 	log     *slog.Logger
 	handler http.Handler
 	cache   integrationCache
+	limits  *limiters
 }
 
 // New validates cfg and returns a Server. It does no I/O.
@@ -88,7 +97,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, cache: integrationCache{store: cfg.Integrations, ttl: 2 * time.Second, now: cfg.Now}}
+	s := &Server{cfg: cfg, log: cfg.Logger, cache: integrationCache{store: cfg.Integrations, ttl: 2 * time.Second, now: cfg.Now},
+		limits: newLimiters(cfg.RateLimit)}
 	r := chi.NewRouter()
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint"})
@@ -140,6 +150,12 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &hook.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "integration lookup failed"})
 		return
 	}
+	if wait, ok := s.limits.allow(in, now); !ok {
+		// Not journaled: a flood must not turn into journal writes.
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		writeError(w, &hook.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "too many requests for this integration", Hint: "retry after the number of seconds in Retry-After; raise the integration's rate_limit option if the sender needs more"})
+		return
+	}
 	src := s.cfg.Sources[in.Source]
 	if src == nil {
 		s.reject(ctx, w, r, in, "", &hook.Error{Status: http.StatusInternalServerError, Code: "unknown_source", Message: fmt.Sprintf("source %q is not built into this server", in.Source)})
@@ -169,7 +185,7 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 		s.reject(ctx, w, r, in, "", hook.BadRequest("unreadable_body", "could not read the body", ""))
 		return
 	}
-	req := &hook.Request{Header: r.Header, Body: body, ContentType: mediaType, Secrets: in.ValidSecrets(now), Options: in.Options, Now: now}
+	req := &hook.Request{Context: ctx, IntegrationID: in.ID, Header: r.Header, Body: body, ContentType: mediaType, Secrets: in.ValidSecrets(now), Options: in.Options, Now: now}
 	if err := src.Verify(req); err != nil {
 		s.reject(ctx, w, r, in, "", asHookError(err))
 		return

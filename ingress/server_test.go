@@ -19,6 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookflow/hookflow/ingress"
+	"github.com/hookflow/hookflow/ingress/apikeys"
+	"github.com/hookflow/hookflow/ingress/generic"
 	ghsrc "github.com/hookflow/hookflow/ingress/github"
 	"github.com/hookflow/hookflow/ingress/hook"
 	"github.com/hookflow/hookflow/ingress/integrations"
@@ -36,6 +38,7 @@ type fixture struct {
 	in      integrations.Integration
 	logs    *bytes.Buffer
 	store   *integrations.Store
+	keys    *apikeys.Store
 }
 
 // prRouter takes GitHub pull_request events only.
@@ -61,15 +64,19 @@ func newFixture(t *testing.T, opts map[string]string) *fixture {
 	require.NoError(t, err)
 	in, err := store.Create(ctx, integrations.Integration{Name: "gh", Source: "github", Secrets: []integrations.Secret{{Value: []byte(secret)}}, Options: opts})
 	require.NoError(t, err)
+	keys, err := apikeys.OpenStore(ctx, db)
+	require.NoError(t, err)
+	gen := generic.Source{VerifyKey: func(req *hook.Request, key string) bool { return keys.Verify(req.Context, req.IntegrationID, key) }}
 	logs := &bytes.Buffer{}
 	s, err := ingress.New(ingress.Config{
-		Journal: j, Integrations: store, Sources: map[string]hook.Source{"github": ghsrc.Source{}}, Router: prRouter(),
+		Journal: j, Integrations: store, APIKeys: keys, Router: prRouter(),
+		Sources: map[string]hook.Source{"github": ghsrc.Source{}, "generic": gen},
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)), AdminToken: "admin-token-123",
 	})
 	require.NoError(t, err)
 	srv := httptest.NewServer(s)
 	t.Cleanup(func() { srv.Close(); j.Close(); db.Close() })
-	return &fixture{srv: srv, journal: j, in: in, logs: logs, store: store}
+	return &fixture{srv: srv, journal: j, in: in, logs: logs, store: store, keys: keys}
 }
 
 func sign(body []byte, key string) string {
@@ -296,4 +303,78 @@ func TestRotationThroughTheAdminAPI(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, deliver("r-3", "second-secret"), "no overlap: the old secret stops at once")
 	require.Equal(t, http.StatusUnauthorized, deliver("r-4", secret))
 	require.Equal(t, http.StatusAccepted, deliver("r-5", "third-secret"))
+}
+
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{ingress.OptionRateLimit: "1"})
+	var codes []int
+	var retry string
+	for i := range 4 {
+		code, out, h := f.send(t, delivery{event: "pull_request", id: fmt.Sprint("rl-", i), sig: sign(prBody, secret), body: prBody})
+		codes = append(codes, code)
+		if code == http.StatusTooManyRequests {
+			require.Equal(t, "rate_limited", errCode(out))
+			retry = h.Get("Retry-After")
+		}
+	}
+	require.Equal(t, []int{202, 202, 429, 429}, codes, "burst of two, then refused")
+	require.NotEmpty(t, retry)
+}
+
+func TestAPIKeys(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	in, err := f.store.Create(ctx, integrations.Integration{Name: "ci", Source: "generic", Options: map[string]string{generic.OptionScheme: generic.SchemeAPIKey}})
+	require.NoError(t, err)
+	admin := func(method, path, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer admin-token-123")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	code, key := admin("POST", "/admin/v1/keys", `{"integration":"`+in.ID+`","name":"jenkins","expires":"90d"}`)
+	require.Equal(t, 201, code, key)
+	secretKey := key["key"].(string)
+	require.NotEmpty(t, key["expires_at"])
+	code, _ = admin("POST", "/admin/v1/keys", `{"integration":"int_nope","name":"x"}`)
+	require.Equal(t, 404, code)
+	code, _ = admin("POST", "/admin/v1/keys", `{"integration":"`+in.ID+`","name":"x","expires":"soon"}`)
+	require.Equal(t, 400, code)
+
+	deliver := func(id, auth string) int {
+		req, _ := http.NewRequest("POST", f.srv.URL+"/hooks/"+in.Path, strings.NewReader(`{"event":"build.finished","id":1}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Request-Id", id)
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, 200, deliver("k-1", secretKey), "authenticated; no blueprint takes it, so ignored")
+	require.Equal(t, 401, deliver("k-2", ""))
+	require.Equal(t, 401, deliver("k-3", secretKey+"x"))
+
+	req, _ := http.NewRequest("GET", f.srv.URL+"/admin/v1/keys?integration="+in.ID, nil)
+	req.Header.Set("Authorization", "Bearer admin-token-123")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	listed, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Contains(t, string(listed), `"last_used_at"`)
+	require.NotContains(t, string(listed), secretKey, "a key is shown once")
+
+	code, _ = admin("DELETE", "/admin/v1/keys/"+key["id"].(string), "")
+	require.Equal(t, 200, code)
+	require.Equal(t, 401, deliver("k-4", secretKey), "revocation takes effect at once")
+	code, _ = admin("DELETE", "/admin/v1/keys/key_nope", "")
+	require.Equal(t, 404, code)
 }

@@ -19,6 +19,7 @@ func newDevCmd(g *globals) *cobra.Command {
 		uiPort       int
 		githubAPI    string
 		taskQueue    string
+		rateLimit    float64
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -82,7 +83,7 @@ keeps the workflows, the journal and the integrations.`,
 			}
 			return runIngress(ctx, ingressConfig{
 				HTTPAddr: httpAddr, PublicURL: publicURL, DataDir: g.dataDir, TaskQueue: taskQueue,
-				Temporal: c, AdminToken: token,
+				Temporal: c, AdminToken: token, RateLimit: rateLimit,
 				Ready: func(a net.Addr) {
 					out := cmd.OutOrStdout()
 					fmt.Fprintf(out, "hookflow dev is running\n")
@@ -105,6 +106,7 @@ keeps the workflows, the journal and the integrations.`,
 	f.IntVar(&uiPort, "ui-port", 8233, "Temporal Web UI port (0 disables the UI)")
 	f.StringVar(&githubAPI, "github-api-url", envOr("HOOKFLOW_GITHUB_API_URL", ""), "GitHub REST API root; set it for GitHub Enterprise Server (env HOOKFLOW_GITHUB_API_URL)")
 	f.StringVar(&taskQueue, "task-queue", "hookflow", "Temporal task queue of the blueprints")
+	f.Float64Var(&rateLimit, "rate-limit", 0, "default requests/s per integration (0: no limit; the integration option rate_limit overrides it)")
 	return cmd
 }
 

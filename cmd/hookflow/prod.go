@@ -11,6 +11,7 @@ import (
 func newIngressCmd(g *globals) *cobra.Command {
 	var httpAddr, publicURL, temporalAddr, namespace, taskQueue string
 	var forward bool
+	var rateLimit float64
 	cmd := &cobra.Command{
 		Use:   "ingress",
 		Short: "Run the ingress (and its forwarder) against an existing Temporal",
@@ -27,7 +28,7 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 			if err != nil {
 				return err
 			}
-			cfg := ingressConfig{HTTPAddr: httpAddr, PublicURL: publicURL, DataDir: g.dataDir, TaskQueue: taskQueue, AdminToken: token,
+			cfg := ingressConfig{HTTPAddr: httpAddr, PublicURL: publicURL, DataDir: g.dataDir, TaskQueue: taskQueue, AdminToken: token, RateLimit: rateLimit,
 				Ready: func(a net.Addr) { fmt.Fprintf(cmd.OutOrStdout(), "hookflow ingress listening on http://%s\n", a) }}
 			if cfg.PublicURL == "" {
 				cfg.PublicURL = "http://" + httpAddr
@@ -50,6 +51,7 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 	f.StringVar(&namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
 	f.StringVar(&taskQueue, "task-queue", "hookflow", "task queue of the blueprints' workers")
 	f.BoolVar(&forward, "forward", true, "run the forwarder in this process")
+	f.Float64Var(&rateLimit, "rate-limit", 200, "default requests/s per integration (0: no limit; the integration option rate_limit overrides it)")
 	return cmd
 }
 

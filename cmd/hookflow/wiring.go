@@ -21,6 +21,7 @@ import (
 	ghconn "github.com/hookflow/hookflow/connectors/github"
 	"github.com/hookflow/hookflow/connectors/tokens"
 	"github.com/hookflow/hookflow/ingress"
+	"github.com/hookflow/hookflow/ingress/apikeys"
 	"github.com/hookflow/hookflow/ingress/bitbucket"
 	"github.com/hookflow/hookflow/ingress/generic"
 	ghsrc "github.com/hookflow/hookflow/ingress/github"
@@ -38,9 +39,13 @@ import (
 // This file is the one place where senders, blueprints and activities are
 // wired together.
 
-// sources are the senders the ingress accepts.
-func sources() map[string]hook.Source {
-	list := []hook.Source{ghsrc.Source{}, gitlab.Source{}, bitbucket.Source{}, jira.Source{}, servicenow.Source{}, generic.Source{}}
+// sources are the senders the ingress accepts. Generic senders may
+// authenticate with the integration's secret or an API key from keys.
+func sources(keys *apikeys.Store) map[string]hook.Source {
+	gen := generic.Source{VerifyKey: func(req *hook.Request, key string) bool {
+		return hook.EqualSecret(key, req.Secrets) || keys.Verify(req.Context, req.IntegrationID, key)
+	}}
+	list := []hook.Source{ghsrc.Source{}, gitlab.Source{}, bitbucket.Source{}, jira.Source{}, servicenow.Source{}, gen}
 	m := make(map[string]hook.Source, len(list))
 	for _, s := range list {
 		m[s.Name()] = s
@@ -88,6 +93,7 @@ type stores struct {
 	db           *sql.DB
 	journal      *journal.SQLite
 	integrations *integrations.Store
+	apikeys      *apikeys.Store
 }
 
 func openStores(ctx context.Context, dataDir string) (*stores, error) {
@@ -114,7 +120,13 @@ func openStores(ctx context.Context, dataDir string) (*stores, error) {
 		db.Close()
 		return nil, err
 	}
-	return &stores{db: db, journal: j, integrations: ints}, nil
+	keys, err := apikeys.OpenStore(ctx, db)
+	if err != nil {
+		j.Close()
+		db.Close()
+		return nil, err
+	}
+	return &stores{db: db, journal: j, integrations: ints, apikeys: keys}, nil
 }
 
 func (s *stores) Close() error {
@@ -206,6 +218,8 @@ type ingressConfig struct {
 	// Temporal may be nil: the ingress then journals without forwarding.
 	Temporal   client.Client
 	AdminToken string
+	// RateLimit is the default per-integration requests per second.
+	RateLimit float64
 	// Ready, when set, is called once the listener is up.
 	Ready func(net.Addr)
 }
@@ -226,8 +240,9 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 		}
 	}
 	srvCfg := ingress.Config{
-		Journal: st.journal, Integrations: st.integrations, Sources: sources(), Router: rt,
-		Logger: log.With("component", "ingress"), AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL,
+		Journal: st.journal, Integrations: st.integrations, APIKeys: st.apikeys, Sources: sources(st.apikeys), Router: rt,
+		RateLimit: cfg.RateLimit,
+		Logger:    log.With("component", "ingress"), AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL,
 	}
 	if fwd != nil {
 		srvCfg.Accepted = fwd.Wake

@@ -7,6 +7,7 @@
 package hook
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -35,6 +36,10 @@ type Source interface {
 
 // Request is one delivery as the server hands it to a Source.
 type Request struct {
+	// Context is the request's context, for sources that look up keys.
+	Context context.Context
+	// IntegrationID identifies the integration the delivery arrived on.
+	IntegrationID string
 	// Header is the request's header.
 	Header http.Header
 	// Body is the complete body, read once under the body limit.
