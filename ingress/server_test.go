@@ -71,7 +71,7 @@ func newFixture(t *testing.T, opts map[string]string) *fixture {
 	s, err := ingress.New(ingress.Config{
 		Journal: j, Integrations: store, APIKeys: keys, Router: prRouter(),
 		Sources: map[string]hook.Source{"github": ghsrc.Source{}, "generic": gen},
-		Logger: slog.New(slog.NewJSONHandler(logs, nil)), AdminToken: "admin-token-123",
+		Logger:  slog.New(slog.NewJSONHandler(logs, nil)), AdminToken: "admin-token-123",
 	})
 	require.NoError(t, err)
 	srv := httptest.NewServer(s)
