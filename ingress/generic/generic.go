@@ -4,7 +4,11 @@
 //
 // The integration option "scheme" selects the authentication:
 //
-//   - hmac (the default): the HMAC-SHA256 of the raw body in a header
+// Without the option, the request's headers choose: webhook-signature means
+// standard, an X-API-Key or Authorization header without X-Signature means
+// apikey, anything else hmac.
+//
+//   - hmac: the HMAC-SHA256 of the raw body in a header
 //     (option "header", default X-Signature), after an optional prefix
 //     (option "prefix", e.g. "sha256="), hex or base64 (option "encoding",
 //     default hex).
@@ -46,7 +50,7 @@ const Name = "generic"
 // Integration options and their values. Each is optional; the zero value
 // is the default given.
 const (
-	OptionScheme     = "scheme"      // SchemeHMAC (default), SchemeAPIKey or SchemeStandard
+	OptionScheme     = "scheme"      // SchemeHMAC, SchemeAPIKey or SchemeStandard; default: detected per request
 	OptionHeader     = "header"      // hmac: signature header, default X-Signature
 	OptionPrefix     = "prefix"      // hmac: text before the signature, default none
 	OptionEncoding   = "encoding"    // hmac: "hex" (default) or "base64"
@@ -91,8 +95,12 @@ func (Source) Name() string { return Name }
 
 // Verify implements hook.Source.
 func (s Source) Verify(req *hook.Request) error {
-	switch scheme := req.Options[OptionScheme]; scheme {
-	case "", SchemeHMAC:
+	scheme := req.Options[OptionScheme]
+	if scheme == "" {
+		scheme = detectScheme(req)
+	}
+	switch scheme {
+	case SchemeHMAC:
 		return verifyHMAC(req)
 	case SchemeAPIKey:
 		return s.verifyAPIKey(req)
@@ -101,6 +109,19 @@ func (s Source) Verify(req *hook.Request) error {
 	default:
 		return hook.Unauthorized("unknown scheme "+strconv.Quote(scheme), "the integration option scheme must be hmac, apikey or standard")
 	}
+}
+
+// detectScheme picks the scheme of an integration that does not set one,
+// from the headers the request carries. Every scheme still needs the
+// integration's secret, so letting the request choose is safe.
+func detectScheme(req *hook.Request) string {
+	switch {
+	case req.Header.Get(headerSWSig) != "":
+		return SchemeStandard
+	case req.Header.Get(defaultSigHeader) == "" && (req.Header.Get(headerAPIKey) != "" || req.Header.Get("Authorization") != ""):
+		return SchemeAPIKey
+	}
+	return SchemeHMAC
 }
 
 func verifyHMAC(req *hook.Request) error {
