@@ -22,3 +22,19 @@ func ConnectorCall(ctx workflow.Context) workflow.Context {
 		},
 	})
 }
+
+// FunctionCall is the preset for calls to functions that heartbeat while
+// they wait (activities/httpfunc): a lost worker is noticed within 10 s
+// instead of at the end of the call's timeout.
+func FunctionCall(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    5 * time.Minute,
+		HeartbeatTimeout:       10 * time.Second,
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    5 * time.Minute,
+		},
+	})
+}

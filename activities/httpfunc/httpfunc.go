@@ -34,6 +34,10 @@ type Activities struct {
 	// HeartbeatInterval is how often Call heartbeats while it waits. Zero
 	// means half the activity's HeartbeatTimeout, or 10 s when it has none.
 	HeartbeatInterval time.Duration
+	// Functions maps function names to URLs, for calls that give only
+	// the name: URLs then live in worker configuration, not in workflow
+	// code. Nil means every call carries its URL.
+	Functions map[string]string
 }
 
 // Register registers every HTTP function activity under its name.
@@ -73,8 +77,11 @@ type CallOutput struct {
 // 4xx answers fail for good; 408, 429, 5xx, timeouts and network errors
 // are retried, after the Retry-After the function sent when it sent one.
 func (a *Activities) Call(ctx context.Context, in CallInput) (CallOutput, error) {
+	if in.URL == "" {
+		in.URL = a.Functions[in.Function]
+	}
 	if in.Function == "" || in.URL == "" {
-		return CallOutput{}, classify.Final(classify.TypeValidation, "httpfunc.Call: function and URL are required")
+		return CallOutput{}, classify.Final(classify.TypeValidation, fmt.Sprintf("httpfunc.Call: function %q has no URL (set CallInput.URL or configure the function on the worker)", in.Function))
 	}
 	secret, err := a.secret(ctx, in.Function)
 	if err != nil {

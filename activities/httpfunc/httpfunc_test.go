@@ -131,7 +131,7 @@ func TestCallFinal(t *testing.T) {
 		wantMsg  string
 	}{
 		{"missing secret", tokens.Static{}, CallInput{Function: "greet", URL: "http://127.0.0.1:1/"}, classify.TypeAuth, `httpfunc: no signing secret for function "greet"`},
-		{"no URL", store, CallInput{Function: "greet"}, classify.TypeValidation, "function and URL are required"},
+		{"no URL", store, CallInput{Function: "greet"}, classify.TypeValidation, `function "greet" has no URL`},
 		{"bad URL", store, CallInput{Function: "greet", URL: "greet.svc"}, classify.TypeValidation, "invalid function URL"},
 	}
 	for _, tt := range tests {

@@ -5,6 +5,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +22,8 @@ func newDevCmd(g *globals) *cobra.Command {
 		githubAPI    string
 		taskQueue    string
 		rateLimit    float64
+		relayURL     string
+		components   string
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -38,12 +42,12 @@ keeps the workflows, the journal and the integrations.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			log := g.logger()
-			if err := os.MkdirAll(g.dataDir, 0o700); err != nil {
-				return fmt.Errorf("create data directory: %w", err)
-			}
-			token, tokenPath, err := ensureAdminToken(g.dataDir)
+			run, err := parseComponents(components)
 			if err != nil {
 				return err
+			}
+			if err := os.MkdirAll(g.dataDir, 0o700); err != nil {
+				return fmt.Errorf("create data directory: %w", err)
 			}
 			host, _, err := net.SplitHostPort(httpAddr)
 			if err != nil {
@@ -52,50 +56,75 @@ keeps the workflows, the journal and the integrations.`,
 			if host == "" || host == "0.0.0.0" || host == "::" {
 				host = "127.0.0.1"
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "starting Temporal dev server (data in %s)...\n", filepath.Join(g.dataDir, "temporal.db"))
-			dev, err := devserver.Start(devserver.Options{
-				IP:           host,
-				GRPCPort:     temporalPort,
-				UIPort:       uiPort,
-				DatabaseFile: filepath.Join(g.dataDir, "temporal.db"),
-			})
-			if err != nil {
-				return err
+			out := cmd.OutOrStdout()
+			temporalAddr := net.JoinHostPort(host, strconv.Itoa(temporalPort))
+			uiURL := ""
+			if run["temporal"] {
+				fmt.Fprintf(out, "starting Temporal dev server (data in %s)...\n", filepath.Join(g.dataDir, "temporal.db"))
+				dev, err := devserver.Start(devserver.Options{
+					IP:           host,
+					GRPCPort:     temporalPort,
+					UIPort:       uiPort,
+					DatabaseFile: filepath.Join(g.dataDir, "temporal.db"),
+				})
+				if err != nil {
+					return err
+				}
+				defer dev.Stop()
+				temporalAddr, uiURL = dev.Address(), dev.UIAddress()
 			}
-			defer dev.Stop()
+			banner := func(ingressAddr string) {
+				fmt.Fprintf(out, "hookflow dev is running\n")
+				if ingressAddr != "" {
+					fmt.Fprintf(out, "  ingress      http://%s  (webhooks at /hooks/<path>, admin API at /admin/v1)\n", ingressAddr)
+				}
+				fmt.Fprintf(out, "  temporal     %s  (namespace default, task queue %s)\n", temporalAddr, taskQueue)
+				if uiURL != "" {
+					fmt.Fprintf(out, "  temporal UI  %s\n", uiURL)
+				}
+				fmt.Fprintf(out, "  data dir     %s\n", g.dataDir)
+				if ingressAddr != "" {
+					fmt.Fprintf(out, "  admin token  %s\n", filepath.Join(g.dataDir, adminTokenFile))
+				}
+				fmt.Fprintf(out, "press Ctrl-C to stop\n")
+			}
+			if !run["worker"] && !run["ingress"] {
+				banner("")
+				<-ctx.Done()
+				return nil
+			}
 
-			c, err := dialTemporal(ctx, dev.Address(), "default", log)
+			c, err := lazyTemporal(temporalAddr, "default", log)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			w, err := newWorker(c, workerConfig{TaskQueue: taskQueue, GitHubAPIURL: githubAPI, Tokens: envTokens()})
+			if run["worker"] {
+				w, err := newWorker(c, workerConfig{TaskQueue: taskQueue, GitHubAPIURL: githubAPI, RelayURL: relayURL, Tokens: envTokens()})
+				if err != nil {
+					return err
+				}
+				if err := w.Start(); err != nil {
+					return fmt.Errorf("start worker: %w", err)
+				}
+				defer w.Stop()
+			}
+			if !run["ingress"] {
+				banner("")
+				<-ctx.Done()
+				return nil
+			}
+			token, _, err := ensureAdminToken(g.dataDir)
 			if err != nil {
 				return err
 			}
-			if err := w.Start(); err != nil {
-				return fmt.Errorf("start worker: %w", err)
-			}
-			defer w.Stop()
-
 			if publicURL == "" {
 				publicURL = "http://" + httpAddr
 			}
 			return runIngress(ctx, ingressConfig{
 				HTTPAddr: httpAddr, PublicURL: publicURL, DataDir: g.dataDir, TaskQueue: taskQueue,
 				Temporal: c, AdminToken: token, RateLimit: rateLimit,
-				Ready: func(a net.Addr) {
-					out := cmd.OutOrStdout()
-					fmt.Fprintf(out, "hookflow dev is running\n")
-					fmt.Fprintf(out, "  ingress      http://%s  (webhooks at /hooks/<path>, admin API at /admin/v1)\n", a)
-					fmt.Fprintf(out, "  temporal     %s  (namespace default, task queue %s)\n", dev.Address(), taskQueue)
-					if ui := dev.UIAddress(); ui != "" {
-						fmt.Fprintf(out, "  temporal UI  %s\n", ui)
-					}
-					fmt.Fprintf(out, "  data dir     %s\n", g.dataDir)
-					fmt.Fprintf(out, "  admin token  %s\n", tokenPath)
-					fmt.Fprintf(out, "press Ctrl-C to stop\n")
-				},
+				Ready: func(a net.Addr) { banner(a.String()) },
 			}, log)
 		},
 	}
@@ -106,8 +135,23 @@ keeps the workflows, the journal and the integrations.`,
 	f.IntVar(&uiPort, "ui-port", 8233, "Temporal Web UI port (0 disables the UI)")
 	f.StringVar(&githubAPI, "github-api-url", envOr("HOOKFLOW_GITHUB_API_URL", ""), "GitHub REST API root; set it for GitHub Enterprise Server (env HOOKFLOW_GITHUB_API_URL)")
 	f.StringVar(&taskQueue, "task-queue", "hookflow", "Temporal task queue of the blueprints")
+	f.StringVar(&relayURL, "relay-url", envOr("HOOKFLOW_RELAY_URL", ""), "URL of the relay blueprint's function (env HOOKFLOW_RELAY_URL; signing secret in HOOKFLOW_RELAY_SECRET)")
+	f.StringVar(&components, "components", "temporal,worker,ingress", "what to run: any of temporal, worker, ingress (the others are reached at --temporal-port)")
 	f.Float64Var(&rateLimit, "rate-limit", 0, "default requests/s per integration (0: no limit; the integration option rate_limit overrides it)")
 	return cmd
+}
+
+func parseComponents(v string) (map[string]bool, error) {
+	run := map[string]bool{}
+	for _, c := range strings.Split(v, ",") {
+		switch c = strings.TrimSpace(c); c {
+		case "temporal", "worker", "ingress":
+			run[c] = true
+		default:
+			return nil, fmt.Errorf("--components: unknown component %q (want temporal, worker, ingress)", c)
+		}
+	}
+	return run, nil
 }
 
 func envOr(key, def string) string {

@@ -56,7 +56,7 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 }
 
 func newWorkerCmd(g *globals) *cobra.Command {
-	var temporalAddr, namespace, taskQueue, githubAPI string
+	var temporalAddr, namespace, taskQueue, githubAPI, relayURL string
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run a worker with every blueprint and activity against an existing Temporal",
@@ -68,7 +68,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			w, err := newWorker(c, workerConfig{TaskQueue: taskQueue, GitHubAPIURL: githubAPI, Tokens: envTokens()})
+			w, err := newWorker(c, workerConfig{TaskQueue: taskQueue, GitHubAPIURL: githubAPI, RelayURL: relayURL, Tokens: envTokens()})
 			if err != nil {
 				return err
 			}
@@ -86,5 +86,6 @@ func newWorkerCmd(g *globals) *cobra.Command {
 	f.StringVar(&namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
 	f.StringVar(&taskQueue, "task-queue", "hookflow", "task queue to poll")
 	f.StringVar(&githubAPI, "github-api-url", envOr("HOOKFLOW_GITHUB_API_URL", ""), "GitHub REST API root (env HOOKFLOW_GITHUB_API_URL)")
+	f.StringVar(&relayURL, "relay-url", envOr("HOOKFLOW_RELAY_URL", ""), "URL of the relay blueprint's function (env HOOKFLOW_RELAY_URL; signing secret in HOOKFLOW_RELAY_SECRET)")
 	return cmd
 }

@@ -17,8 +17,11 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	ghact "github.com/hookflow/hookflow/activities/github"
+	fnact "github.com/hookflow/hookflow/activities/httpfunc"
 	"github.com/hookflow/hookflow/blueprints/prcomment"
+	"github.com/hookflow/hookflow/blueprints/relay"
 	ghconn "github.com/hookflow/hookflow/connectors/github"
+	fnconn "github.com/hookflow/hookflow/connectors/httpfunc"
 	"github.com/hookflow/hookflow/connectors/tokens"
 	"github.com/hookflow/hookflow/ingress"
 	"github.com/hookflow/hookflow/ingress/apikeys"
@@ -57,6 +60,7 @@ func sources(keys *apikeys.Store) map[string]hook.Source {
 func router(taskQueue string) *workflows.Router {
 	return workflows.NewRouter(
 		prcomment.Subscription(taskQueue),
+		relay.Subscription(taskQueue),
 	)
 }
 
@@ -64,7 +68,10 @@ func router(taskQueue string) *workflows.Router {
 type workerConfig struct {
 	TaskQueue    string
 	GitHubAPIURL string
-	Tokens       tokens.Store
+	// RelayURL is where the relay blueprint's function listens; empty
+	// leaves the relay's calls failing with a clear error.
+	RelayURL string
+	Tokens   tokens.Store
 }
 
 // registerAll registers every blueprint and activity on w.
@@ -74,18 +81,25 @@ func registerAll(w worker.Registry, cfg workerConfig) error {
 		return err
 	}
 	prcomment.Register(w)
+	relay.Register(w)
 	ghact.Register(w, &ghact.Activities{Client: gh, Tokens: cfg.Tokens})
+	functions := map[string]string{}
+	if cfg.RelayURL != "" {
+		functions[relay.Function] = cfg.RelayURL
+	}
+	fnact.Register(w, &fnact.Activities{Client: fnconn.New(fnconn.Options{}), Tokens: cfg.Tokens, Functions: functions})
 	return nil
 }
 
-// envTokens serves personal access tokens from the environment until a
-// token store is configured: HOOKFLOW_GITHUB_TOKEN (or GITHUB_TOKEN).
+// envTokens serves credentials from the environment until a token store
+// is configured: HOOKFLOW_GITHUB_TOKEN (or GITHUB_TOKEN) for GitHub and
+// HOOKFLOW_RELAY_SECRET for signing calls to functions.
 func envTokens() tokens.Store {
 	t := os.Getenv("HOOKFLOW_GITHUB_TOKEN")
 	if t == "" {
 		t = os.Getenv("GITHUB_TOKEN")
 	}
-	return tokens.Static{"github": t}
+	return tokens.Static{"github": t, "httpfunc": os.Getenv("HOOKFLOW_RELAY_SECRET")}
 }
 
 // stores are the ingress's embedded databases.
