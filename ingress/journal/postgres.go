@@ -1,0 +1,367 @@
+package journal
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hookflow/hookflow/ingress/postgres"
+)
+
+// The JSON columns are TEXT rather than JSONB: jsonb refuses "\u0000",
+// which a sender can put in a header or key, and a refused row would fail
+// the whole group commit it shares.
+var postgresMigrations = []string{
+	`CREATE TABLE deliveries (
+		seq            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		integration_id TEXT        NOT NULL,
+		delivery_id    TEXT        NOT NULL,
+		dedup_key      TEXT,
+		source         TEXT        NOT NULL,
+		event          TEXT        NOT NULL,
+		action         TEXT        NOT NULL DEFAULT '',
+		status         TEXT        NOT NULL,
+		reason         TEXT        NOT NULL DEFAULT '',
+		workflow_ids   TEXT        NOT NULL DEFAULT '[]',
+		keys           TEXT        NOT NULL DEFAULT '{}',
+		meta           TEXT        NOT NULL DEFAULT '{}',
+		payload        BYTEA,
+		received_at    TIMESTAMPTZ NOT NULL,
+		updated_at     TIMESTAMPTZ NOT NULL,
+		attempts       INTEGER     NOT NULL DEFAULT 0
+	);
+	CREATE UNIQUE INDEX deliveries_dedup ON deliveries (integration_id, dedup_key);
+	CREATE INDEX deliveries_pending ON deliveries (seq) WHERE status = 'accepted';
+	CREATE INDEX deliveries_status ON deliveries (status, seq);
+	CREATE INDEX deliveries_received ON deliveries (received_at);`,
+}
+
+// Postgres is the journal several ingress replicas share. Appends are
+// group-committed: concurrent callers in one process share one transaction
+// and one WAL flush (see ingress/postgres.Open for synchronous_commit).
+// Deduplication holds across replicas: the unique index makes a second
+// replica appending the same delivery wait for the first one's commit.
+//
+// Sequence numbers are taken when a row is inserted, and replicas commit
+// independently, so a smaller sequence number may become visible after a
+// larger one. Pending therefore always reads every Accepted entry rather
+// than resuming after the last one seen. Only one replica should forward
+// at a time: see Lead.
+//
+// Timestamps are stored with microsecond precision.
+type Postgres struct {
+	db         *sql.DB
+	appends    chan *appendReq
+	done       chan struct{}
+	sendMu     sync.RWMutex
+	sendClosed bool
+	now        func() time.Time
+
+	leaderKey int64
+	// leaderPoll is how often a waiting Lead retries the lock and a
+	// leader checks its session.
+	leaderPoll time.Duration
+	mu         sync.Mutex
+	closed     bool
+	leases     map[*lease]struct{}
+}
+
+var _ Journal = (*Postgres)(nil)
+
+// OpenPostgres opens the journal in db (see ingress/postgres.Open) and
+// runs its migrations. Closing the journal leaves db open.
+func OpenPostgres(ctx context.Context, db *sql.DB) (*Postgres, error) {
+	if err := postgres.Migrate(ctx, db, "journal", postgresMigrations); err != nil {
+		return nil, err
+	}
+	key, err := postgres.LockKey(ctx, db, "forwarder")
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	j := &Postgres{
+		db: db, appends: make(chan *appendReq, maxGroup), done: make(chan struct{}), now: time.Now,
+		leaderKey: key, leaderPoll: time.Second, leases: map[*lease]struct{}{},
+	}
+	go j.writer()
+	return j, nil
+}
+
+// Append implements Journal.
+func (j *Postgres) Append(ctx context.Context, e Entry) (AppendResult, error) {
+	r := &appendReq{entry: e, ready: make(chan struct{})}
+	// sendMu keeps Close from closing the queue under a sender.
+	j.sendMu.RLock()
+	if j.sendClosed {
+		j.sendMu.RUnlock()
+		return AppendResult{}, errors.New("journal: closed")
+	}
+	select {
+	case j.appends <- r:
+	case <-ctx.Done():
+		j.sendMu.RUnlock()
+		return AppendResult{}, ctx.Err()
+	}
+	j.sendMu.RUnlock()
+	// Once queued, the append is committed whatever the caller does: wait
+	// for the outcome so that a 2xx is never sent for an unwritten entry.
+	<-r.ready
+	return r.res, r.err
+}
+
+// writer commits queued appends in groups.
+func (j *Postgres) writer() {
+	defer close(j.done)
+	batch := make([]*appendReq, 0, maxGroup)
+	for first := range j.appends {
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < maxGroup {
+			select {
+			case r, ok := <-j.appends:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		if err := j.commit(batch); err != nil && len(batch) > 1 {
+			// One entry PostgreSQL refuses (say, a NUL byte in a text
+			// column), or a deadlock with another replica appending the
+			// same deliveries in another order, must not fail the
+			// others: commit each on its own. An entry whose first
+			// commit did go through is found again as a duplicate.
+			for _, r := range batch {
+				r.err = j.commit([]*appendReq{r})
+			}
+		} else {
+			for _, r := range batch {
+				r.err = err
+			}
+		}
+		for _, r := range batch {
+			close(r.ready)
+		}
+	}
+}
+
+func (j *Postgres) commit(batch []*appendReq) error {
+	ctx := context.Background()
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("journal: begin: %w", err)
+	}
+	defer tx.Rollback()
+	now := j.now()
+	for _, r := range batch {
+		if r.res, err = pgInsert(ctx, tx, r.entry, now); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("journal: commit: %w", err)
+	}
+	return nil
+}
+
+const pgInsertSQL = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
+	workflow_ids, keys, meta, payload, received_at, updated_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+
+func pgInsert(ctx context.Context, tx *sql.Tx, e Entry, now time.Time) (AppendResult, error) {
+	ev := e.Event
+	if ev.ReceivedAt.IsZero() {
+		ev.ReceivedAt = now
+	}
+	var dedup any
+	if (e.Status == Accepted || e.Status == Ignored) && ev.DeliveryID != "" {
+		dedup = ev.DeliveryID
+	}
+	keys, _ := json.Marshal(nonNil(ev.Keys))
+	meta, _ := json.Marshal(nonNil(ev.Meta))
+	wf, _ := json.Marshal(nonNilSlice(e.WorkflowIDs))
+	args := []any{ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
+		string(wf), string(keys), string(meta), []byte(ev.Payload), ev.ReceivedAt, now}
+	// The original can vanish between the conflict and the look-up (a
+	// prune); then the delivery is new again.
+	for range 3 {
+		var seq int64
+		err := tx.QueryRowContext(ctx, pgInsertSQL+` ON CONFLICT (integration_id, dedup_key) DO NOTHING RETURNING seq`, args...).Scan(&seq)
+		if err == nil {
+			return AppendResult{Seq: seq}, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return AppendResult{}, fmt.Errorf("journal: insert: %w", err)
+		}
+		// A redelivery: record it, payload-less, for the console.
+		var original int64
+		err = tx.QueryRowContext(ctx, `SELECT seq FROM deliveries WHERE integration_id = $1 AND dedup_key = $2`,
+			ev.Integration, ev.DeliveryID).Scan(&original)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return AppendResult{}, fmt.Errorf("journal: find original: %w", err)
+		}
+		dup := append([]any(nil), args...)
+		dup[2], dup[6], dup[7], dup[11] = nil, string(Duplicate), fmt.Sprintf("redelivery of entry %d", original), nil
+		if err := tx.QueryRowContext(ctx, pgInsertSQL+` RETURNING seq`, dup...).Scan(&seq); err != nil {
+			return AppendResult{}, fmt.Errorf("journal: insert duplicate: %w", err)
+		}
+		return AppendResult{Seq: seq, Duplicate: true, Original: original}, nil
+	}
+	return AppendResult{}, fmt.Errorf("journal: insert %s/%s: original keeps vanishing", ev.Integration, ev.DeliveryID)
+}
+
+// Pending implements Journal.
+func (j *Postgres) Pending(ctx context.Context, limit int) ([]Entry, error) {
+	return j.query(ctx, true, `SELECT `+columns+`, payload FROM deliveries WHERE status = 'accepted' ORDER BY seq LIMIT $1`, limit)
+}
+
+// Mark implements Journal.
+func (j *Postgres) Mark(ctx context.Context, marks ...Mark) error {
+	if len(marks) == 0 {
+		return nil
+	}
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("journal: mark: %w", err)
+	}
+	defer tx.Rollback()
+	now := j.now()
+	for _, m := range marks {
+		if m.Retry {
+			_, err = tx.ExecContext(ctx, `UPDATE deliveries SET attempts = attempts + 1, reason = $1, updated_at = $2 WHERE seq = $3`, m.Reason, now, m.Seq)
+		} else {
+			wf, _ := json.Marshal(nonNilSlice(m.WorkflowIDs))
+			_, err = tx.ExecContext(ctx, `UPDATE deliveries SET status = $1, reason = $2, workflow_ids = $3, updated_at = $4 WHERE seq = $5`,
+				string(m.Status), m.Reason, string(wf), now, m.Seq)
+		}
+		if err != nil {
+			return fmt.Errorf("journal: mark %d: %w", m.Seq, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("journal: mark: %w", err)
+	}
+	return nil
+}
+
+// List implements Journal.
+func (j *Postgres) List(ctx context.Context, f Filter) ([]Entry, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.Status != "" {
+		add("status = $%d", string(f.Status))
+	}
+	if f.Source != "" {
+		add("source = $%d", f.Source)
+	}
+	if f.Integration != "" {
+		add("integration_id = $%d", f.Integration)
+	}
+	if !f.Since.IsZero() {
+		add("received_at >= $%d", f.Since)
+	}
+	if !f.Until.IsZero() {
+		add("received_at < $%d", f.Until)
+	}
+	q := `SELECT ` + columns + ` FROM deliveries`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	args = append(args, limit)
+	return j.query(ctx, false, q+fmt.Sprintf(` ORDER BY seq DESC LIMIT $%d`, len(args)), args...)
+}
+
+// Get implements Journal.
+func (j *Postgres) Get(ctx context.Context, seq int64) (Entry, error) {
+	es, err := j.query(ctx, true, `SELECT `+columns+`, payload FROM deliveries WHERE seq = $1`, seq)
+	if err != nil {
+		return Entry{}, err
+	}
+	if len(es) == 0 {
+		return Entry{}, ErrNotFound
+	}
+	return es[0], nil
+}
+
+// Backlog implements Journal.
+func (j *Postgres) Backlog(ctx context.Context) (int, error) {
+	var n int
+	if err := j.db.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE status = 'accepted'`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("journal: backlog: %w", err)
+	}
+	return n, nil
+}
+
+// Close implements Journal. It waits for queued appends to commit and
+// gives up forwarding leadership; the *sql.DB stays open.
+func (j *Postgres) Close() error {
+	j.mu.Lock()
+	j.closed = true
+	leases := make([]*lease, 0, len(j.leases))
+	for l := range j.leases {
+		leases = append(leases, l)
+	}
+	j.mu.Unlock()
+	for _, l := range leases {
+		l.release()
+	}
+	j.sendMu.Lock()
+	if !j.sendClosed {
+		j.sendClosed = true
+		close(j.appends)
+	}
+	j.sendMu.Unlock()
+	<-j.done
+	return nil
+}
+
+func (j *Postgres) query(ctx context.Context, withPayload bool, q string, args ...any) ([]Entry, error) {
+	rows, err := j.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("journal: query: %w", err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var e Entry
+		var status, wf, keys, meta string
+		var received, updated time.Time
+		dest := []any{&e.Event.Seq, &e.Event.Integration, &e.Event.DeliveryID, &e.Event.Source, &e.Event.Type, &e.Event.Action,
+			&status, &e.Reason, &wf, &keys, &meta, &received, &updated, &e.Attempts}
+		var payload []byte
+		if withPayload {
+			dest = append(dest, &payload)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("journal: scan: %w", err)
+		}
+		e.Status = Status(status)
+		e.Event.ReceivedAt = received.UTC()
+		e.UpdatedAt = updated.UTC()
+		if err := unmarshalAll(wf, &e.WorkflowIDs, keys, &e.Event.Keys, meta, &e.Event.Meta); err != nil {
+			return nil, err
+		}
+		if len(payload) > 0 {
+			e.Event.Payload = payload
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
