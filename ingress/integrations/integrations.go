@@ -1,6 +1,7 @@
 // Package integrations stores the ingress's integrations: one per sender
 // configuration, each with its own secret URL path and secrets. Secrets and
-// paths are encrypted at rest; paths are looked up by their SHA-256.
+// paths are encrypted at rest; paths are looked up by their SHA-256. The
+// store lives in SQLite (one process) or PostgreSQL (replicas share it).
 package integrations
 
 import (
@@ -17,6 +18,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/hookflow/hookflow/ingress/postgres"
 	"github.com/hookflow/hookflow/ingress/sqlite"
 	"github.com/hookflow/hookflow/internal/secretbox"
 )
@@ -58,7 +62,7 @@ func (i Integration) ValidSecrets(now time.Time) [][]byte {
 	return out
 }
 
-var migrations = []string{
+var sqliteMigrations = []string{
 	`CREATE TABLE integrations (
 		id          TEXT PRIMARY KEY,
 		name        TEXT NOT NULL UNIQUE,
@@ -71,20 +75,65 @@ var migrations = []string{
 	)`,
 }
 
-// Store keeps integrations in SQLite.
+var postgresMigrations = []string{
+	`CREATE TABLE integrations (
+		id          TEXT   PRIMARY KEY,
+		name        TEXT   NOT NULL UNIQUE,
+		source      TEXT   NOT NULL,
+		path_hash   TEXT   NOT NULL UNIQUE,
+		path_enc    BYTEA  NOT NULL,
+		secrets_enc BYTEA  NOT NULL,
+		options     TEXT   NOT NULL DEFAULT '{}',
+		created_at  BIGINT NOT NULL
+	)`,
+}
+
+// Store keeps integrations in SQLite or PostgreSQL.
 type Store struct {
 	db  *sql.DB
 	box *secretbox.Box
 	now func() time.Time
+	// pg: PostgreSQL's placeholders ($1) and row locks.
+	pg bool
 }
 
-// OpenStore runs the store's migrations in db and returns the store; box
-// encrypts secrets and paths.
+// OpenStore runs the store's migrations in the SQLite database db (see
+// ingress/sqlite.Open) and returns the store; box encrypts secrets and
+// paths.
 func OpenStore(ctx context.Context, db *sql.DB, box *secretbox.Box) (*Store, error) {
-	if err := sqlite.Migrate(ctx, db, "integrations", migrations); err != nil {
+	if err := sqlite.Migrate(ctx, db, "integrations", sqliteMigrations); err != nil {
 		return nil, err
 	}
 	return &Store{db: db, box: box, now: time.Now}, nil
+}
+
+// OpenPostgresStore is OpenStore for the PostgreSQL database db (see
+// ingress/postgres.Open), which ingress replicas share. Every replica
+// needs the same box key.
+func OpenPostgresStore(ctx context.Context, db *sql.DB, box *secretbox.Box) (*Store, error) {
+	if err := postgres.Migrate(ctx, db, "integrations", postgresMigrations); err != nil {
+		return nil, err
+	}
+	return &Store{db: db, box: box, now: time.Now, pg: true}, nil
+}
+
+// sql rewrites q's ? placeholders for the store's database; the queries
+// hold no other question marks.
+func (s *Store) sql(q string) string {
+	if !s.pg {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
@@ -112,12 +161,12 @@ func (s *Store) Create(ctx context.Context, in Integration) (Integration, error)
 	}
 	secrets, _ := json.Marshal(in.Secrets)
 	opts, _ := json.Marshal(nonNil(in.Options))
-	_, err := s.db.ExecContext(ctx, `INSERT INTO integrations (id, name, source, path_hash, path_enc, secrets_enc, options, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, in.ID, in.Name, in.Source, pathHash(in.Path),
+	_, err := s.db.ExecContext(ctx, s.sql(`INSERT INTO integrations (id, name, source, path_hash, path_enc, secrets_enc, options, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), in.ID, in.Name, in.Source, pathHash(in.Path),
 		s.box.Seal([]byte(in.Path), []byte(in.ID+"/path")), s.box.Seal(secrets, []byte(in.ID+"/secrets")),
 		string(opts), in.CreatedAt.Unix())
 	if err != nil {
-		if strings.Contains(err.Error(), "UNIQUE") && strings.Contains(err.Error(), "name") {
+		if nameTaken(err) {
 			return Integration{}, fmt.Errorf("integrations: an integration named %q exists", in.Name)
 		}
 		return Integration{}, fmt.Errorf("integrations: create: %w", err)
@@ -127,24 +176,37 @@ func (s *Store) Create(ctx context.Context, in Integration) (Integration, error)
 
 // ByPath returns the integration whose URL ends in path.
 func (s *Store) ByPath(ctx context.Context, path string) (Integration, error) {
-	return s.one(ctx, `WHERE path_hash = ?`, pathHash(path))
+	return s.one(ctx, s.db, `WHERE path_hash = ?`, pathHash(path))
 }
 
 // Get returns the integration with id.
 func (s *Store) Get(ctx context.Context, id string) (Integration, error) {
-	return s.one(ctx, `WHERE id = ?`, id)
+	return s.one(ctx, s.db, `WHERE id = ?`, id)
 }
 
 // List returns every integration, oldest first.
 func (s *Store) List(ctx context.Context) ([]Integration, error) {
-	return s.query(ctx, `ORDER BY created_at, id`)
+	return s.query(ctx, s.db, `ORDER BY created_at, id`)
 }
 
 // Rotate makes secret the newest secret of integration id (generating one
 // when empty); the secrets it had stay valid for overlap, then expire.
-// It returns the integration with the new secret.
+// It returns the integration with the new secret. Concurrent rotations,
+// from this process or another replica, apply one after the other: none
+// loses the secret another added.
 func (s *Store) Rotate(ctx context.Context, id string, secret []byte, overlap time.Duration) (Integration, error) {
-	in, err := s.Get(ctx, id)
+	// SQLite transactions take the write lock at BEGIN (see
+	// ingress/sqlite.Open); PostgreSQL locks the row.
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Integration{}, fmt.Errorf("integrations: rotate: %w", err)
+	}
+	defer tx.Rollback()
+	forUpdate := ""
+	if s.pg {
+		forUpdate = " FOR UPDATE"
+	}
+	in, err := s.one(ctx, tx, `WHERE id = ?`+forUpdate, id)
 	if err != nil {
 		return Integration{}, err
 	}
@@ -165,15 +227,23 @@ func (s *Store) Rotate(ctx context.Context, id string, secret []byte, overlap ti
 	}
 	in.Secrets = kept
 	enc, _ := json.Marshal(kept)
-	if _, err := s.db.ExecContext(ctx, `UPDATE integrations SET secrets_enc = ? WHERE id = ?`,
+	if _, err := tx.ExecContext(ctx, s.sql(`UPDATE integrations SET secrets_enc = ? WHERE id = ?`),
 		s.box.Seal(enc, []byte(id+"/secrets")), id); err != nil {
+		return Integration{}, fmt.Errorf("integrations: rotate: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return Integration{}, fmt.Errorf("integrations: rotate: %w", err)
 	}
 	return in, nil
 }
 
-func (s *Store) one(ctx context.Context, where string, args ...any) (Integration, error) {
-	list, err := s.query(ctx, where, args...)
+// queryer is a *sql.DB or *sql.Tx.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (s *Store) one(ctx context.Context, q queryer, where string, args ...any) (Integration, error) {
+	list, err := s.query(ctx, q, where, args...)
 	if err != nil {
 		return Integration{}, err
 	}
@@ -183,8 +253,8 @@ func (s *Store) one(ctx context.Context, where string, args ...any) (Integration
 	return list[0], nil
 }
 
-func (s *Store) query(ctx context.Context, tail string, args ...any) ([]Integration, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, source, path_enc, secrets_enc, options, created_at FROM integrations `+tail, args...)
+func (s *Store) query(ctx context.Context, q queryer, tail string, args ...any) ([]Integration, error) {
+	rows, err := q.QueryContext(ctx, s.sql(`SELECT id, name, source, path_enc, secrets_enc, options, created_at FROM integrations `+tail), args...)
 	if err != nil {
 		return nil, fmt.Errorf("integrations: query: %w", err)
 	}
@@ -217,6 +287,14 @@ func (s *Store) query(ctx context.Context, tail string, args ...any) ([]Integrat
 		out = append(out, in)
 	}
 	return out, rows.Err()
+}
+
+// nameTaken reports whether err is the unique name constraint failing.
+func nameTaken(err error) bool {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pgErr.Code == "23505" && pgErr.ConstraintName == "integrations_name_key"
+	}
+	return strings.Contains(err.Error(), "UNIQUE") && strings.Contains(err.Error(), "integrations.name")
 }
 
 func pathHash(path string) string {
