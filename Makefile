@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/hookflow
 FUZZTIME ?= 3s
 
-.PHONY: all build run test unit fuzz-short bench lint clean
+.PHONY: all build run test unit chaos bench lint clean
 
 all: build
 
@@ -22,6 +22,10 @@ test: build
 ## unit: the quick inner loop (no binary build, no end-to-end tests)
 unit:
 	$(GO) test -short ./...
+
+## chaos: the durability test at full size (10,000 deliveries; make test runs 2,000)
+chaos: build
+	HOOKFLOW_BIN=$(CURDIR)/$(BIN) HOOKFLOW_CHAOS_N=10000 $(GO) test -count=1 -timeout 60m -run TestChaos -v ./internal/e2e/
 
 bench:
 	@echo "no benchmarks yet"
