@@ -159,33 +159,6 @@ func TestPostgresPoisonEntryFailsAlone(t *testing.T) {
 	require.Equal(t, 99, n)
 }
 
-// TestPostgresDedupAcrossReplicas: two replicas appending the same
-// deliveries at once accept each exactly once.
-func TestPostgresDedupAcrossReplicas(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	dsn := pgtest.Schema(t)
-	a, _ := openPostgres(t, dsn)
-	b, _ := openPostgres(t, dsn)
-	const n = 200
-	var wg sync.WaitGroup
-	for _, j := range []*journal.Postgres{a, b} {
-		for i := range n {
-			wg.Go(func() {
-				_, err := j.Append(ctx, pgEntry(fmt.Sprint("both-", i)))
-				require.NoError(t, err)
-			})
-		}
-	}
-	wg.Wait()
-	backlog, err := a.Backlog(ctx)
-	require.NoError(t, err)
-	require.Equal(t, n, backlog)
-	dups, err := b.List(ctx, journal.Filter{Status: journal.Duplicate, Limit: 2 * n})
-	require.NoError(t, err)
-	require.Len(t, dups, n)
-}
-
 func TestPostgresLeadership(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

@@ -15,9 +15,10 @@ import (
 	"github.com/hookflow/hookflow/workflows"
 )
 
-// Opener opens the journal under test. Calling it twice in one test must
-// open the same underlying store (the suite checks restarts); cleanup is
-// the opener's job.
+// Opener opens the journal under test. Calling open twice in one test
+// must open the same underlying store, also while the first journal is
+// still open (the suite checks restarts and two processes sharing a
+// store); cleanup is the opener's job.
 type Opener func(t *testing.T) (open func() journal.Journal)
 
 // Run runs the suite.
@@ -27,6 +28,9 @@ func Run(t *testing.T, newStore Opener) {
 	t.Run("ConcurrentAppendsKeepOrderAndCount", func(t *testing.T) { t.Parallel(); concurrent(t, newStore(t)) })
 	t.Run("Restart", func(t *testing.T) { t.Parallel(); restart(t, newStore(t)) })
 	t.Run("ListFilters", func(t *testing.T) { t.Parallel(); listFilters(t, newStore(t)) })
+	t.Run("RoundTrip", func(t *testing.T) { t.Parallel(); roundTrip(t, newStore(t)) })
+	t.Run("DedupRules", func(t *testing.T) { t.Parallel(); dedupRules(t, newStore(t)) })
+	t.Run("TwoOpenAtOnce", func(t *testing.T) { t.Parallel(); twoOpenAtOnce(t, newStore(t)) })
 }
 
 func entry(integration, id string, status journal.Status) journal.Entry {
@@ -191,5 +195,137 @@ func listFilters(t *testing.T, open func() journal.Journal) {
 		got, err := j.List(ctx, tc.f)
 		require.NoError(t, err)
 		require.Len(t, got, tc.want, "%+v", tc.f)
+	}
+}
+
+// roundTrip: what Append stores, Get and Pending give back; List leaves
+// only the payload out. Timestamps may lose precision below a microsecond.
+func roundTrip(t *testing.T, open func() journal.Journal) {
+	ctx := context.Background()
+	j := open()
+	defer j.Close()
+	in := entry("int_rt", "rt-1", journal.Accepted)
+	in.Event.Type, in.Event.Action = "issues", "labeled"
+	in.Event.Meta = map[string]string{"host": "ghe.example.com", "quote": `"'\\`, "unicode": "żółw ✓"}
+	in.Event.ReceivedAt = time.Date(2026, 11, 24, 10, 30, 0, 123456789, time.UTC)
+	r, err := j.Append(ctx, in)
+	require.NoError(t, err)
+
+	check := func(got journal.Entry, withPayload bool) {
+		t.Helper()
+		require.Equal(t, r.Seq, got.Event.Seq)
+		require.Equal(t, journal.Accepted, got.Status)
+		require.Equal(t, in.Event.Integration, got.Event.Integration)
+		require.Equal(t, in.Event.DeliveryID, got.Event.DeliveryID)
+		require.Equal(t, in.Event.Source, got.Event.Source)
+		require.Equal(t, in.Event.Type, got.Event.Type)
+		require.Equal(t, in.Event.Action, got.Event.Action)
+		require.Equal(t, in.Event.Keys, got.Event.Keys)
+		require.Equal(t, in.Event.Meta, got.Event.Meta)
+		require.WithinDuration(t, in.Event.ReceivedAt, got.Event.ReceivedAt, time.Microsecond)
+		require.Equal(t, time.UTC, got.Event.ReceivedAt.Location())
+		require.WithinDuration(t, time.Now(), got.UpdatedAt, time.Minute)
+		require.Empty(t, got.WorkflowIDs)
+		require.Zero(t, got.Attempts)
+		if withPayload {
+			require.JSONEq(t, string(in.Event.Payload), string(got.Event.Payload))
+		} else {
+			require.Empty(t, got.Event.Payload)
+		}
+	}
+	got, err := j.Get(ctx, r.Seq)
+	require.NoError(t, err)
+	check(got, true)
+	pending, err := j.Pending(ctx, 1)
+	require.NoError(t, err)
+	require.Len(t, pending, 1)
+	check(pending[0], true)
+	list, err := j.List(ctx, journal.Filter{})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	check(list[0], false)
+
+	// Without a receive time, Append stamps one.
+	bare := entry("int_rt", "rt-2", journal.Rejected)
+	bare.Event.ReceivedAt = time.Time{}
+	bare.Event.Payload, bare.Event.Keys = nil, nil
+	bare.Reason = "bad signature"
+	r, err = j.Append(ctx, bare)
+	require.NoError(t, err)
+	got, err = j.Get(ctx, r.Seq)
+	require.NoError(t, err)
+	require.WithinDuration(t, time.Now(), got.Event.ReceivedAt, time.Minute)
+	require.Equal(t, "bad signature", got.Reason)
+	require.Empty(t, got.Event.Payload)
+	require.Empty(t, got.Event.Keys)
+}
+
+// dedupRules: which entries deduplicate with which.
+func dedupRules(t *testing.T, open func() journal.Journal) {
+	ctx := context.Background()
+	j := open()
+	defer j.Close()
+	for _, tc := range []struct {
+		name        string
+		first, then journal.Entry
+		duplicate   bool
+	}{
+		{"accepted twice", entry("int_d", "a", journal.Accepted), entry("int_d", "a", journal.Accepted), true},
+		{"ignored then accepted", entry("int_d", "b", journal.Ignored), entry("int_d", "b", journal.Accepted), true},
+		{"accepted then ignored", entry("int_d", "c", journal.Accepted), entry("int_d", "c", journal.Ignored), true},
+		{"rejected then accepted", entry("int_d", "d", journal.Rejected), entry("int_d", "d", journal.Accepted), false},
+		{"other integration", entry("int_d", "e", journal.Accepted), entry("int_e", "e", journal.Accepted), false},
+		{"no delivery ID", entry("int_d", "", journal.Accepted), entry("int_d", "", journal.Accepted), false},
+	} {
+		first, err := j.Append(ctx, tc.first)
+		require.NoError(t, err, tc.name)
+		then, err := j.Append(ctx, tc.then)
+		require.NoError(t, err, tc.name)
+		require.Equal(t, tc.duplicate, then.Duplicate, tc.name)
+		got, err := j.Get(ctx, then.Seq)
+		require.NoError(t, err, tc.name)
+		if tc.duplicate {
+			require.Equal(t, first.Seq, then.Original, tc.name)
+			require.Equal(t, journal.Duplicate, got.Status, tc.name)
+			require.Empty(t, got.Event.Payload, "a duplicate keeps no payload")
+			require.NotEmpty(t, got.Reason, tc.name)
+		} else {
+			require.Equal(t, tc.then.Status, got.Status, tc.name)
+		}
+	}
+}
+
+// twoOpenAtOnce: two journals open on one store at the same time (two
+// replicas, or an old and a new process during a restart) append the same
+// deliveries concurrently; each is accepted exactly once.
+func twoOpenAtOnce(t *testing.T, open func() journal.Journal) {
+	ctx := context.Background()
+	a, b := open(), open()
+	defer a.Close()
+	defer b.Close()
+	const n = 100
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	seqs := map[int64]bool{}
+	for _, j := range []journal.Journal{a, b} {
+		for i := range n {
+			wg.Go(func() {
+				r, err := j.Append(ctx, entry("int_2", fmt.Sprint("both-", i), journal.Accepted))
+				require.NoError(t, err)
+				mu.Lock()
+				defer mu.Unlock()
+				require.False(t, seqs[r.Seq], "sequence numbers are unique across journals")
+				seqs[r.Seq] = true
+			})
+		}
+	}
+	wg.Wait()
+	for _, j := range []journal.Journal{a, b} {
+		p, err := j.Pending(ctx, 2*n)
+		require.NoError(t, err)
+		require.Len(t, p, n, "each delivery ID is accepted once")
+		dups, err := j.List(ctx, journal.Filter{Status: journal.Duplicate, Limit: 2 * n})
+		require.NoError(t, err)
+		require.Len(t, dups, n)
 	}
 }
