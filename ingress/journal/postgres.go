@@ -151,8 +151,15 @@ func (j *Postgres) writer() {
 	}
 }
 
+// commitTimeout bounds one group commit, so that appenders waiting on an
+// unreachable server get an error (and senders a 5xx to retry) instead of
+// hanging. A commit that timed out may still have gone through: the retry
+// then finds the entry as a duplicate.
+const commitTimeout = 30 * time.Second
+
 func (j *Postgres) commit(batch []*appendReq) error {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
 	tx, err := j.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("journal: begin: %w", err)

@@ -30,7 +30,8 @@ import (
 // synchronous_commit=on whatever the DSN or the server default say: a
 // commit returns only once its WAL record is flushed, so an answer given
 // after a commit survives a crash of the server (with the server's fsync
-// on, its default).
+// on, its default). Connecting gives up after 10s unless the DSN sets
+// connect_timeout.
 func Open(ctx context.Context, dsn string) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -40,6 +41,11 @@ func Open(ctx context.Context, dsn string) (*sql.DB, error) {
 		cfg.RuntimeParams = map[string]string{}
 	}
 	cfg.RuntimeParams["synchronous_commit"] = "on"
+	if cfg.ConnectTimeout == 0 {
+		// Without one, a dial to a server that drops packets waits for the
+		// kernel to give up, minutes later.
+		cfg.ConnectTimeout = 10 * time.Second
+	}
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = "hookflow"
 	}
