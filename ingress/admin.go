@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -55,6 +56,8 @@ func (s *Server) adminRoutes(r chi.Router) {
 	r.Post("/integrations/{id}/rotate", s.rotateIntegration)
 	r.Get("/deliveries", s.listDeliveries)
 	r.Get("/deliveries/{seq}", s.getDelivery)
+	r.Post("/deliveries/replay", s.replayDeliveries)
+	r.Post("/deliveries/prune", s.pruneDeliveries)
 	if s.cfg.APIKeys != nil {
 		r.Post("/keys", s.createKey)
 		r.Get("/keys", s.listKeys)
@@ -341,4 +344,131 @@ func intParam(v string) (int, error) {
 		return 0, errors.New("not a positive integer")
 	}
 	return n, nil
+}
+
+// ReplayRequest is the body of POST /admin/v1/deliveries/replay: either
+// Seqs, or a Status (and optional Since) selecting entries.
+type ReplayRequest struct {
+	Seqs   []int64 `json:"seqs,omitempty"`
+	Status string  `json:"status,omitempty"`
+	// Since is an RFC 3339 time; with Status it bounds the selection.
+	Since string `json:"since,omitempty"`
+	// AsNew gives each replay a new delivery ID, so workflows apply it
+	// again instead of dropping it as already seen.
+	AsNew bool `json:"as_new,omitempty"`
+}
+
+// ReplayResult lists the new entries a replay created.
+type ReplayResult struct {
+	Replayed []DeliveryView `json:"replayed"`
+}
+
+func (s *Server) maintenance(w http.ResponseWriter) (journal.Maintenance, bool) {
+	m, ok := s.cfg.Journal.(journal.Maintenance)
+	if !ok {
+		writeError(w, &hook.Error{Status: http.StatusNotImplemented, Code: "not_supported", Message: "this journal cannot replay or prune"})
+	}
+	return m, ok
+}
+
+func (s *Server) replayDeliveries(w http.ResponseWriter, r *http.Request) {
+	var req ReplayRequest
+	if err := decodeJSON(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	m, ok := s.maintenance(w)
+	if !ok {
+		return
+	}
+	seqs := req.Seqs
+	if req.Status != "" {
+		f := journal.Filter{Status: journal.Status(req.Status), Limit: 10000}
+		if !f.Status.Valid() {
+			writeError(w, hook.BadRequest("invalid_status", "unknown status "+strconv.Quote(req.Status), ""))
+			return
+		}
+		if req.Since != "" {
+			t, err := time.Parse(time.RFC3339, req.Since)
+			if err != nil {
+				writeError(w, hook.BadRequest("invalid_since", "since must be an RFC 3339 time", ""))
+				return
+			}
+			f.Since = t
+		}
+		list, err := s.cfg.Journal.List(r.Context(), f)
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		for i := len(list) - 1; i >= 0; i-- { // oldest first: replays keep their order
+			seqs = append(seqs, list[i].Event.Seq)
+		}
+	}
+	if len(seqs) == 0 && req.Status == "" {
+		writeError(w, hook.BadRequest("nothing_selected", "give seqs or a status", ""))
+		return
+	}
+	out := ReplayResult{Replayed: []DeliveryView{}}
+	for _, seq := range seqs {
+		e, err := m.Replay(r.Context(), seq, req.AsNew)
+		switch {
+		case errors.Is(err, journal.ErrNotFound):
+			writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("no delivery %d", seq)})
+			return
+		case errors.Is(err, journal.ErrNotReplayable):
+			writeError(w, hook.BadRequest("not_replayable", fmt.Sprintf("delivery %d has no payload (rejected deliveries and duplicate records keep none)", seq), "replay the original entry"))
+			return
+		case err != nil:
+			s.internal(w, r, err)
+			return
+		}
+		out.Replayed = append(out.Replayed, deliveryView(e))
+	}
+	if len(out.Replayed) > 0 && s.cfg.Accepted != nil {
+		s.cfg.Accepted()
+	}
+	s.log.InfoContext(r.Context(), "deliveries replayed", "count", len(out.Replayed), "as_new", req.AsNew)
+	writeJSON(w, http.StatusOK, out)
+}
+
+// PruneRequest is the body of POST /admin/v1/deliveries/prune.
+type PruneRequest struct {
+	// OlderThan is a duration ("30d", "720h").
+	OlderThan   string  `json:"older_than,omitempty"`
+	Integration string  `json:"integration,omitempty"`
+	Seqs        []int64 `json:"seqs,omitempty"`
+	DryRun      bool    `json:"dry_run,omitempty"`
+}
+
+func (s *Server) pruneDeliveries(w http.ResponseWriter, r *http.Request) {
+	var req PruneRequest
+	if err := decodeJSON(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	m, ok := s.maintenance(w)
+	if !ok {
+		return
+	}
+	f := journal.PruneFilter{Integration: req.Integration, Seqs: req.Seqs}
+	if req.OlderThan != "" {
+		d, err := parseTTL(req.OlderThan)
+		if err != nil {
+			writeError(w, hook.BadRequest("invalid_older_than", "older_than must be a duration such as 30d or 720h", ""))
+			return
+		}
+		f.Before = s.cfg.Now().Add(-d)
+	}
+	if f.Before.IsZero() && f.Integration == "" && len(f.Seqs) == 0 {
+		writeError(w, hook.BadRequest("nothing_selected", "give older_than, integration or seqs", ""))
+		return
+	}
+	n, err := m.Prune(r.Context(), f, req.DryRun)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "deliveries pruned", "count", n, "dry_run", req.DryRun)
+	writeJSON(w, http.StatusOK, map[string]any{"pruned": n, "dry_run": req.DryRun})
 }

@@ -63,6 +63,10 @@ type Config struct {
 	// MaxBodyBytes is the default body limit. Zero means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxBacklog is how many accepted-but-not-forwarded entries the
+	// journal may hold before new deliveries get 503 with Retry-After
+	// (and /readyz reports not ready). Zero means no bound.
+	MaxBacklog int
 	// Accepted, when set, is called after each accepted delivery is
 	// journaled (the forwarder's wake-up).
 	Accepted func()
@@ -77,6 +81,7 @@ type Server struct {
 	handler http.Handler
 	cache   integrationCache
 	limits  *limiters
+	backlog backlogGauge
 }
 
 // New validates cfg and returns a Server. It does no I/O.
@@ -121,13 +126,44 @@ func New(cfg Config) (*Server, error) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
+// ready answers /readyz: 200 while the journal answers and its backlog is
+// under MaxBacklog, 503 otherwise (so a load balancer sends elsewhere).
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	n, err := s.cfg.Journal.Backlog(r.Context())
 	if err != nil {
 		writeError(w, &hook.Error{Status: http.StatusServiceUnavailable, Code: "journal_unavailable", Message: "journal unavailable"})
 		return
 	}
+	if s.cfg.MaxBacklog > 0 && n >= s.cfg.MaxBacklog {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "backlog_full", "backlog": n, "max_backlog": s.cfg.MaxBacklog})
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "backlog": n})
+}
+
+// backlogGauge estimates the journal's backlog without a query per
+// request: it counts at most every 250 ms and adds local accepts between.
+type backlogGauge struct {
+	mu      sync.Mutex
+	n       int
+	checked time.Time
+}
+
+func (b *backlogGauge) get(ctx context.Context, j journal.Journal, now time.Time) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if now.Sub(b.checked) >= 250*time.Millisecond {
+		if n, err := j.Backlog(ctx); err == nil {
+			b.n, b.checked = n, now
+		}
+	}
+	return b.n
+}
+
+func (b *backlogGauge) add(n int) {
+	b.mu.Lock()
+	b.n += n
+	b.mu.Unlock()
 }
 
 // answer is the body of every successful delivery response.
@@ -148,6 +184,12 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.log.ErrorContext(ctx, "integration lookup failed", "error", err)
 		writeError(w, &hook.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "integration lookup failed"})
+		return
+	}
+	if s.cfg.MaxBacklog > 0 && s.backlog.get(ctx, s.cfg.Journal, now) >= s.cfg.MaxBacklog {
+		// Not journaled either: the journal is what is full.
+		w.Header().Set("Retry-After", "30")
+		writeError(w, &hook.Error{Status: http.StatusServiceUnavailable, Code: "backlog_full", Message: "too many deliveries are waiting to be forwarded; retry later", Hint: "the delivery was not stored: send it again after Retry-After seconds"})
 		return
 	}
 	if wait, ok := s.limits.allow(in, now); !ok {
@@ -221,6 +263,7 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 	case entry.Status == journal.Ignored:
 		code = http.StatusOK
 	default:
+		s.backlog.add(1)
 		if s.cfg.Accepted != nil {
 			s.cfg.Accepted()
 		}

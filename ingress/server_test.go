@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -377,4 +378,110 @@ func TestAPIKeys(t *testing.T) {
 	require.Equal(t, 401, deliver("k-4", secretKey), "revocation takes effect at once")
 	code, _ = admin("DELETE", "/admin/v1/keys/key_nope", "")
 	require.Equal(t, 404, code)
+}
+
+func TestBackpressure(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "hookflow.db"))
+	require.NoError(t, err)
+	j, err := journal.OpenSQLite(ctx, db)
+	require.NoError(t, err)
+	box, _ := secretbox.New(bytes.Repeat([]byte{1}, secretbox.KeySize))
+	store, err := integrations.OpenStore(ctx, db, box)
+	require.NoError(t, err)
+	in, err := store.Create(ctx, integrations.Integration{Name: "gh", Source: "github", Secrets: []integrations.Secret{{Value: []byte(secret)}}})
+	require.NoError(t, err)
+	s, err := ingress.New(ingress.Config{Journal: j, Integrations: store, Router: prRouter(), MaxBacklog: 2,
+		Sources: map[string]hook.Source{"github": ghsrc.Source{}}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	srv := httptest.NewServer(s)
+	t.Cleanup(func() { srv.Close(); j.Close(); db.Close() })
+	f := &fixture{srv: srv, journal: j, in: in}
+
+	ready := func() int {
+		resp, err := http.Get(srv.URL + "/readyz")
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, 200, ready())
+	for i := range 2 {
+		code, _, _ := f.send(t, delivery{event: "pull_request", id: fmt.Sprint("bp-", i), sig: sign(prBody, secret), body: prBody})
+		require.Equal(t, http.StatusAccepted, code)
+	}
+	code, out, h := f.send(t, delivery{event: "pull_request", id: "bp-2", sig: sign(prBody, secret), body: prBody})
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.Equal(t, "backlog_full", errCode(out))
+	require.Equal(t, "30", h.Get("Retry-After"))
+	require.Equal(t, 503, ready())
+	resp, err := http.Get(srv.URL + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode, "healthz is about the process, not the backlog")
+
+	// Once the forwarder drains, deliveries are accepted again.
+	p, err := j.Pending(ctx, 10)
+	require.NoError(t, err)
+	require.NoError(t, j.Mark(ctx, journal.Mark{Seq: p[0].Event.Seq, Status: journal.Forwarded}))
+	require.Eventually(t, func() bool {
+		code, _, _ := f.send(t, delivery{event: "pull_request", id: "bp-3", sig: sign(prBody, secret), body: prBody})
+		return code == http.StatusAccepted
+	}, 5*time.Second, 100*time.Millisecond)
+}
+
+func TestReplayAndPruneThroughTheAdminAPI(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	code, _, _ := f.send(t, delivery{event: "pull_request", id: "rp-1", sig: sign(prBody, secret), body: prBody})
+	require.Equal(t, http.StatusAccepted, code)
+	code, _, _ = f.send(t, delivery{event: "pull_request", id: "rp-2", sig: sign(prBody, "wrong"), body: prBody})
+	require.Equal(t, http.StatusUnauthorized, code)
+	p, err := f.journal.Pending(ctx, 1)
+	require.NoError(t, err)
+	require.NoError(t, f.journal.Mark(ctx, journal.Mark{Seq: p[0].Event.Seq, Status: journal.Failed, Reason: "boom"}))
+
+	admin := func(path, body string) (int, map[string]any) {
+		req, _ := http.NewRequest("POST", f.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer admin-token-123")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		return resp.StatusCode, out
+	}
+	code, out := admin("/admin/v1/deliveries/replay", `{"status":"failed"}`)
+	require.Equal(t, 200, code, out)
+	replayed := out["replayed"].([]any)
+	require.Len(t, replayed, 1)
+	require.Equal(t, "rp-1", replayed[0].(map[string]any)["delivery_id"])
+	require.Equal(t, "accepted", replayed[0].(map[string]any)["status"])
+
+	code, out = admin("/admin/v1/deliveries/replay", fmt.Sprintf(`{"seqs":[%d],"as_new":true}`, p[0].Event.Seq))
+	require.Equal(t, 200, code, out)
+	require.Contains(t, out["replayed"].([]any)[0].(map[string]any)["delivery_id"], "rp-1.replay-")
+
+	rejected, err := f.journal.List(ctx, journal.Filter{Status: journal.Rejected})
+	require.NoError(t, err)
+	code, out = admin("/admin/v1/deliveries/replay", fmt.Sprintf(`{"seqs":[%d]}`, rejected[0].Event.Seq))
+	require.Equal(t, 400, code)
+	require.Equal(t, "not_replayable", errCode(out))
+	code, _ = admin("/admin/v1/deliveries/replay", `{"seqs":[99999]}`)
+	require.Equal(t, 404, code)
+	code, _ = admin("/admin/v1/deliveries/replay", `{}`)
+	require.Equal(t, 400, code)
+
+	code, out = admin("/admin/v1/deliveries/prune", `{"older_than":"0d"}`)
+	require.Equal(t, 400, code)
+	code, out = admin("/admin/v1/deliveries/prune", fmt.Sprintf(`{"integration":%q,"dry_run":true}`, f.in.ID))
+	require.Equal(t, 200, code, out)
+	require.Equal(t, float64(2), out["pruned"], "the failed and the rejected entry; the two replays are pending")
+	code, out = admin("/admin/v1/deliveries/prune", fmt.Sprintf(`{"integration":%q}`, f.in.ID))
+	require.Equal(t, 200, code)
+	require.Equal(t, float64(2), out["pruned"])
+	left, err := f.journal.List(ctx, journal.Filter{})
+	require.NoError(t, err)
+	require.Len(t, left, 2)
 }

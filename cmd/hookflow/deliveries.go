@@ -21,7 +21,7 @@ func newDeliveriesCmd(g *globals) *cobra.Command {
 		Aliases: []string{"delivery"},
 		Short:   "Inspect the journal of deliveries",
 	}
-	cmd.AddCommand(newDeliveriesListCmd(g), newDeliveriesShowCmd(g))
+	cmd.AddCommand(newDeliveriesListCmd(g), newDeliveriesShowCmd(g), newDeliveriesReplayCmd(g), newDeliveriesPruneCmd(g))
 	return cmd
 }
 
@@ -113,25 +113,35 @@ forwarded), forwarded, ignored (no blueprint takes it), duplicate (a redelivery)
 }
 
 func newDeliveriesShowCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var uiURL, namespace string
+	cmd := &cobra.Command{
 		Use:   "show SEQ",
-		Short: "Show one delivery with its payload",
+		Short: "Show one delivery: status, reason, keys, workflows with links into the Temporal UI, payload",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := strconv.ParseInt(args[0], 10, 64); err != nil {
-				return fmt.Errorf("SEQ must be the number in the SEQ column of `deliveries list`")
+			if _, err := parseSeqs(args); err != nil {
+				return err
 			}
 			a, err := g.admin()
 			if err != nil {
 				return err
 			}
-			var d json.RawMessage
+			var d struct {
+				ingress.DeliveryView
+				Links []string `json:"workflow_links"`
+			}
 			if err := a.do(cmd.Context(), http.MethodGet, "/deliveries/"+args[0], nil, &d); err != nil {
 				return err
+			}
+			for _, id := range d.WorkflowIDs {
+				d.Links = append(d.Links, strings.TrimSuffix(uiURL, "/")+"/namespaces/"+url.PathEscape(namespace)+"/workflows/"+url.PathEscape(id))
 			}
 			return printJSON(cmd, d)
 		},
 	}
+	cmd.Flags().StringVar(&uiURL, "ui-url", envOr("HOOKFLOW_UI_URL", "http://127.0.0.1:8233"), "Temporal Web UI base URL, for links (env HOOKFLOW_UI_URL)")
+	cmd.Flags().StringVar(&namespace, "namespace", "default", "Temporal namespace, for links")
+	return cmd
 }
 
 // parseWhen reads "1h"/"30m" as that long ago, or an RFC 3339 time.
@@ -149,4 +159,113 @@ func printJSON(cmd *cobra.Command, v any) error {
 	enc := json.NewEncoder(cmd.OutOrStdout())
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+func parseSeqs(args []string) ([]int64, error) {
+	var seqs []int64
+	for _, a := range args {
+		n, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a delivery SEQ (the number in the SEQ column of `deliveries list`)", a)
+		}
+		seqs = append(seqs, n)
+	}
+	return seqs, nil
+}
+
+func newDeliveriesReplayCmd(g *globals) *cobra.Command {
+	var req ingress.ReplayRequest
+	var since string
+	cmd := &cobra.Command{
+		Use:   "replay SEQ... | --status failed [--since 1h] [--as-new]",
+		Short: "Forward deliveries again",
+		Long: `Append a copy of each selected delivery to the journal as accepted, so the forwarder
+signals it again. A copy keeps its delivery ID, so a workflow that already applied it
+drops it; --as-new gives each copy a new delivery ID, which workflows apply again.`,
+		Example: `  hookflow deliveries replay 42 43
+  hookflow deliveries replay --status failed --since 1h`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.checkOutput(); err != nil {
+				return err
+			}
+			seqs, err := parseSeqs(args)
+			if err != nil {
+				return err
+			}
+			req.Seqs = seqs
+			if (len(seqs) == 0) == (req.Status == "") {
+				return fmt.Errorf("give either SEQ arguments or --status")
+			}
+			if since != "" {
+				t, err := parseWhen(since)
+				if err != nil {
+					return fmt.Errorf("--since: %w", err)
+				}
+				req.Since = t.Format(time.RFC3339)
+			}
+			a, err := g.admin()
+			if err != nil {
+				return err
+			}
+			var out ingress.ReplayResult
+			if err := a.do(cmd.Context(), http.MethodPost, "/deliveries/replay", req, &out); err != nil {
+				return err
+			}
+			if g.output == "json" {
+				return printJSON(cmd, out)
+			}
+			for _, d := range out.Replayed {
+				fmt.Fprintf(cmd.OutOrStdout(), "replayed %s as entry %d\n", d.DeliveryID, d.Seq)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d deliveries replayed\n", len(out.Replayed))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&req.Status, "status", "", "replay every delivery with this status (e.g. failed)")
+	f.StringVar(&since, "since", "", "with --status: only received since (1h, or an RFC 3339 time)")
+	f.BoolVar(&req.AsNew, "as-new", false, "give each copy a new delivery ID so workflows apply it again")
+	return cmd
+}
+
+func newDeliveriesPruneCmd(g *globals) *cobra.Command {
+	var req ingress.PruneRequest
+	cmd := &cobra.Command{
+		Use:   "prune --older-than 30d | --integration ID | SEQ... [--dry-run]",
+		Short: "Delete journal entries (never those still waiting to be forwarded)",
+		Example: `  hookflow deliveries prune --older-than 30d --dry-run
+  hookflow deliveries prune --integration int_abc`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			seqs, err := parseSeqs(args)
+			if err != nil {
+				return err
+			}
+			req.Seqs = seqs
+			if req.OlderThan == "" && req.Integration == "" && len(seqs) == 0 {
+				return fmt.Errorf("give --older-than, --integration or SEQ arguments")
+			}
+			a, err := g.admin()
+			if err != nil {
+				return err
+			}
+			var out struct {
+				Pruned int  `json:"pruned"`
+				DryRun bool `json:"dry_run"`
+			}
+			if err := a.do(cmd.Context(), http.MethodPost, "/deliveries/prune", req, &out); err != nil {
+				return err
+			}
+			if out.DryRun {
+				fmt.Fprintf(cmd.OutOrStdout(), "%d entries would be pruned\n", out.Pruned)
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "%d entries pruned\n", out.Pruned)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&req.OlderThan, "older-than", "", "entries received longer ago than this (30d, 720h)")
+	f.StringVar(&req.Integration, "integration", "", "entries of this integration")
+	f.BoolVar(&req.DryRun, "dry-run", false, "only count what would be pruned")
+	return cmd
 }

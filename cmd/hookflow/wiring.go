@@ -234,6 +234,10 @@ type ingressConfig struct {
 	AdminToken string
 	// RateLimit is the default per-integration requests per second.
 	RateLimit float64
+	// MaxBacklog bounds accepted-but-unforwarded entries (0: no bound).
+	MaxBacklog int
+	// Retention prunes entries older than this, hourly (0: keep all).
+	Retention time.Duration
 	// Ready, when set, is called once the listener is up.
 	Ready func(net.Addr)
 }
@@ -255,8 +259,8 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	}
 	srvCfg := ingress.Config{
 		Journal: st.journal, Integrations: st.integrations, APIKeys: st.apikeys, Sources: sources(st.apikeys), Router: rt,
-		RateLimit: cfg.RateLimit,
-		Logger:    log.With("component", "ingress"), AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL,
+		RateLimit: cfg.RateLimit, MaxBacklog: cfg.MaxBacklog,
+		Logger: log.With("component", "ingress"), AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL,
 	}
 	if fwd != nil {
 		srvCfg.Accepted = fwd.Wake
@@ -272,6 +276,9 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	} else {
 		close(fwdDone)
 	}
+	if cfg.Retention > 0 {
+		go retain(fwdCtx, st.journal, cfg.Retention, log)
+	}
 	ready := make(chan net.Addr, 1)
 	go func() {
 		if a, ok := <-ready; ok && cfg.Ready != nil {
@@ -284,4 +291,21 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	stopFwd()
 	<-fwdDone
 	return err
+}
+
+// retain prunes journal entries older than keep, now and then hourly.
+func retain(ctx context.Context, m journal.Maintenance, keep time.Duration, log *slog.Logger) {
+	for {
+		n, err := m.Prune(ctx, journal.PruneFilter{Before: time.Now().Add(-keep)}, false)
+		if err != nil {
+			log.Warn("retention prune failed", "error", err)
+		} else if n > 0 {
+			log.Info("retention pruned journal entries", "count", n, "older_than", keep.String())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Hour):
+		}
+	}
 }

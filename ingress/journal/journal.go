@@ -113,3 +113,30 @@ type Journal interface {
 	// Close flushes pending appends and releases the journal.
 	Close() error
 }
+
+// ErrNotReplayable is returned by Replay for entries without a payload
+// (rejected deliveries and duplicate records).
+var ErrNotReplayable = errors.New("journal: entry has no payload to replay")
+
+// PruneFilter selects entries to delete. Accepted entries (still to be
+// forwarded) are never pruned. At least one field must be set.
+type PruneFilter struct {
+	// Before selects entries received before it.
+	Before time.Time
+	// Integration selects one integration's entries.
+	Integration string
+	// Seqs selects entries by sequence number.
+	Seqs []int64
+}
+
+// Maintenance is implemented by journals that can replay and prune.
+type Maintenance interface {
+	// Replay appends a copy of entry seq as a new Accepted entry, so the
+	// forwarder signals it again. The copy keeps the delivery ID (the
+	// workflow drops it if it was applied) unless asNew, which gives it a
+	// new one ("<id>.replay-<seq>") that the workflow applies again.
+	Replay(ctx context.Context, seq int64, asNew bool) (Entry, error)
+	// Prune deletes the entries f selects and returns how many; with
+	// dryRun it only counts them.
+	Prune(ctx context.Context, f PruneFilter, dryRun bool) (int, error)
+}

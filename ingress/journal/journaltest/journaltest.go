@@ -31,6 +31,7 @@ func Run(t *testing.T, newStore Opener) {
 	t.Run("RoundTrip", func(t *testing.T) { t.Parallel(); roundTrip(t, newStore(t)) })
 	t.Run("DedupRules", func(t *testing.T) { t.Parallel(); dedupRules(t, newStore(t)) })
 	t.Run("TwoOpenAtOnce", func(t *testing.T) { t.Parallel(); twoOpenAtOnce(t, newStore(t)) })
+	t.Run("ReplayAndPrune", func(t *testing.T) { t.Parallel(); replayAndPrune(t, newStore(t)) })
 }
 
 func entry(integration, id string, status journal.Status) journal.Entry {
@@ -328,4 +329,77 @@ func twoOpenAtOnce(t *testing.T, open func() journal.Journal) {
 		require.NoError(t, err)
 		require.Len(t, dups, n)
 	}
+}
+
+// replayAndPrune checks journal.Maintenance, for journals that have it.
+func replayAndPrune(t *testing.T, open func() journal.Journal) {
+	ctx := context.Background()
+	j := open()
+	defer j.Close()
+	m, ok := j.(journal.Maintenance)
+	if !ok {
+		t.Skipf("%T does not implement journal.Maintenance", j)
+	}
+	orig, err := j.Append(ctx, entry("int_m", "m-1", journal.Accepted))
+	require.NoError(t, err)
+	require.NoError(t, j.Mark(ctx, journal.Mark{Seq: orig.Seq, Status: journal.Forwarded, WorkflowIDs: []string{"wf-m"}}))
+
+	same, err := m.Replay(ctx, orig.Seq, false)
+	require.NoError(t, err)
+	require.Greater(t, same.Event.Seq, orig.Seq)
+	require.Equal(t, journal.Accepted, same.Status)
+	require.Equal(t, "m-1", same.Event.DeliveryID, "the workflow drops it if it was applied")
+	require.JSONEq(t, `{"n":"m-1"}`, string(same.Event.Payload))
+	fresh, err := m.Replay(ctx, orig.Seq, true)
+	require.NoError(t, err)
+	require.NotEqual(t, "m-1", fresh.Event.DeliveryID)
+	require.Contains(t, fresh.Event.DeliveryID, "m-1")
+	p, err := j.Pending(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, p, 2)
+	// The original still deduplicates redeliveries.
+	again, err := j.Append(ctx, entry("int_m", "m-1", journal.Accepted))
+	require.NoError(t, err)
+	require.True(t, again.Duplicate)
+	require.Equal(t, orig.Seq, again.Original)
+
+	rej, err := j.Append(ctx, entry("int_m", "m-2", journal.Rejected))
+	require.NoError(t, err)
+	require.NoError(t, j.Mark(ctx, journal.Mark{Seq: rej.Seq, Status: journal.Rejected}))
+	_, err = m.Replay(ctx, again.Seq, false)
+	require.ErrorIs(t, err, journal.ErrNotReplayable, "a duplicate record has no payload")
+	_, err = m.Replay(ctx, 1<<40, false)
+	require.ErrorIs(t, err, journal.ErrNotFound)
+
+	old := entry("int_old", "o-1", journal.Ignored)
+	old.Event.ReceivedAt = time.Now().Add(-48 * time.Hour)
+	oldR, err := j.Append(ctx, old)
+	require.NoError(t, err)
+
+	for _, tc := range []struct {
+		name string
+		f    journal.PruneFilter
+		want int
+	}{
+		{"by age", journal.PruneFilter{Before: time.Now().Add(-24 * time.Hour)}, 1},
+		{"by integration, never accepted ones", journal.PruneFilter{Integration: "int_m"}, 3},
+		{"by sequence number", journal.PruneFilter{Seqs: []int64{oldR.Seq, orig.Seq, same.Event.Seq}}, 2},
+	} {
+		n, err := m.Prune(ctx, tc.f, true)
+		require.NoError(t, err, tc.name)
+		require.Equal(t, tc.want, n, tc.name+" (dry run)")
+	}
+	_, err = m.Prune(ctx, journal.PruneFilter{}, false)
+	require.Error(t, err, "pruning everything needs a filter")
+	n, err := m.Prune(ctx, journal.PruneFilter{Integration: "int_m"}, false)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	_, err = j.Get(ctx, orig.Seq)
+	require.ErrorIs(t, err, journal.ErrNotFound)
+	p, err = j.Pending(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, p, 2, "accepted entries are never pruned")
+	n, err = m.Prune(ctx, journal.PruneFilter{Integration: "int_m"}, false)
+	require.NoError(t, err)
+	require.Zero(t, n)
 }

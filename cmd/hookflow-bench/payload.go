@@ -1,0 +1,79 @@
+package main
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// prTemplate is GitHub's pull_request "synchronize" delivery body, as in
+// ingress/github/testdata/pull_request.synchronize.http. "synchronize"
+// makes the prcomment blueprint apply the event without an activity, so
+// the end-to-end runs measure delivery, not GitHub calls.
+//
+//go:embed pull_request.synchronize.json
+var prTemplate []byte
+
+// bodySize is the size of every benchmark delivery: 8 KiB, a typical
+// pull_request payload (GitHub's full payloads run 8-30 KiB).
+const bodySize = 8 << 10
+
+// prBody returns a pull_request body of exactly bodySize bytes for pull
+// request number of repository owner/name. The padding goes into
+// pull_request.body, where GitHub puts the description.
+func prBody(owner, name string, number int) ([]byte, error) {
+	var m map[string]any
+	if err := json.Unmarshal(prTemplate, &m); err != nil {
+		return nil, err
+	}
+	full := owner + "/" + name
+	m["number"] = number
+	pr := m["pull_request"].(map[string]any)
+	pr["number"] = number
+	pr["url"] = "https://api.github.com/repos/" + full + "/pulls/" + strconv.Itoa(number)
+	pr["html_url"] = "https://github.com/" + full + "/pull/" + strconv.Itoa(number)
+	for _, side := range []string{"head", "base"} {
+		repo := pr[side].(map[string]any)["repo"].(map[string]any)
+		repo["name"], repo["full_name"] = name, full
+	}
+	repo := m["repository"].(map[string]any)
+	repo["name"], repo["full_name"] = name, full
+	repo["owner"].(map[string]any)["login"] = owner
+	pr["body"] = ""
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > bodySize {
+		return nil, fmt.Errorf("template is %d bytes, over %d", len(b), bodySize)
+	}
+	pr["body"] = strings.Repeat("Lorem ipsum dolor sit amet. ", bodySize/28+1)[:bodySize-len(b)]
+	if b, err = json.Marshal(m); err != nil {
+		return nil, err
+	}
+	if len(b) != bodySize {
+		return nil, fmt.Errorf("body is %d bytes, want %d", len(b), bodySize)
+	}
+	return b, nil
+}
+
+// sign returns body's X-Hub-Signature-256 under secret.
+func sign(body, secret []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// signed returns the signed delivery of pull request number.
+func signed(owner, name string, number int, secret []byte) (*delivery, error) {
+	body, err := prBody(owner, name, number)
+	if err != nil {
+		return nil, err
+	}
+	return &delivery{body: body, sig: sign(body, secret)}, nil
+}
