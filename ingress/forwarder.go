@@ -94,7 +94,44 @@ func (f *Forwarder) Wake() {
 
 // Run forwards until ctx is done. Temporal being unreachable is not an
 // error: Run backs off and retries the same entries, in the same order.
+// When the journal is shared by several processes (journal.Leader), Run
+// forwards only while this process leads.
 func (f *Forwarder) Run(ctx context.Context) error {
+	leader, ok := f.cfg.Journal.(journal.Leader)
+	if !ok {
+		return f.forward(ctx)
+	}
+	for ctx.Err() == nil {
+		lost, release, err := leader.Lead(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("forwarder: lead: %w", err)
+		}
+		f.log.Info("forwarder leads")
+		leadCtx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-lost:
+			case <-leadCtx.Done():
+			}
+			cancel()
+		}()
+		err = f.forward(leadCtx)
+		cancel()
+		release()
+		if ctx.Err() == nil {
+			f.log.Warn("forwarder lost leadership; waiting to lead again")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *Forwarder) forward(ctx context.Context) error {
 	failures := 0
 	for {
 		n, transient, err := f.round(ctx)

@@ -163,3 +163,41 @@ func TestForwarderMarksPermanentFailures(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, failed[0].Reason, "blob size exceeds limit")
 }
+
+// ledJournal lets the test grant and take away forwarding leadership.
+type ledJournal struct {
+	journal.Journal
+	grant chan chan struct{} // each grant carries the lost channel
+}
+
+func (l *ledJournal) Lead(ctx context.Context) (<-chan struct{}, func(), error) {
+	select {
+	case lost := <-l.grant:
+		return lost, func() {}, nil
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+}
+
+func TestForwarderForwardsOnlyWhileLeading(t *testing.T) {
+	t.Parallel()
+	j := &ledJournal{Journal: newJournal(t), grant: make(chan chan struct{})}
+	tc := &fakeTemporal{}
+	accept(t, j, "a0", "pull_request", "1")
+	runForwarder(t, j, tc)
+	time.Sleep(100 * time.Millisecond)
+	require.Empty(t, tc.applied("pr/1"), "not leading: nothing forwarded")
+
+	lost := make(chan struct{})
+	j.grant <- lost
+	require.Eventually(t, func() bool { return len(tc.applied("pr/1")) == 1 }, 5*time.Second, 10*time.Millisecond)
+	close(lost)
+	time.Sleep(100 * time.Millisecond)
+	accept(t, j, "a1", "pull_request", "1")
+	time.Sleep(100 * time.Millisecond)
+	require.Len(t, tc.applied("pr/1"), 1, "leadership lost: nothing more forwarded")
+
+	j.grant <- make(chan struct{})
+	require.Eventually(t, func() bool { return len(tc.applied("pr/1")) == 2 }, 5*time.Second, 10*time.Millisecond)
+	require.Equal(t, []string{"a0", "a1"}, tc.applied("pr/1"))
+}
