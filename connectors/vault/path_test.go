@@ -96,3 +96,22 @@ func TestParseTemplate(t *testing.T) {
 		})
 	}
 }
+
+func TestVaultErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"permission denied"}, "permission denied"},
+		{[]string{"2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"}, "permission denied; invalid token"},
+		{[]string{"1 error occurred:\n\t* x\n", "y"}, "x; y"},
+		{nil, "no detail"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want, vaultErrors(tt.in))
+		})
+	}
+}

@@ -452,20 +452,19 @@ func (s *Store) wrap(op string, key tokens.Key, path string, err error, alsoSecr
 		return e
 	case errors.As(err, &re):
 		e.StatusCode = re.StatusCode
-		detail := strings.Join(re.Errors, "; ")
-		if re.StatusCode == http.StatusUnauthorized || re.StatusCode == http.StatusForbidden {
+		detail := vaultErrors(re.Errors)
+		switch {
+		case isLogin && re.StatusCode >= 400 && re.StatusCode < 500:
+			// Vault answers 400 "invalid role or secret ID" as well as 403.
 			e.kind = ErrPermissionDenied
-			hint := "the Vault token is invalid, expired or revoked, or its policy does not allow this path"
-			if isLogin {
-				hint = fmt.Sprintf("%s login refused: check the role and its credentials", authName(s.auth))
-			}
-			e.msg = fmt.Sprintf("%s: %s (HTTP %d: %s): %s", where, ErrPermissionDenied, re.StatusCode, detail, hint)
-		} else {
-			prefix := ""
-			if isLogin {
-				prefix = authName(s.auth) + " login: "
-			}
-			e.msg = fmt.Sprintf("%s: %sHTTP %d: %s", where, prefix, re.StatusCode, detail)
+			e.msg = fmt.Sprintf("%s: %s login refused: %s (HTTP %d: %s): check the role and its credentials", where, authName(s.auth), ErrPermissionDenied, re.StatusCode, detail)
+		case re.StatusCode == http.StatusUnauthorized || re.StatusCode == http.StatusForbidden:
+			e.kind = ErrPermissionDenied
+			e.msg = fmt.Sprintf("%s: %s (HTTP %d: %s): the Vault token is invalid, expired or revoked, or its policy does not allow this path", where, ErrPermissionDenied, re.StatusCode, detail)
+		case isLogin:
+			e.msg = fmt.Sprintf("%s: %s login: HTTP %d: %s", where, authName(s.auth), re.StatusCode, detail)
+		default:
+			e.msg = fmt.Sprintf("%s: HTTP %d: %s", where, re.StatusCode, detail)
 		}
 	default:
 		e.msg = fmt.Sprintf("%s: %s", where, err.Error())
@@ -498,6 +497,25 @@ func (s *Store) redact(msg string, also ...string) string {
 		}
 	}
 	return msg
+}
+
+// vaultErrors flattens Vault's error list, whose entries may be multi-line
+// "2 errors occurred: * a * b" texts, into "a; b".
+func vaultErrors(list []string) string {
+	var out []string
+	for _, e := range list {
+		for _, line := range strings.Split(e, "\n") {
+			line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "* "))
+			if line == "" || strings.HasSuffix(line, "errors occurred:") || strings.HasSuffix(line, "error occurred:") {
+				continue
+			}
+			out = append(out, line)
+		}
+	}
+	if len(out) == 0 {
+		return "no detail"
+	}
+	return strings.Join(out, "; ")
 }
 
 func isDenied(err error) bool {
