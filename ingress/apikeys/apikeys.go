@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookflow/hookflow/ingress/postgres"
 	"github.com/hookflow/hookflow/ingress/sqlite"
 )
 
@@ -42,7 +43,7 @@ type Key struct {
 	RevokedAt time.Time `json:"revoked_at,omitzero"`
 }
 
-var migrations = []string{
+var sqliteMigrations = []string{
 	`CREATE TABLE api_keys (
 		id             TEXT PRIMARY KEY,
 		integration_id TEXT NOT NULL,
@@ -57,18 +58,51 @@ var migrations = []string{
 	CREATE INDEX api_keys_integration ON api_keys (integration_id);`,
 }
 
-// Store keeps API keys in SQLite.
+var postgresMigrations = []string{
+	`CREATE TABLE api_keys (
+		id             TEXT PRIMARY KEY,
+		integration_id TEXT NOT NULL,
+		name           TEXT NOT NULL,
+		prefix         TEXT NOT NULL,
+		hash           TEXT NOT NULL UNIQUE,
+		created_at     BIGINT NOT NULL,
+		last_used_at   BIGINT NOT NULL DEFAULT 0,
+		expires_at     BIGINT NOT NULL DEFAULT 0,
+		revoked_at     BIGINT NOT NULL DEFAULT 0
+	);
+	CREATE INDEX api_keys_integration ON api_keys (integration_id);`,
+}
+
+// Store keeps API keys in SQLite or PostgreSQL.
 type Store struct {
 	db  *sql.DB
 	now func() time.Time
+	pg  bool
 }
 
-// OpenStore runs the store's migrations in db and returns it.
+// OpenStore runs the store's migrations in the SQLite database db and
+// returns it.
 func OpenStore(ctx context.Context, db *sql.DB) (*Store, error) {
-	if err := sqlite.Migrate(ctx, db, "apikeys", migrations); err != nil {
+	if err := sqlite.Migrate(ctx, db, "apikeys", sqliteMigrations); err != nil {
 		return nil, err
 	}
 	return &Store{db: db, now: time.Now}, nil
+}
+
+// OpenPostgresStore is OpenStore for a PostgreSQL database that ingress
+// replicas share.
+func OpenPostgresStore(ctx context.Context, db *sql.DB) (*Store, error) {
+	if err := postgres.Migrate(ctx, db, "apikeys", postgresMigrations); err != nil {
+		return nil, err
+	}
+	return &Store{db: db, now: time.Now, pg: true}, nil
+}
+
+func (s *Store) sql(q string) string {
+	if s.pg {
+		return postgres.Rebind(q)
+	}
+	return q
 }
 
 // Create issues a key for integration. ttl zero means no expiry. It returns
@@ -86,7 +120,7 @@ func (s *Store) Create(ctx context.Context, integration, name string, ttl time.D
 	if ttl > 0 {
 		k.ExpiresAt = now.Add(ttl)
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (id, integration_id, name, prefix, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.db.ExecContext(ctx, s.sql(`INSERT INTO api_keys (id, integration_id, name, prefix, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 		k.ID, k.Integration, k.Name, k.Prefix, hash(secret), k.CreatedAt.Unix(), unix(k.ExpiresAt))
 	if err != nil {
 		return Key{}, "", fmt.Errorf("apikeys: create: %w", err)
@@ -102,7 +136,7 @@ func (s *Store) Verify(ctx context.Context, integration, key string) bool {
 	}
 	var id, owner string
 	var expires, revoked int64
-	err := s.db.QueryRowContext(ctx, `SELECT id, integration_id, expires_at, revoked_at FROM api_keys WHERE hash = ?`, hash(key)).
+	err := s.db.QueryRowContext(ctx, s.sql(`SELECT id, integration_id, expires_at, revoked_at FROM api_keys WHERE hash = ?`), hash(key)).
 		Scan(&id, &owner, &expires, &revoked)
 	if err != nil {
 		return false
@@ -112,7 +146,7 @@ func (s *Store) Verify(ctx context.Context, integration, key string) bool {
 		return false
 	}
 	// Last use is informational: at most one write per key per minute.
-	_, _ = s.db.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ? AND last_used_at < ?`, now.Unix(), id, now.Unix()-60)
+	_, _ = s.db.ExecContext(ctx, s.sql(`UPDATE api_keys SET last_used_at = ? WHERE id = ? AND last_used_at < ?`), now.Unix(), id, now.Unix()-60)
 	return true
 }
 
@@ -124,7 +158,7 @@ func (s *Store) List(ctx context.Context, integration string) ([]Key, error) {
 		q += ` WHERE integration_id = ?`
 		args = append(args, integration)
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY created_at, id`, args...)
+	rows, err := s.db.QueryContext(ctx, s.sql(q+` ORDER BY created_at, id`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("apikeys: list: %w", err)
 	}
@@ -144,13 +178,13 @@ func (s *Store) List(ctx context.Context, integration string) ([]Key, error) {
 
 // Revoke stops key id from verifying, at once.
 func (s *Store) Revoke(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, s.now().Unix(), id)
+	res, err := s.db.ExecContext(ctx, s.sql(`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at = 0`), s.now().Unix(), id)
 	if err != nil {
 		return fmt.Errorf("apikeys: revoke: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		var exists int
-		if s.db.QueryRowContext(ctx, `SELECT 1 FROM api_keys WHERE id = ?`, id).Scan(&exists) != nil {
+		if s.db.QueryRowContext(ctx, s.sql(`SELECT 1 FROM api_keys WHERE id = ?`), id).Scan(&exists) != nil {
 			return ErrNotFound
 		}
 	}

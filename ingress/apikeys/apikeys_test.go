@@ -10,18 +10,39 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hookflow/hookflow/ingress/postgres"
+	"github.com/hookflow/hookflow/ingress/postgres/pgtest"
 	"github.com/hookflow/hookflow/ingress/sqlite"
 )
 
-func TestKeys(t *testing.T) {
+func TestKeysSQLite(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "k.db")
 	db, err := sqlite.Open(path)
 	require.NoError(t, err)
 	defer db.Close()
-	s, err := OpenStore(ctx, db)
+	s, err := OpenStore(context.Background(), db)
 	require.NoError(t, err)
+	secret := testKeys(t, s)
+	raw, _ := os.ReadFile(path)
+	wal, _ := os.ReadFile(path + "-wal")
+	require.False(t, bytes.Contains(append(raw, wal...), []byte(secret)), "keys are stored hashed")
+}
+
+func TestKeysPostgres(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.Schema(t)
+	db, err := postgres.Open(context.Background(), dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	s, err := OpenPostgresStore(context.Background(), db)
+	require.NoError(t, err)
+	testKeys(t, s)
+}
+
+// testKeys runs the store's behaviour and returns one issued key.
+func testKeys(t *testing.T, s *Store) string {
+	ctx := context.Background()
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	s.now = func() time.Time { return now }
 
@@ -53,8 +74,5 @@ func TestKeys(t *testing.T) {
 	_, _, err = s.Create(ctx, "int_a", " ", 0)
 	require.Error(t, err)
 	_ = k
-
-	raw, _ := os.ReadFile(path)
-	wal, _ := os.ReadFile(path + "-wal")
-	require.False(t, bytes.Contains(append(raw, wal...), []byte(secret)), "keys are stored hashed")
+	return secret
 }

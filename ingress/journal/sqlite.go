@@ -44,8 +44,12 @@ type SQLite struct {
 	db      *sql.DB
 	appends chan *appendReq
 	done    chan struct{}
-	closeMu sync.Once
-	now     func() time.Time
+	// mu guards closed: Append sends under the read lock, Close closes the
+	// channel under the write lock, so a late Append fails instead of
+	// sending on a closed channel.
+	mu     sync.RWMutex
+	closed bool
+	now    func() time.Time
 }
 
 var _ Journal = (*SQLite)(nil)
@@ -74,13 +78,18 @@ func OpenSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
 // Append implements Journal.
 func (j *SQLite) Append(ctx context.Context, e Entry) (AppendResult, error) {
 	r := &appendReq{entry: e, ready: make(chan struct{})}
+	j.mu.RLock()
+	if j.closed {
+		j.mu.RUnlock()
+		return AppendResult{}, errors.New("journal: closed")
+	}
 	select {
 	case j.appends <- r:
-	case <-j.done:
-		return AppendResult{}, errors.New("journal: closed")
 	case <-ctx.Done():
+		j.mu.RUnlock()
 		return AppendResult{}, ctx.Err()
 	}
+	j.mu.RUnlock()
 	// Once queued, the append is committed whatever the caller does: wait
 	// for the outcome so that a 2xx is never sent for an unwritten entry.
 	<-r.ready
@@ -273,7 +282,12 @@ func (j *SQLite) Backlog(ctx context.Context) (int, error) {
 
 // Close implements Journal. It waits for queued appends to commit.
 func (j *SQLite) Close() error {
-	j.closeMu.Do(func() { close(j.appends) })
+	j.mu.Lock()
+	if !j.closed {
+		j.closed = true
+		close(j.appends)
+	}
+	j.mu.Unlock()
 	<-j.done
 	return nil
 }

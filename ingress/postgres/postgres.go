@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -129,4 +130,21 @@ func Migrate(ctx context.Context, db *sql.DB, component string, steps []string) 
 		return fmt.Errorf("postgres: migrate %s: commit: %w", component, err)
 	}
 	return nil
+}
+
+// Rebind rewrites q's ? placeholders as PostgreSQL's $1, $2, ... so that a
+// store can keep one set of queries for SQLite and PostgreSQL; q must hold
+// no other question marks.
+func Rebind(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
