@@ -3,6 +3,7 @@ package tokens_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -153,4 +154,29 @@ func TestKeyValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestPrintingNeverShowsTokens(t *testing.T) {
+	t.Parallel()
+	static := tokens.Static{"github": "pat-value-123", "jira": "jira-value-456"}
+	chain := tokens.Chain{tokens.Cached(static, time.Minute), static}
+	tests := []struct {
+		name string
+		v    any
+	}{
+		{"static", static},
+		{"chain", chain},
+		{"cache", tokens.Cached(static, time.Minute)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
+				out := fmt.Sprintf(f, tt.v)
+				require.NotContains(t, out, "pat-value-123", f)
+				require.NotContains(t, out, "jira-value-456", f)
+			}
+		})
+	}
+	require.Equal(t, "tokens.Static(github, jira)", static.String())
 }

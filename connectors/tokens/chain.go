@@ -3,6 +3,8 @@ package tokens
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 )
 
 // Chain asks each store in turn and returns the first token found: a
@@ -27,3 +29,16 @@ func (c Chain) Token(ctx context.Context, key Key) (string, error) {
 	}
 	return "", notFound(key)
 }
+
+// String describes each store in turn, through their own String methods,
+// which never show a token.
+func (c Chain) String() string {
+	parts := make([]string, len(c))
+	for i, s := range c {
+		parts[i] = fmt.Sprint(s)
+	}
+	return "tokens.Chain(" + strings.Join(parts, " → ") + ")"
+}
+
+// GoString is String, for %#v.
+func (c Chain) GoString() string { return c.String() }

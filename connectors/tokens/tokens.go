@@ -18,6 +18,11 @@ import (
 // ErrNotFound is returned (wrapped) when no token is stored for a key.
 var ErrNotFound = errors.New("no token stored")
 
+// ErrDenied is wrapped when the store itself refuses access (a revoked or
+// expired Vault login, a policy without the path). Retrying does not help:
+// activities should fail such an error as non-retryable.
+var ErrDenied = errors.New("permission denied")
+
 // Key names one installation's credential: System is "github", "jira",
 // "servicenow", ...; Installation is the system's own installation,
 // instance or tenant identifier ("" for a system-wide credential).
@@ -108,3 +113,17 @@ func SortKeys(keys []Key) {
 		return strings.Compare(a.Installation, b.Installation)
 	})
 }
+
+// String names the systems without their tokens, so that printing a Static
+// (%v, %+v) never shows one.
+func (s Static) String() string {
+	systems := make([]string, 0, len(s))
+	for k := range s {
+		systems = append(systems, k)
+	}
+	slices.Sort(systems)
+	return "tokens.Static(" + strings.Join(systems, ", ") + ")"
+}
+
+// GoString is String, for %#v.
+func (s Static) GoString() string { return s.String() }

@@ -29,9 +29,11 @@ const (
 )
 
 // ErrPermissionDenied is wrapped in errors for which Vault answered 401 or
-// 403: the login failed, or the Vault token is expired, revoked or lacks a
-// policy for the path. Retrying does not help; an operator has to act.
-var ErrPermissionDenied = errors.New("permission denied")
+// 403, or refused a login: the Vault token is expired, revoked or lacks a
+// policy for the path. Retrying does not help; an operator has to act. It
+// is tokens.ErrDenied, so activities need not import this package to
+// recognise it.
+var ErrPermissionDenied = tokens.ErrDenied
 
 // Options configures a Store.
 type Options struct {

@@ -200,6 +200,7 @@ func TestVault(t *testing.T) {
 
 		_, err := st.Token(ctx, k)
 		require.ErrorIs(t, err, hvault.ErrPermissionDenied)
+		require.ErrorIs(t, err, tokens.ErrDenied, "activities see it without importing vault")
 		require.NotErrorIs(t, err, tokens.ErrNotFound)
 		msg := err.Error()
 		t.Log(msg)
