@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -29,8 +30,9 @@ const maxTokenSize = 64 << 10
 
 // openTokenStore is the store activities read tokens from: Vault when a
 // Vault address is configured, otherwise the encrypted file in dataDir;
-// wrapped in a short cache; with the environment's personal access token
-// (HOOKFLOW_GITHUB_TOKEN or GITHUB_TOKEN) as the last fallback.
+// wrapped in a short cache; with the environment's credentials as the last
+// fallback: HOOKFLOW_GITHUB_TOKEN (or GITHUB_TOKEN) for GitHub and
+// HOOKFLOW_RELAY_SECRET for signing calls to functions.
 func openTokenStore(dataDir string) (tokens.Store, error) {
 	return openTokenStoreEnv(dataDir, os.Getenv)
 }
@@ -46,15 +48,15 @@ func openTokenStoreEnv(dataDir string, getenv func(string) string) (tokens.Store
 			return nil, fmt.Errorf("HOOKFLOW_TOKEN_CACHE_TTL: %w", err)
 		}
 	}
-	chain := tokens.Chain{tokens.Cached(backend, ttl)}
-	pat := getenv("HOOKFLOW_GITHUB_TOKEN")
-	if pat == "" {
-		pat = getenv("GITHUB_TOKEN")
+	// The environment's credentials, as envTokens serves them, come last.
+	env := tokens.Static{}
+	if pat := cmp.Or(getenv("HOOKFLOW_GITHUB_TOKEN"), getenv("GITHUB_TOKEN")); pat != "" {
+		env["github"] = pat
 	}
-	if pat != "" {
-		chain = append(chain, tokens.Static{"github": pat})
+	if relay := getenv("HOOKFLOW_RELAY_SECRET"); relay != "" {
+		env["httpfunc"] = relay
 	}
-	return chain, nil
+	return tokens.Chain{tokens.Cached(backend, ttl), env}, nil
 }
 
 // openTokenBackend opens the store "hookflow tokens" writes to: a Vault

@@ -109,7 +109,7 @@ func TestOpenTokenStoreFallsBackToEnvPAT(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
-	env := map[string]string{"GITHUB_TOKEN": "env-pat", "HOOKFLOW_TOKEN_CACHE_TTL": "1ms"}
+	env := map[string]string{"GITHUB_TOKEN": "env-pat", "HOOKFLOW_RELAY_SECRET": "relay", "HOOKFLOW_TOKEN_CACHE_TTL": "1ms"}
 	getenv := func(k string) string { return env[k] }
 	store, err := openTokenStoreEnv(dir, getenv)
 	require.NoError(t, err)
@@ -121,6 +121,7 @@ func TestOpenTokenStoreFallsBackToEnvPAT(t *testing.T) {
 	}{
 		{name: "env PAT for any GitHub installation", key: tokens.Key{System: "github", Installation: "1"}, want: "env-pat"},
 		{name: "stored token wins", key: tokens.Key{System: "github", Installation: "2"}, want: "stored"},
+		{name: "relay secret for functions", key: tokens.Key{System: "httpfunc", Installation: "f"}, want: "relay"},
 		{name: "other systems have no fallback", key: tokens.Key{System: "jira", Installation: "1"}, wantErr: tokens.ErrNotFound},
 	}
 	_, err = runTokens(t, dir, env, "stored", "put", "--system", "github", "--installation", "2", "--stdin")
