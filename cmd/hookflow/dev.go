@@ -24,6 +24,7 @@ func newDevCmd(g *globals) *cobra.Command {
 		taskQueue    string
 		rateLimit    float64
 		maxBacklog   int
+		journalURL   string
 		retention    time.Duration
 		relayURL     string
 		components   string
@@ -126,7 +127,7 @@ keeps the workflows, the journal and the integrations.`,
 			}
 			return runIngress(ctx, ingressConfig{
 				HTTPAddr: httpAddr, PublicURL: publicURL, DataDir: g.dataDir, TaskQueue: taskQueue,
-				Temporal: c, AdminToken: token, RateLimit: rateLimit, MaxBacklog: maxBacklog, Retention: retention,
+				Temporal: c, AdminToken: token, RateLimit: rateLimit, MaxBacklog: maxBacklog, Journal: journalURL, Retention: retention,
 				Ready: func(a net.Addr) { banner(a.String()) },
 			}, log)
 		},
@@ -140,6 +141,7 @@ keeps the workflows, the journal and the integrations.`,
 	f.StringVar(&taskQueue, "task-queue", "hookflow", "Temporal task queue of the blueprints")
 	f.StringVar(&relayURL, "relay-url", envOr("HOOKFLOW_RELAY_URL", ""), "URL of the relay blueprint's function (env HOOKFLOW_RELAY_URL; signing secret in HOOKFLOW_RELAY_SECRET)")
 	f.StringVar(&components, "components", "temporal,worker,ingress", "what to run: any of temporal, worker, ingress (the others are reached at --temporal-port)")
+	f.StringVar(&journalURL, "journal", envOr("HOOKFLOW_JOURNAL", ""), "journal: sqlite://PATH (default <data-dir>/hookflow.db) or postgres://DSN shared by replicas (env HOOKFLOW_JOURNAL)")
 	f.IntVar(&maxBacklog, "max-backlog", 100000, "accepted-but-unforwarded deliveries before the ingress answers 503 (0: no bound)")
 	f.DurationVar(&retention, "retention", 30*24*time.Hour, "prune journal entries older than this, hourly (0: keep everything)")
 	f.Float64Var(&rateLimit, "rate-limit", 0, "default requests/s per integration (0: no limit; the integration option rate_limit overrides it)")

@@ -14,6 +14,7 @@ func newIngressCmd(g *globals) *cobra.Command {
 	var forward bool
 	var rateLimit float64
 	var maxBacklog int
+	var journalURL string
 	var retention time.Duration
 	cmd := &cobra.Command{
 		Use:   "ingress",
@@ -31,7 +32,7 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 			if err != nil {
 				return err
 			}
-			cfg := ingressConfig{HTTPAddr: httpAddr, PublicURL: publicURL, DataDir: g.dataDir, TaskQueue: taskQueue, AdminToken: token, RateLimit: rateLimit, MaxBacklog: maxBacklog, Retention: retention,
+			cfg := ingressConfig{HTTPAddr: httpAddr, PublicURL: publicURL, DataDir: g.dataDir, TaskQueue: taskQueue, AdminToken: token, RateLimit: rateLimit, MaxBacklog: maxBacklog, Journal: journalURL, Retention: retention,
 				Ready: func(a net.Addr) { fmt.Fprintf(cmd.OutOrStdout(), "hookflow ingress listening on http://%s\n", a) }}
 			if cfg.PublicURL == "" {
 				cfg.PublicURL = "http://" + httpAddr
@@ -54,6 +55,7 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 	f.StringVar(&namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
 	f.StringVar(&taskQueue, "task-queue", "hookflow", "task queue of the blueprints' workers")
 	f.BoolVar(&forward, "forward", true, "run the forwarder in this process")
+	f.StringVar(&journalURL, "journal", envOr("HOOKFLOW_JOURNAL", ""), "journal: sqlite://PATH (default <data-dir>/hookflow.db) or postgres://DSN shared by replicas (env HOOKFLOW_JOURNAL)")
 	f.IntVar(&maxBacklog, "max-backlog", 100000, "accepted-but-unforwarded deliveries before the ingress answers 503 (0: no bound)")
 	f.DurationVar(&retention, "retention", 30*24*time.Hour, "prune journal entries older than this, hourly (0: keep everything)")
 	f.Float64Var(&rateLimit, "rate-limit", 200, "default requests/s per integration (0: no limit; the integration option rate_limit overrides it)")

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -33,6 +35,7 @@ import (
 	"github.com/hookflow/hookflow/ingress/integrations"
 	"github.com/hookflow/hookflow/ingress/jira"
 	"github.com/hookflow/hookflow/ingress/journal"
+	"github.com/hookflow/hookflow/ingress/postgres"
 	"github.com/hookflow/hookflow/ingress/servicenow"
 	"github.com/hookflow/hookflow/ingress/sqlite"
 	"github.com/hookflow/hookflow/internal/secretbox"
@@ -102,15 +105,18 @@ func envTokens() tokens.Store {
 	return tokens.Static{"github": t, "httpfunc": os.Getenv("HOOKFLOW_RELAY_SECRET")}
 }
 
-// stores are the ingress's embedded databases.
+// stores are the ingress's databases: SQLite in the data directory, or
+// PostgreSQL shared by several ingress replicas.
 type stores struct {
 	db           *sql.DB
-	journal      *journal.SQLite
+	journal      journal.Journal
 	integrations *integrations.Store
 	apikeys      *apikeys.Store
 }
 
-func openStores(ctx context.Context, dataDir string) (*stores, error) {
+// openStores opens the journal named by journalURL: "" or sqlite://PATH
+// (default <data-dir>/hookflow.db), or postgres://DSN.
+func openStores(ctx context.Context, dataDir, journalURL string) (st *stores, err error) {
 	key, err := secretKey(dataDir)
 	if err != nil {
 		return nil, err
@@ -119,32 +125,72 @@ func openStores(ctx context.Context, dataDir string) (*stores, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlite.Open(filepath.Join(dataDir, "hookflow.db"))
-	if err != nil {
-		return nil, err
+	st = &stores{}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
+	switch {
+	case strings.HasPrefix(journalURL, "postgres://"), strings.HasPrefix(journalURL, "postgresql://"):
+		if os.Getenv("HOOKFLOW_SECRET_KEY") == "" {
+			return nil, errors.New("--journal postgres:// needs HOOKFLOW_SECRET_KEY (32 bytes, base64): every replica must decrypt the same integration secrets")
+		}
+		if st.db, err = postgres.Open(ctx, journalURL); err != nil {
+			return nil, err
+		}
+		if st.journal, err = journal.OpenPostgres(ctx, st.db); err != nil {
+			return nil, err
+		}
+		if st.integrations, err = integrations.OpenPostgresStore(ctx, st.db, box); err != nil {
+			return nil, err
+		}
+		if st.apikeys, err = apikeys.OpenPostgresStore(ctx, st.db); err != nil {
+			return nil, err
+		}
+	case journalURL == "", strings.HasPrefix(journalURL, "sqlite://"):
+		path := strings.TrimPrefix(journalURL, "sqlite://")
+		if path == "" {
+			path = filepath.Join(dataDir, "hookflow.db")
+		}
+		if st.db, err = sqlite.Open(path); err != nil {
+			return nil, err
+		}
+		if st.journal, err = journal.OpenSQLite(ctx, st.db); err != nil {
+			return nil, err
+		}
+		if st.integrations, err = integrations.OpenStore(ctx, st.db, box); err != nil {
+			return nil, err
+		}
+		if st.apikeys, err = apikeys.OpenStore(ctx, st.db); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("--journal %q: want sqlite://PATH or postgres://DSN", redactDSN(journalURL))
 	}
-	j, err := journal.OpenSQLite(ctx, db)
-	if err != nil {
-		db.Close()
-		return nil, err
+	return st, nil
+}
+
+// redactDSN drops a DSN's password for error messages.
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+		return u.String()
 	}
-	ints, err := integrations.OpenStore(ctx, db, box)
-	if err != nil {
-		j.Close()
-		db.Close()
-		return nil, err
-	}
-	keys, err := apikeys.OpenStore(ctx, db)
-	if err != nil {
-		j.Close()
-		db.Close()
-		return nil, err
-	}
-	return &stores{db: db, journal: j, integrations: ints, apikeys: keys}, nil
+	return dsn
 }
 
 func (s *stores) Close() error {
-	return errors.Join(s.journal.Close(), s.db.Close())
+	var errs []error
+	if s.journal != nil {
+		errs = append(errs, s.journal.Close())
+	}
+	if s.db != nil {
+		errs = append(errs, s.db.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // secretKey is the key integration secrets are encrypted with:
@@ -228,6 +274,8 @@ type ingressConfig struct {
 	HTTPAddr  string
 	PublicURL string
 	DataDir   string
+	// Journal is "" or sqlite://PATH, or postgres://DSN.
+	Journal   string
 	TaskQueue string
 	// Temporal may be nil: the ingress then journals without forwarding.
 	Temporal   client.Client
@@ -244,7 +292,7 @@ type ingressConfig struct {
 
 // runIngress serves the ingress and runs its forwarder until ctx is done.
 func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error {
-	st, err := openStores(ctx, cfg.DataDir)
+	st, err := openStores(ctx, cfg.DataDir, cfg.Journal)
 	if err != nil {
 		return err
 	}
@@ -276,8 +324,10 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	} else {
 		close(fwdDone)
 	}
-	if cfg.Retention > 0 {
-		go retain(fwdCtx, st.journal, cfg.Retention, log)
+	if m, ok := st.journal.(journal.Maintenance); ok && cfg.Retention > 0 {
+		go retain(fwdCtx, m, cfg.Retention, log)
+	} else if cfg.Retention > 0 {
+		log.Warn("this journal cannot prune: retention is off")
 	}
 	ready := make(chan net.Addr, 1)
 	go func() {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	fnconn "github.com/hookflow/hookflow/connectors/httpfunc"
+	"github.com/hookflow/hookflow/ingress/postgres/pgtest"
 )
 
 const relaySecret = "relay-signing-secret-for-chaos"
@@ -34,6 +37,31 @@ const relaySecret = "relay-signing-secret-for-chaos"
 // answered 2xx must take effect exactly once, in order per entity.
 // HOOKFLOW_CHAOS_N sets N (default 2000; `make chaos` runs 10000).
 func TestChaos(t *testing.T) {
+	runChaos(t, chaosOptions{})
+}
+
+// TestChaosPostgres is the same run with the journal on PostgreSQL.
+func TestChaosPostgres(t *testing.T) {
+	runChaos(t, chaosOptions{journal: pgtest.Schema(t)})
+}
+
+// TestTwoIngressesSharePostgres runs two ingress processes on one
+// PostgreSQL journal behind a round-robin sender and SIGKILLs one of them
+// for good mid-run: the other takes over forwarding, nothing is lost or
+// doubled.
+func TestTwoIngressesSharePostgres(t *testing.T) {
+	runChaos(t, chaosOptions{journal: pgtest.Schema(t), ingresses: 2})
+}
+
+type chaosOptions struct {
+	// journal is a postgres:// DSN; empty means SQLite in the data dir.
+	journal string
+	// ingresses > 1 runs that many ingress processes on the shared
+	// journal, kills one mid-run and leaves Temporal and the worker up.
+	ingresses int
+}
+
+func runChaos(t *testing.T, opts chaosOptions) {
 	if testing.Short() {
 		t.Skip("end-to-end chaos test; run without -short")
 	}
@@ -50,29 +78,47 @@ func TestChaos(t *testing.T) {
 
 	temporalPort := freePortRange(t, 5)
 	temporalAddr := fmt.Sprintf("127.0.0.1:%d", temporalPort)
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	env := []string{"HOOKFLOW_RELAY_SECRET=" + relaySecret}
+	env := []string{"HOOKFLOW_RELAY_SECRET=" + relaySecret, "HOOKFLOW_SECRET_KEY=" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{42}, 32))}
+	journalArgs := []string{}
+	if opts.journal != "" {
+		journalArgs = []string{"--journal", opts.journal}
+	}
+	replicas := max(1, opts.ingresses)
+	httpAddrs := make([]string, replicas)
+	for i := range httpAddrs {
+		httpAddrs[i] = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	}
 
 	temporal := func() *proc {
 		return startProc(t, "temporal", bin, env, "press Ctrl-C to stop", "dev", "--components", "temporal", "--data-dir", dataDir,
-			"--temporal-port", strconv.Itoa(temporalPort), "--ui-port", "0", "--http", httpAddr)
+			"--temporal-port", strconv.Itoa(temporalPort), "--ui-port", "0")
 	}
 	worker := func() *proc {
 		return startProc(t, "worker", bin, env, "polling", "worker", "--temporal-address", temporalAddr, "--relay-url", sink.URL)
 	}
-	ingressProc := func() *proc {
-		return startProc(t, "ingress", bin, env, "listening on", "--data-dir", dataDir, "ingress", "--http", httpAddr,
-			"--temporal-address", temporalAddr, "--rate-limit", "0")
+	ingressProc := func(i int) *proc {
+		args := append([]string{"--data-dir", filepath.Join(dataDir, fmt.Sprint("ingress-", i)), "ingress", "--http", httpAddrs[i],
+			"--temporal-address", temporalAddr, "--rate-limit", "0"}, journalArgs...)
+		return startProc(t, fmt.Sprint("ingress-", i), bin, env, "listening on", args...)
 	}
-	tp, wp, ip := temporal(), worker(), ingressProc()
-	ingressURL := "http://" + httpAddr
-	cli := &devProcess{bin: bin, dataDir: dataDir, ingressURL: ingressURL}
+	tp, wp := temporal(), worker()
+	ips := make([]*proc, replicas)
+	for i := range ips {
+		ips[i] = ingressProc(i)
+	}
+	cli := &devProcess{bin: bin, dataDir: filepath.Join(dataDir, "ingress-0"), ingressURL: "http://" + httpAddrs[0]}
 	var in struct{ ID, URL, Secret string }
 	require.NoError(t, json.Unmarshal(cli.cli(t, "integrations", "create", "--source", "generic", "--name", "chaos",
 		"--option", "scheme=hmac", "--option", "keys=entity", "--output", "json"), &in))
+	path := in.URL[strings.Index(in.URL, "/hooks/"):]
+	urls := make([]string, replicas)
+	for i, a := range httpAddrs {
+		urls[i] = "http://" + a + path
+	}
 
 	// The sender: one goroutine per entity sends its events in order, each
-	// until it is answered 2xx, as a webhook sender's retry loop does.
+	// until it is answered 2xx, as a webhook sender's retry loop does;
+	// attempts go round-robin over the ingress replicas.
 	var sent, accepted, duplicates, retries atomic.Int64
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: entities}}
 	perEntity := n / entities
@@ -99,6 +145,7 @@ func TestChaos(t *testing.T) {
 	}()
 	defer close(stopPace)
 	var wg sync.WaitGroup
+	var rr atomic.Int64
 	start := time.Now()
 	for e := range entities {
 		wg.Go(func() {
@@ -107,7 +154,7 @@ func TestChaos(t *testing.T) {
 				id := fmt.Sprintf("e%d-%d", e, i)
 				<-pace
 				for attempt := 0; ; attempt++ {
-					status, answer := postGeneric(client, in.URL, in.Secret, id, body)
+					status, answer := postGeneric(client, urls[int(rr.Add(1))%replicas], in.Secret, id, body)
 					if status == http.StatusAccepted || (status == http.StatusOK && strings.Contains(answer, `"duplicate"`)) {
 						if status == http.StatusAccepted {
 							accepted.Add(1)
@@ -132,23 +179,30 @@ func TestChaos(t *testing.T) {
 	}
 	var timeline []string
 	mark := func(s string) { timeline = append(timeline, fmt.Sprintf("%6.1fs  %s", time.Since(start).Seconds(), s)) }
-	waitSent(0.1)
-	wp.kill(t)
-	mark("worker SIGKILLed")
-	time.Sleep(2 * time.Second)
-	wp = worker()
-	mark("worker restarted")
-	waitSent(0.2)
-	tp.stop(t)
-	mark("Temporal stopped")
-	time.Sleep(20 * time.Second)
-	tp = temporal()
-	mark("Temporal restarted")
-	waitSent(0.8)
-	ip.kill(t)
-	mark("ingress SIGKILLed")
-	ip = ingressProc()
-	mark("ingress restarted")
+	if replicas > 1 {
+		waitSent(0.5)
+		ips[0].kill(t)
+		mark("ingress-0 SIGKILLed for good")
+		ips = ips[1:]
+	} else {
+		waitSent(0.1)
+		wp.kill(t)
+		mark("worker SIGKILLed")
+		time.Sleep(2 * time.Second)
+		wp = worker()
+		mark("worker restarted")
+		waitSent(0.2)
+		tp.stop(t)
+		mark("Temporal stopped")
+		time.Sleep(20 * time.Second)
+		tp = temporal()
+		mark("Temporal restarted")
+		waitSent(0.8)
+		ips[0].kill(t)
+		mark("ingress SIGKILLed")
+		ips[0] = ingressProc(0)
+		mark("ingress restarted")
+	}
 	wg.Wait()
 	mark(fmt.Sprintf("all %d deliveries answered 2xx", n))
 
@@ -160,20 +214,25 @@ func TestChaos(t *testing.T) {
 	mark(fmt.Sprintf("%d effects at the function", sink.unique()))
 	time.Sleep(2 * time.Second) // anything doubled would show up now
 	r := sink.report(entities, perEntity)
-	t.Logf("\n%s\n\nchaos: N=%d over %d entities\n  accepted (202)            %d\n  duplicate answers (200)   %d\n  sender retries            %d\n  applied (unique effects)  %d\n  calls retried by Temporal %d\n  doubled                   %d\n  out-of-order              %d\n  lost                      %d\n  elapsed                   %s",
-		strings.Join(timeline, "\n"), n, entities, accepted.Load(), duplicates.Load(), retries.Load(), r.unique, r.retriedCalls, r.doubled, r.outOfOrder, r.lost, time.Since(start).Round(time.Second))
+	journalName := "SQLite"
+	if opts.journal != "" {
+		journalName = "PostgreSQL"
+	}
+	t.Logf("\n%s\n\nchaos: N=%d over %d entities, %s journal, %d ingress replica(s)\n  accepted (202)            %d\n  duplicate answers (200)   %d\n  sender retries            %d\n  applied (unique effects)  %d\n  calls retried by Temporal %d\n  doubled                   %d\n  out-of-order              %d\n  lost                      %d\n  elapsed                   %s",
+		strings.Join(timeline, "\n"), n, entities, journalName, replicas, accepted.Load(), duplicates.Load(), retries.Load(), r.unique, r.retriedCalls, r.doubled, r.outOfOrder, r.lost, time.Since(start).Round(time.Second))
 	require.Equal(t, int64(n), accepted.Load()+duplicates.Load())
-	require.Positive(t, retries.Load(), "the ingress was killed while deliveries were in flight")
+	require.Positive(t, retries.Load(), "an ingress was killed while deliveries were in flight")
 	require.Zero(t, r.lost, "lost")
 	require.Zero(t, r.doubled, "doubled")
 	require.Zero(t, r.outOfOrder, "out of order")
 	require.Equal(t, n, r.unique)
 	require.Zero(t, sink.badSignatures.Load(), "every call is signed")
 
-	for _, p := range []*proc{ip, wp, tp} {
+	all := append([]*proc{wp, tp}, ips...)
+	for _, p := range all {
 		p.stop(t)
 	}
-	for _, p := range []*proc{ip, wp, tp} {
+	for _, p := range all {
 		require.NotContains(t, p.stderr.String(), in.Secret)
 		require.NotContains(t, p.stderr.String(), relaySecret)
 	}
