@@ -8,11 +8,13 @@ package classify
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/hookflow/hookflow/connectors/apierror"
+	"github.com/hookflow/hookflow/connectors/tokens"
 )
 
 // Error types, usable in a RetryPolicy's NonRetryableErrorTypes and in
@@ -74,4 +76,22 @@ func typeOf(status int) string {
 	default:
 		return TypeValidation
 	}
+}
+
+// Credential fetches key's secret from store at the moment of use. A
+// missing credential, or one the store refuses (revoked, expired), is a
+// final TypeAuth error: retrying cannot help. what describes the secret
+// ("token for installation"); messages name it and the installation, never
+// the secret.
+func Credential(ctx context.Context, store tokens.Store, key tokens.Key, what string) (string, error) {
+	t, err := store.Token(ctx, key)
+	switch {
+	case errors.Is(err, tokens.ErrNotFound):
+		return "", Final(TypeAuth, fmt.Sprintf("%s: no %s %q", key.System, what, key.Installation))
+	case errors.Is(err, tokens.ErrDenied):
+		return "", Final(TypeAuth, fmt.Sprintf("%s: the token store refused the %s %q (revoked or expired)", key.System, what, key.Installation))
+	case err != nil:
+		return "", fmt.Errorf("%s: %s %q: %w", key.System, what, key.Installation, err)
+	}
+	return t, nil
 }

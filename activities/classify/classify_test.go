@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/hookflow/hookflow/connectors/apierror"
+	"github.com/hookflow/hookflow/connectors/tokens"
 )
 
 func TestError(t *testing.T) {
@@ -46,4 +47,37 @@ func TestError(t *testing.T) {
 	require.ErrorIs(t, Error(context.Canceled), context.Canceled)
 	plain := errors.New("plain")
 	require.Equal(t, plain, Error(plain))
+}
+
+type storeFunc func(context.Context, tokens.Key) (string, error)
+
+func (f storeFunc) Token(ctx context.Context, k tokens.Key) (string, error) { return f(ctx, k) }
+
+func TestCredential(t *testing.T) {
+	t.Parallel()
+	key := tokens.Key{System: "github", Installation: "42"}
+	tok, err := Credential(context.Background(), tokens.Static{"github": "ghp_secret"}, key, "token for installation")
+	require.NoError(t, err)
+	require.Equal(t, "ghp_secret", tok)
+
+	for name, tc := range map[string]struct {
+		err          error
+		nonRetryable bool
+	}{
+		"missing": {fmt.Errorf("vault: %w", tokens.ErrNotFound), true},
+		"revoked": {fmt.Errorf("vault: permission denied: %w", tokens.ErrDenied), true},
+		"down":    {errors.New("vault: connection refused"), false},
+	} {
+		_, err := Credential(context.Background(), storeFunc(func(context.Context, tokens.Key) (string, error) { return "", tc.err }), key, "token for installation")
+		require.Error(t, err, name)
+		require.Contains(t, err.Error(), `"42"`, name)
+		var appErr *temporal.ApplicationError
+		if tc.nonRetryable {
+			require.True(t, errors.As(err, &appErr), name)
+			require.Equal(t, TypeAuth, appErr.Type(), name)
+			require.True(t, appErr.NonRetryable(), name)
+		} else {
+			require.False(t, errors.As(err, &appErr), name)
+		}
+	}
 }

@@ -6,8 +6,6 @@ package github
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
@@ -76,13 +74,5 @@ func (a *Activities) CreateComment(ctx context.Context, in CreateCommentInput) (
 }
 
 func (a *Activities) token(ctx context.Context, installation string) (string, error) {
-	key := tokens.Key{System: ghconn.System, Installation: installation}
-	t, err := a.Tokens.Token(ctx, key)
-	if errors.Is(err, tokens.ErrNotFound) {
-		return "", classify.Final(classify.TypeAuth, fmt.Sprintf("github: no token for installation %q", installation))
-	}
-	if err != nil {
-		return "", fmt.Errorf("github: token for installation %q: %w", installation, err)
-	}
-	return t, nil
+	return classify.Credential(ctx, a.Tokens, tokens.Key{System: ghconn.System, Installation: installation}, "token for installation")
 }

@@ -11,7 +11,6 @@ package httpfunc
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -127,13 +126,5 @@ func (a *Activities) Call(ctx context.Context, in CallInput) (CallOutput, error)
 }
 
 func (a *Activities) secret(ctx context.Context, function string) (string, error) {
-	key := tokens.Key{System: fnconn.System, Installation: function}
-	s, err := a.Tokens.Token(ctx, key)
-	if errors.Is(err, tokens.ErrNotFound) {
-		return "", classify.Final(classify.TypeAuth, fmt.Sprintf("httpfunc: no signing secret for function %q", function))
-	}
-	if err != nil {
-		return "", fmt.Errorf("httpfunc: signing secret for function %q: %w", function, err)
-	}
-	return s, nil
+	return classify.Credential(ctx, a.Tokens, tokens.Key{System: fnconn.System, Installation: function}, "signing secret for function")
 }

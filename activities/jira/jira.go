@@ -7,7 +7,6 @@ package jira
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
@@ -271,13 +270,5 @@ func (a *Activities) CreateIssue(ctx context.Context, in CreateIssueInput) (Crea
 }
 
 func (a *Activities) token(ctx context.Context, installation string) (string, error) {
-	key := tokens.Key{System: jiraconn.System, Installation: installation}
-	t, err := a.Tokens.Token(ctx, key)
-	if errors.Is(err, tokens.ErrNotFound) {
-		return "", classify.Final(classify.TypeAuth, fmt.Sprintf("jira: no credential for site %q", installation))
-	}
-	if err != nil {
-		return "", fmt.Errorf("jira: credential for site %q: %w", installation, err)
-	}
-	return t, nil
+	return classify.Credential(ctx, a.Tokens, tokens.Key{System: jiraconn.System, Installation: installation}, "credential for site")
 }

@@ -7,8 +7,6 @@ package servicenow
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
@@ -199,13 +197,5 @@ func (a *Activities) AddWorkNote(ctx context.Context, in AddWorkNoteInput) (AddW
 }
 
 func (a *Activities) token(ctx context.Context, installation string) (string, error) {
-	key := tokens.Key{System: snconn.System, Installation: installation}
-	t, err := a.Tokens.Token(ctx, key)
-	if errors.Is(err, tokens.ErrNotFound) {
-		return "", classify.Final(classify.TypeAuth, fmt.Sprintf("servicenow: no credential for instance %q", installation))
-	}
-	if err != nil {
-		return "", fmt.Errorf("servicenow: credential for instance %q: %w", installation, err)
-	}
-	return t, nil
+	return classify.Credential(ctx, a.Tokens, tokens.Key{System: snconn.System, Installation: installation}, "credential for instance")
 }

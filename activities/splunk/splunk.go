@@ -9,7 +9,6 @@ package splunk
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -178,13 +177,5 @@ func deriveChannel(workflowID, activityID string) string {
 }
 
 func (a *Activities) token(ctx context.Context, installation string) (string, error) {
-	key := tokens.Key{System: splunkconn.System, Installation: installation}
-	t, err := a.Tokens.Token(ctx, key)
-	if errors.Is(err, tokens.ErrNotFound) {
-		return "", classify.Final(classify.TypeAuth, fmt.Sprintf("splunk: no HEC token for %q", installation))
-	}
-	if err != nil {
-		return "", fmt.Errorf("splunk: HEC token for %q: %w", installation, err)
-	}
-	return t, nil
+	return classify.Credential(ctx, a.Tokens, tokens.Key{System: splunkconn.System, Installation: installation}, "HEC token for")
 }

@@ -104,7 +104,11 @@ keeps the workflows, the journal and the integrations.`,
 			}
 			defer c.Close()
 			if run["worker"] {
-				w, err := newWorker(c, workerConfig{TaskQueue: taskQueue, GitHubAPIURL: githubAPI, RelayURL: relayURL, Tokens: envTokens()})
+				ts, err := openTokenStore(g.dataDir)
+				if err != nil {
+					return err
+				}
+				w, err := newWorker(c, workerConfig{TaskQueue: taskQueue, GitHubAPIURL: githubAPI, RelayURL: relayURL, Tokens: ts})
 				if err != nil {
 					return err
 				}

@@ -75,7 +75,11 @@ func newWorkerCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			w, err := newWorker(c, workerConfig{TaskQueue: taskQueue, GitHubAPIURL: githubAPI, RelayURL: relayURL, Tokens: envTokens()})
+			ts, err := openTokenStore(g.dataDir)
+			if err != nil {
+				return err
+			}
+			w, err := newWorker(c, workerConfig{TaskQueue: taskQueue, GitHubAPIURL: githubAPI, RelayURL: relayURL, Tokens: ts})
 			if err != nil {
 				return err
 			}

@@ -94,17 +94,6 @@ func registerAll(w worker.Registry, cfg workerConfig) error {
 	return nil
 }
 
-// envTokens serves credentials from the environment until a token store
-// is configured: HOOKFLOW_GITHUB_TOKEN (or GITHUB_TOKEN) for GitHub and
-// HOOKFLOW_RELAY_SECRET for signing calls to functions.
-func envTokens() tokens.Store {
-	t := os.Getenv("HOOKFLOW_GITHUB_TOKEN")
-	if t == "" {
-		t = os.Getenv("GITHUB_TOKEN")
-	}
-	return tokens.Static{"github": t, "httpfunc": os.Getenv("HOOKFLOW_RELAY_SECRET")}
-}
-
 // stores are the ingress's databases: SQLite in the data directory, or
 // PostgreSQL shared by several ingress replicas.
 type stores struct {
