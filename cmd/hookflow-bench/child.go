@@ -133,8 +133,10 @@ func freePortRange(n int) (int, error) {
 
 // memory is a process's resident set, in bytes.
 type memory struct {
-	rss int64 // VmRSS
-	hwm int64 // VmHWM: the peak resident set over the process's life
+	rss  int64 // VmRSS
+	hwm  int64 // VmHWM: the peak resident set over the process's life
+	anon int64 // RssAnon: the heap, stacks and other private memory
+	file int64 // RssFile: pages of the executable and other mapped files
 }
 
 // readMemory reads /proc/<pid>/status.
@@ -159,6 +161,10 @@ func readMemory(pid int) (memory, error) {
 			m.rss = n << 10
 		case "VmHWM":
 			m.hwm = n << 10
+		case "RssAnon":
+			m.anon = n << 10
+		case "RssFile":
+			m.file = n << 10
 		}
 	}
 	return m, nil
@@ -168,7 +174,7 @@ func readMemory(pid int) (memory, error) {
 type rssSampler struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
-	max  int64
+	max  memory // the largest of each figure seen
 }
 
 func sampleRSS(pid int) *rssSampler {
@@ -178,7 +184,7 @@ func sampleRSS(pid int) *rssSampler {
 		defer t.Stop()
 		for {
 			if m, err := readMemory(pid); err == nil {
-				s.max = max(s.max, m.rss)
+				s.max = memory{rss: max(s.max.rss, m.rss), hwm: max(s.max.hwm, m.hwm), anon: max(s.max.anon, m.anon), file: max(s.max.file, m.file)}
 			}
 			select {
 			case <-s.stop:
@@ -190,8 +196,8 @@ func sampleRSS(pid int) *rssSampler {
 	return s
 }
 
-// done stops sampling and returns the largest VmRSS seen.
-func (s *rssSampler) done() int64 {
+// done stops sampling and returns the largest figures seen.
+func (s *rssSampler) done() memory {
 	close(s.stop)
 	s.wg.Wait()
 	return s.max
@@ -232,7 +238,7 @@ func (a *admin) do(ctx context.Context, method, path string, in, out any) error 
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
+	if resp.StatusCode >= 300 && !(path == "/readyz" && resp.StatusCode == http.StatusServiceUnavailable) {
 		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, b)
 	}
 	if out != nil {

@@ -449,10 +449,11 @@ func (b *bench) devMemory(ctx context.Context) error {
 		}
 	}
 	m, _ := readMemory(d.proc.pid())
-	b.log.Info("dev memory", "idle", fmtMiB(idle.rss), "under_load", fmtMiB(loaded), "hwm", fmtMiB(m.hwm),
+	b.log.Info("dev memory", "idle", fmtMiB(idle.rss), "under_load", fmtMiB(loaded.rss), "hwm", fmtMiB(m.hwm),
 		"p99", s.pct(99), "statuses", s.statusSummary(), "backlog_at_end", backlog, "drained_after", drained)
 	name := fmt.Sprintf("hookflow dev memory (%d req/s, %s)", b.opts.rate, b.opts.rateDuration)
-	b.rep.add(name, "RSS: max under load vs idle", fmtMiB(loaded), fmtMiB(idle.rss), ratio(float64(loaded), float64(idle.rss)))
+	b.rep.add(name, "RSS: max under load vs idle", fmtMiB(loaded.rss), fmtMiB(idle.rss), ratio(float64(loaded.rss), float64(idle.rss)))
+	b.rep.add(name, "private memory (RssAnon): max under load vs idle", fmtMiB(loaded.anon), fmtMiB(idle.anon), ratio(float64(loaded.anon), float64(idle.anon)))
 	b.rep.add(name, "peak RSS (VmHWM)", fmtMiB(m.hwm), "", "")
 	b.rep.add(name, "ack p50 / p99 under load", fmtMs(s.pct(50))+" / "+fmtMs(s.pct(99)), "", "")
 	b.rep.add(name, "backlog at end of load → drained after", fmt.Sprintf("%d → %s", backlog, drained), "", "")

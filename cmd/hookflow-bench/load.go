@@ -23,8 +23,12 @@ func newClient() *http.Client {
 			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			MaxIdleConns:        1024,
 			MaxIdleConnsPerHost: 1024,
-			IdleConnTimeout:     90 * time.Second,
-			DisableCompression:  true,
+			// A sender that falls behind queues its requests rather than
+			// opening thousands of connections (GitHub does the same);
+			// open-loop latency still counts the time spent queued.
+			MaxConnsPerHost:    256,
+			IdleConnTimeout:    90 * time.Second,
+			DisableCompression: true,
 		},
 	}
 }

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"time"
+)
+
+// loadCmd is the `load` subcommand: the benchmark's load generator against
+// any ingress URL, for profiling a running binary (docs/benchmarks.md):
+//
+//	hookflow-bench load --url URL --secret S [--rate 1000 | --concurrency 64] [--duration 20s]
+func loadCmd(args []string) error {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	url := fs.String("url", "", "webhook URL of a GitHub integration")
+	secret := fs.String("secret", "", "the integration's secret")
+	rate := fs.Int("rate", 0, "requests per second, open loop (0: closed loop at --concurrency)")
+	conc := fs.Int("concurrency", 64, "closed loop: concurrent requests")
+	d := fs.Duration("duration", 20*time.Second, "how long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *url == "" || *secret == "" {
+		return fmt.Errorf("--url and --secret are required")
+	}
+	dl, err := signed("bench", "load", 1, []byte(*secret))
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	p := newPoster(*url, fmt.Sprintf("load-%d-", time.Now().UnixNano()))
+	send := func(ctx context.Context) (int, error) { return p.post(ctx, dl) }
+	var s *stats
+	if *rate > 0 {
+		s = openLoop(ctx, *rate, *d, send)
+	} else {
+		s = closedLoop(ctx, *conc, 0, *d, send)
+	}
+	fmt.Printf("%.0f req/s  p50 %s  p95 %s  p99 %s  max %s  %s\n", s.rps(), fmtMs(s.pct(50)), fmtMs(s.pct(95)), fmtMs(s.pct(99)), fmtMs(s.pct(100)), s.statusSummary())
+	return nil
+}
