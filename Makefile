@@ -17,6 +17,8 @@ run: build
 ## test: the whole suite, end-to-end tests included, then a short run of every fuzz target
 test: build
 	HOOKFLOW_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 45m ./...
+	@echo "--- the Vault token store against a real in-process Vault (its own module: the binary never links Vault)"
+	cd connectors/vault/vaulttest && $(GO) test -count=1 -timeout 30m ./...
 	@FUZZTIME=$(FUZZTIME) ./.ci/fuzz-short
 
 ## unit: the quick inner loop (no binary build, no end-to-end tests)
@@ -33,6 +35,7 @@ bench:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd connectors/vault/vaulttest && $(GO) vet ./...
 
 clean:
 	rm -rf bin
