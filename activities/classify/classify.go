@@ -46,7 +46,8 @@ func Error(err error) error {
 	if !ok {
 		return err
 	}
-	msg := e.Error()
+	// The whole chain: callers add context (the installation) by wrapping.
+	msg := err.Error()
 	if e.Retryable() {
 		typ := TypeUnavailable
 		if e.Status == http.StatusTooManyRequests || e.RetryAfter > 0 {

@@ -6,6 +6,7 @@ package github
 
 import (
 	"context"
+	"fmt"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
@@ -68,7 +69,7 @@ func (a *Activities) CreateComment(ctx context.Context, in CreateCommentInput) (
 	}
 	cm, created, err := a.Client.EnsureComment(ctx, token, in.Owner, in.Repo, in.Number, in.Body, in.Marker)
 	if err != nil {
-		return CreateCommentOutput{}, classify.Error(err)
+		return CreateCommentOutput{}, classify.Error(fmt.Errorf("installation %q: %w", in.Installation, err))
 	}
 	return CreateCommentOutput{CommentID: cm.ID, URL: cm.HTMLURL, Created: created}, nil
 }
