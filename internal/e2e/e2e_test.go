@@ -26,6 +26,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/blueprints/prcomment"
@@ -150,6 +151,40 @@ func TestPullRequestEndToEnd(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Contains(t, string(ui), wfID)
+
+	// A revoked token: the activity fails once, non-retryably, with a
+	// message that names the installation but not the token.
+	gh.revoke()
+	pr3 := bytes.ReplaceAll(opened, []byte(`"number":2`), []byte(`"number":3`))
+	code, body = post(t, in.URL, in.Secret, "pull_request", "e2e-pr3", pr3)
+	require.Equal(t, http.StatusAccepted, code, body)
+	var failure *historypb.ActivityTaskFailedEventAttributes
+	scheduled := 0
+	require.Eventually(t, func() bool {
+		scheduled = 0
+		iter := tc.GetWorkflowHistory(ctx, "github/Codertocat/Hello-World/pr/3", "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for iter.HasNext() {
+			ev, err := iter.Next()
+			if err != nil {
+				return false
+			}
+			if ev.GetEventType() == enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED {
+				scheduled++
+			}
+			if a := ev.GetActivityTaskFailedEventAttributes(); a != nil {
+				failure = a
+			}
+		}
+		return failure != nil
+	}, 60*time.Second, 250*time.Millisecond)
+	require.Equal(t, 1, scheduled)
+	msg := failure.GetFailure().GetMessage()
+	require.Contains(t, msg, `installation "2311213"`)
+	require.Contains(t, msg, "401")
+	require.NotContains(t, msg, githubToken)
+	require.True(t, failure.GetFailure().GetApplicationFailureInfo().GetNonRetryable())
+	require.Equal(t, "hookflow.AuthError", failure.GetFailure().GetApplicationFailureInfo().GetType())
+	require.Equal(t, 1, gh.unauthorized(), "one attempt, no retries")
 
 	// SIGTERM stops everything cleanly; a restart keeps everything.
 	h.stop(t)

@@ -23,6 +23,8 @@ type fakeGitHub struct {
 	listCount  int
 	lastAuth   string
 	failOnPost bool
+	revoked    bool
+	denied     int
 }
 
 func newFakeGitHub(t *testing.T) *fakeGitHub {
@@ -30,7 +32,24 @@ func newFakeGitHub(t *testing.T) *fakeGitHub {
 	require.NoError(t, err)
 	f := &fakeGitHub{}
 	mux := http.NewServeMux()
+	// Recorded answer of GitHub's REST API to a revoked or unknown token.
+	const badCredentials = `{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest","status":"401"}`
+	revoked := func(w http.ResponseWriter) bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if !f.revoked {
+			return false
+		}
+		f.denied++
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(badCredentials))
+		return true
+	}
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}/comments", func(w http.ResponseWriter, r *http.Request) {
+		if revoked(w) {
+			return
+		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.lastAuth = r.Header.Get("Authorization")
@@ -39,6 +58,9 @@ func newFakeGitHub(t *testing.T) *fakeGitHub {
 		_ = json.NewEncoder(w).Encode(append([]map[string]any{}, f.comments...))
 	})
 	mux.HandleFunc("POST /repos/{owner}/{repo}/issues/{number}/comments", func(w http.ResponseWriter, r *http.Request) {
+		if revoked(w) {
+			return
+		}
 		var in struct{ Body string }
 		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 			http.Error(w, `{"message":"Problems parsing JSON"}`, http.StatusBadRequest)
@@ -72,6 +94,8 @@ func newFakeGitHub(t *testing.T) *fakeGitHub {
 
 func (f *fakeGitHub) failNextPostAfterStoring() { f.mu.Lock(); f.failOnPost = true; f.mu.Unlock() }
 func (f *fakeGitHub) posts() int                { f.mu.Lock(); defer f.mu.Unlock(); return f.postCount }
+func (f *fakeGitHub) revoke()                   { f.mu.Lock(); f.revoked = true; f.mu.Unlock() }
+func (f *fakeGitHub) unauthorized() int         { f.mu.Lock(); defer f.mu.Unlock(); return f.denied }
 func (f *fakeGitHub) lists() int                { f.mu.Lock(); defer f.mu.Unlock(); return f.listCount }
 func (f *fakeGitHub) stored() int               { f.mu.Lock(); defer f.mu.Unlock(); return len(f.comments) }
 func (f *fakeGitHub) auth() string              { f.mu.Lock(); defer f.mu.Unlock(); return f.lastAuth }
