@@ -13,6 +13,12 @@ const SeenLimit = 2000
 // new, well before Temporal's own limits (51,200 events, 50 MB).
 const HistoryLimit = 10000
 
+// EventsPerRun is how many events one run takes before it continues as
+// new, whatever the history length says: each applied event costs a
+// signal and its activities' events, so a run stays well under
+// HistoryLimit even when Temporal does not report the history length.
+const EventsPerRun = 1000
+
 // EntityState is what an entity workflow carries across continue-as-new.
 type EntityState struct {
 	// Seen are the dedup keys of the most recent events applied, oldest
@@ -35,8 +41,14 @@ type Apply func(ctx workflow.Context, ev Event) (done bool, err error)
 // Batches on SignalEvents, drops events it has already applied, applies the
 // rest in order, and continues as new before the history grows too large.
 type Entity struct {
+	// EventsPerRun overrides the package's EventsPerRun (tests use a small
+	// one). Zero means EventsPerRun.
+	EventsPerRun int
+
 	state EntityState
 	seen  map[string]bool
+	// handled counts the events this run received.
+	handled int
 }
 
 // NewEntity resumes an entity from state (the zero state for a new one).
@@ -53,8 +65,9 @@ func (e *Entity) State() EntityState { return e.state }
 
 // Run applies the events left pending by the previous run, then loops on
 // the signal channel until apply reports done or fails. It returns nil when
-// the entity is done and nothing else arrived; otherwise, and when the
-// history passes HistoryLimit or Temporal suggests it, it returns what
+// the entity is done and nothing else arrived; otherwise, and when the run
+// has taken EventsPerRun events, the history passes HistoryLimit or
+// Temporal suggests it, it returns what
 // continueAsNew builds from the state (normally a continue-as-new error),
 // with buffered events carried in State.Pending.
 func (e *Entity) Run(ctx workflow.Context, apply Apply, continueAsNew func(EntityState) error) error {
@@ -76,7 +89,11 @@ func (e *Entity) Run(ctx workflow.Context, apply Apply, continueAsNew func(Entit
 			}
 			return continueAsNew(e.state)
 		}
-		if info := workflow.GetInfo(ctx); info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > HistoryLimit {
+		perRun := e.EventsPerRun
+		if perRun <= 0 {
+			perRun = EventsPerRun
+		}
+		if info := workflow.GetInfo(ctx); e.handled >= perRun || info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > HistoryLimit {
 			e.drain(ch)
 			return continueAsNew(e.state)
 		}
@@ -108,6 +125,7 @@ func (e *Entity) keep(events []Event) {
 func (e *Entity) applyBatch(ctx workflow.Context, b Batch, apply Apply) (bool, error) {
 	logger := workflow.GetLogger(ctx)
 	for i, ev := range b.Events {
+		e.handled++
 		key := ev.DedupKey()
 		if e.seen[key] {
 			e.state.Dropped++
