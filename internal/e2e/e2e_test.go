@@ -28,6 +28,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/hookflow/hookflow/blueprints/prcomment"
 	"github.com/hookflow/hookflow/workflows"
@@ -102,9 +103,11 @@ func TestPullRequestEndToEnd(t *testing.T) {
 	iter := tc.GetWorkflowHistory(ctx, wfID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	signals, completed := 0, false
 	var hist bytes.Buffer
+	var recorded historypb.History
 	for iter.HasNext() {
 		ev, err := iter.Next()
 		require.NoError(t, err)
+		recorded.Events = append(recorded.Events, ev)
 		b, _ := json.Marshal(ev)
 		hist.Write(b)
 		switch ev.GetEventType() {
@@ -116,6 +119,13 @@ func TestPullRequestEndToEnd(t *testing.T) {
 	}
 	require.Equal(t, 3, signals)
 	require.True(t, completed)
+	// HOOKFLOW_RECORD_HISTORY=path writes this history for the blueprint's
+	// replay tests (blueprints/prcomment/testdata/histories).
+	if path := os.Getenv("HOOKFLOW_RECORD_HISTORY"); path != "" {
+		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&recorded)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(path, b, 0o644))
+	}
 	require.NotContains(t, hist.String(), githubToken)
 	require.NotContains(t, hist.String(), in.Secret)
 
