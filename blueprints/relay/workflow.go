@@ -15,8 +15,8 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"go.temporal.io/sdk/workflow"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	fnact "github.com/hookflow/hookflow/activities/httpfunc"
 	"github.com/hookflow/hookflow/workflows"
