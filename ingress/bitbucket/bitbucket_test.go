@@ -1,17 +1,9 @@
 package bitbucket_test
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"mime"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,44 +11,15 @@ import (
 
 	"github.com/hookflow/hookflow/ingress/bitbucket"
 	"github.com/hookflow/hookflow/ingress/hook"
+	"github.com/hookflow/hookflow/ingress/hook/hooktest"
 )
 
 // secret signs every recorded delivery in testdata.
 const secret = "bb-s3cr3t-2f7e"
 
-// load reads a recorded delivery: an HTTP/1.1 request whose body is every
-// byte after the first blank line, exactly as signed.
+// load reads a recorded delivery from testdata.
 func load(t testing.TB, name string) *hook.Request {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", name))
-	require.NoError(t, err)
-	head, body, ok := bytes.Cut(raw, []byte("\n\n"))
-	require.True(t, ok, "%s: no blank line after the headers", name)
-	r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(append(head, "\n\n"...))))
-	require.NoError(t, err)
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return &hook.Request{
-		Header:      r.Header,
-		Body:        body,
-		ContentType: ct,
-		Secrets:     [][]byte{[]byte(secret)},
-		Options:     map[string]string{},
-	}
-}
-
-func sign(key string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(key))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
-
-func requireHookError(t *testing.T, err error, status int, code string) {
-	t.Helper()
-	var he *hook.Error
-	require.True(t, errors.As(err, &he), "want *hook.Error, got %v", err)
-	require.Equal(t, status, he.Status)
-	require.Equal(t, code, he.Code)
-	require.NotContains(t, he.Message+he.Hint, secret)
+	return hooktest.Load(t, name, secret)
 }
 
 func TestParseRecorded(t *testing.T) {
@@ -130,10 +93,7 @@ func TestParseRecorded(t *testing.T) {
 			require.Equal(t, tt.keys, ev.Keys)
 			require.Equal(t, tt.edition, ev.Meta["edition"])
 			require.Equal(t, string(req.Body), string(ev.Payload))
-			enc, err := json.Marshal(ev)
-			require.NoError(t, err)
-			require.NotContains(t, string(enc), secret)
-			require.NotContains(t, string(enc), strings.TrimPrefix(req.Header.Get("X-Hub-Signature"), "sha256="))
+			hooktest.RequireHidden(t, ev, secret, strings.TrimPrefix(req.Header.Get("X-Hub-Signature"), "sha256="))
 		})
 	}
 }
@@ -141,75 +101,46 @@ func TestParseRecorded(t *testing.T) {
 func TestVerify(t *testing.T) {
 	t.Parallel()
 	body := load(t, "dc.pr_opened.http").Body
-	tests := []struct {
-		name    string
-		mutate  func(r *hook.Request)
-		wantErr bool
-	}{
-		{name: "recorded signature", mutate: func(*hook.Request) {}},
-		{name: "missing signature", wantErr: true, mutate: func(r *hook.Request) { r.Header.Del("X-Hub-Signature") }},
-		{name: "no prefix", wantErr: true, mutate: func(r *hook.Request) {
-			r.Header.Set("X-Hub-Signature", strings.TrimPrefix(sign(secret, body), "sha256="))
+	tests := []hooktest.VerifyCase{
+		{Name: "recorded signature", Mutate: func(*hook.Request) {}},
+		{Name: "missing signature", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Del("X-Hub-Signature") }},
+		{Name: "no prefix", WantErr: true, Mutate: func(r *hook.Request) {
+			r.Header.Set("X-Hub-Signature", strings.TrimPrefix(hooktest.Sign(secret, body), "sha256="))
 		}},
-		{name: "sha1 prefix", wantErr: true, mutate: func(r *hook.Request) {
-			r.Header.Set("X-Hub-Signature", "sha1="+strings.TrimPrefix(sign(secret, body), "sha256="))
+		{Name: "sha1 prefix", WantErr: true, Mutate: func(r *hook.Request) {
+			r.Header.Set("X-Hub-Signature", "sha1="+strings.TrimPrefix(hooktest.Sign(secret, body), "sha256="))
 		}},
-		{name: "not hex", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set("X-Hub-Signature", "sha256=not-hex") }},
-		{name: "wrong secret", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set("X-Hub-Signature", sign("wrong", body)) }},
-		{name: "no secret configured", wantErr: true, mutate: func(r *hook.Request) { r.Secrets = nil }},
-		{name: "empty body", wantErr: true, mutate: func(r *hook.Request) { r.Body = nil }},
-		{name: "tampered body", wantErr: true, mutate: func(r *hook.Request) {
+		{Name: "not hex", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Set("X-Hub-Signature", "sha256=not-hex") }},
+		{Name: "wrong secret", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Set("X-Hub-Signature", hooktest.Sign("wrong", body)) }},
+		{Name: "no secret configured", WantErr: true, Mutate: func(r *hook.Request) { r.Secrets = nil }},
+		{Name: "empty body", WantErr: true, Mutate: func(r *hook.Request) { r.Body = nil }},
+		{Name: "tampered body", WantErr: true, Mutate: func(r *hook.Request) {
 			r.Body = bytes.Replace(bytes.Clone(r.Body), []byte(`"id":1,`), []byte(`"id":2,`), 1)
 		}},
-		{name: "rotation: new secret", mutate: func(r *hook.Request) {
+		{Name: "rotation: new secret", Mutate: func(r *hook.Request) {
 			r.Secrets = [][]byte{[]byte("new"), []byte(secret)}
-			r.Header.Set("X-Hub-Signature", sign("new", body))
+			r.Header.Set("X-Hub-Signature", hooktest.Sign("new", body))
 		}},
-		{name: "rotation: old secret", mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte(secret)} }},
-		{name: "rotation: neither", wantErr: true, mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte("old")} }},
+		{Name: "rotation: old secret", Mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte(secret)} }},
+		{Name: "rotation: neither", WantErr: true, Mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte("old")} }},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			req := load(t, "dc.pr_opened.http")
-			tt.mutate(req)
-			err := bitbucket.Source{}.Verify(req)
-			if !tt.wantErr {
-				require.NoError(t, err)
-				return
-			}
-			requireHookError(t, err, http.StatusUnauthorized, "unauthorized")
-		})
-	}
+	hooktest.RunVerify(t, bitbucket.Source{}, load, "dc.pr_opened.http", tests, secret)
 }
 
 func TestParseErrors(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		file   string
-		mutate func(r *hook.Request)
-		code   string
-	}{
-		{name: "cloud without delivery header", file: "cloud.repo_push.http", code: "missing_delivery_id",
-			mutate: func(r *hook.Request) { r.Header.Del("X-Request-UUID") }},
-		{name: "data center without delivery header", file: "dc.pr_opened.http", code: "missing_delivery_id",
-			mutate: func(r *hook.Request) { r.Header.Del("X-Request-Id") }},
-		{name: "cloud without event key", file: "cloud.repo_push.http", code: "missing_event_type",
-			mutate: func(r *hook.Request) { r.Header.Del("X-Event-Key") }},
-		{name: "empty body", file: "cloud.repo_push.http", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = nil }},
-		{name: "truncated JSON", file: "dc.pr_opened.http", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = r.Body[:len(r.Body)/2] }},
-		{name: "JSON scalar", file: "dc.pr_opened.http", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = []byte(`42`) }},
+	tests := []hooktest.ParseErrorCase{
+		{Name: "cloud without delivery header", File: "cloud.repo_push.http", Code: "missing_delivery_id",
+			Mutate: func(r *hook.Request) { r.Header.Del("X-Request-UUID") }},
+		{Name: "data center without delivery header", File: "dc.pr_opened.http", Code: "missing_delivery_id",
+			Mutate: func(r *hook.Request) { r.Header.Del("X-Request-Id") }},
+		{Name: "cloud without event key", File: "cloud.repo_push.http", Code: "missing_event_type",
+			Mutate: func(r *hook.Request) { r.Header.Del("X-Event-Key") }},
+		{Name: "empty body", File: "cloud.repo_push.http", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = nil }},
+		{Name: "truncated JSON", File: "dc.pr_opened.http", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = r.Body[:len(r.Body)/2] }},
+		{Name: "JSON scalar", File: "dc.pr_opened.http", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = []byte(`42`) }},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			req := load(t, tt.file)
-			tt.mutate(req)
-			_, err := bitbucket.Source{}.Parse(req)
-			requireHookError(t, err, http.StatusBadRequest, tt.code)
-		})
-	}
+	hooktest.RunParseErrors(t, bitbucket.Source{}, load, "", tests, secret)
 }
 
 func TestParseEdgeCases(t *testing.T) {
@@ -275,9 +206,9 @@ func FuzzVerify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, sig string, key []byte) {
 		req := &hook.Request{Header: http.Header{"X-Hub-Signature": {sig}}, Body: body, Secrets: [][]byte{key}}
 		if err := (bitbucket.Source{}).Verify(req); err == nil {
-			require.Equal(t, sign(string(key), body), strings.ToLower(sig))
+			require.Equal(t, hooktest.Sign(string(key), body), strings.ToLower(sig))
 		}
-		req.Header.Set("X-Hub-Signature", sign(string(key), body))
+		req.Header.Set("X-Hub-Signature", hooktest.Sign(string(key), body))
 		req.Secrets = [][]byte{append(bytes.Clone(key), 'x')}
 		require.Error(t, bitbucket.Source{}.Verify(req))
 	})
@@ -292,9 +223,7 @@ func FuzzParse(f *testing.F) {
 		req := &hook.Request{Header: http.Header{"X-Event-Key": {key}, "X-Request-Id": {"d"}}, Body: body}
 		ev, err := bitbucket.Source{}.Parse(req)
 		if err != nil {
-			var he *hook.Error
-			require.True(t, errors.As(err, &he))
-			require.Equal(t, http.StatusBadRequest, he.Status)
+			hooktest.RequireStatus(t, err, http.StatusBadRequest)
 			return
 		}
 		require.NotEmpty(t, ev.Type)

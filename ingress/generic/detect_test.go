@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookflow/hookflow/ingress/generic"
 	"github.com/hookflow/hookflow/ingress/hook"
+	"github.com/hookflow/hookflow/ingress/hook/hooktest"
 )
 
 // Without the scheme option, the request's headers pick the scheme; each
@@ -33,7 +34,7 @@ func TestSchemeDetection(t *testing.T) {
 		{"api key as the secret", http.Header{"X-Api-Key": {string(secret[0])}}, true},
 		{"bearer as the secret", http.Header{"Authorization": {"Bearer " + string(secret[0])}}, true},
 		{"wrong bearer", http.Header{"Authorization": {"Bearer nope"}}, false},
-		{"hmac", http.Header{"X-Signature": {hex.EncodeToString(mac(secret[0], body))}}, true},
+		{"hmac", http.Header{"X-Signature": {hex.EncodeToString(hooktest.MAC(secret[0], body))}}, true},
 		{"nothing", http.Header{}, false},
 	}
 	for _, tt := range tests {

@@ -1,18 +1,13 @@
 package generic_test
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"mime"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,6 +17,7 @@ import (
 
 	"github.com/hookflow/hookflow/ingress/generic"
 	"github.com/hookflow/hookflow/ingress/hook"
+	"github.com/hookflow/hookflow/ingress/hook/hooktest"
 )
 
 // The secrets of the recorded deliveries in testdata.
@@ -51,53 +47,20 @@ var recorded = map[string]struct {
 // was signed.
 var arrival = time.Unix(1727690040, 0)
 
-// load reads a recorded delivery: an HTTP/1.1 request whose body is every
-// byte after the first blank line, exactly as signed.
+// load reads a recorded delivery from testdata, on the integration it
+// arrived on, at the time it arrived.
 func load(t testing.TB, name string) *hook.Request {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", name))
-	require.NoError(t, err)
-	head, body, ok := bytes.Cut(raw, []byte("\n\n"))
-	require.True(t, ok, "%s: no blank line after the headers", name)
-	r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(append(head, "\n\n"...))))
-	require.NoError(t, err)
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	opts := map[string]string{}
+	req := hooktest.Load(t, name, recorded[name].secret)
 	for k, v := range recorded[name].options {
-		opts[k] = v
+		req.Options[k] = v
 	}
-	return &hook.Request{
-		Header:      r.Header,
-		Body:        body,
-		ContentType: ct,
-		Secrets:     [][]byte{[]byte(recorded[name].secret)},
-		Options:     opts,
-		Now:         arrival,
-	}
-}
-
-func mac(key []byte, parts ...[]byte) []byte {
-	m := hmac.New(sha256.New, key)
-	for _, p := range parts {
-		m.Write(p)
-	}
-	return m.Sum(nil)
+	req.Now = arrival
+	return req
 }
 
 func standardSign(secret, id, ts string, body []byte) string {
 	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	return "v1," + base64.StdEncoding.EncodeToString(mac(key, []byte(id+"."+ts+"."), body))
-}
-
-func requireHookError(t *testing.T, err error, status int, code string) {
-	t.Helper()
-	var he *hook.Error
-	require.True(t, errors.As(err, &he), "want *hook.Error, got %v", err)
-	require.Equal(t, status, he.Status)
-	require.Equal(t, code, he.Code)
-	for _, s := range []string{hmacSecret, apiKey, standardSecret} {
-		require.NotContains(t, he.Message+he.Hint, s)
-	}
+	return "v1," + base64.StdEncoding.EncodeToString(hooktest.MAC(key, []byte(id+"."+ts+"."), body))
 }
 
 // TestStandardWebhooksTestVector pins the scheme to the test vector of the
@@ -158,10 +121,7 @@ func TestParseRecorded(t *testing.T) {
 			require.Equal(t, tt.keys, ev.Keys)
 			require.Empty(t, ev.Meta)
 			require.Equal(t, string(req.Body), string(ev.Payload))
-			enc, err := json.Marshal(ev)
-			require.NoError(t, err)
-			require.NotContains(t, string(enc), recorded[tt.file].secret)
-			require.NotContains(t, string(enc), "sha256=")
+			hooktest.RequireHidden(t, ev, recorded[tt.file].secret, "sha256=")
 		})
 	}
 }
@@ -170,56 +130,40 @@ func TestVerifyHMAC(t *testing.T) {
 	t.Parallel()
 	const file = "hmac.build_finished.http"
 	body := load(t, file).Body
-	good := mac([]byte(hmacSecret), body)
-	tests := []struct {
-		name    string
-		mutate  func(r *hook.Request)
-		wantErr bool
-	}{
-		{name: "recorded signature", mutate: func(*hook.Request) {}},
-		{name: "scheme defaults to hmac", mutate: func(r *hook.Request) { delete(r.Options, generic.OptionScheme) }},
-		{name: "no prefix configured, prefix sent", wantErr: true, mutate: func(r *hook.Request) { delete(r.Options, generic.OptionPrefix) }},
-		{name: "prefix configured, none sent", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set("X-Signature", hex.EncodeToString(good)) }},
-		{name: "base64", mutate: func(r *hook.Request) {
+	good := hooktest.MAC([]byte(hmacSecret), body)
+	tests := []hooktest.VerifyCase{
+		{Name: "recorded signature", Mutate: func(*hook.Request) {}},
+		{Name: "scheme defaults to hmac", Mutate: func(r *hook.Request) { delete(r.Options, generic.OptionScheme) }},
+		{Name: "no prefix configured, prefix sent", WantErr: true, Mutate: func(r *hook.Request) { delete(r.Options, generic.OptionPrefix) }},
+		{Name: "prefix configured, none sent", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Set("X-Signature", hex.EncodeToString(good)) }},
+		{Name: "base64", Mutate: func(r *hook.Request) {
 			r.Options[generic.OptionEncoding] = "base64"
 			r.Header.Set("X-Signature", "sha256="+base64.StdEncoding.EncodeToString(good))
 		}},
-		{name: "hex sent, base64 configured", wantErr: true, mutate: func(r *hook.Request) { r.Options[generic.OptionEncoding] = "base64" }},
-		{name: "custom header", mutate: func(r *hook.Request) {
+		{Name: "hex sent, base64 configured", WantErr: true, Mutate: func(r *hook.Request) { r.Options[generic.OptionEncoding] = "base64" }},
+		{Name: "custom header", Mutate: func(r *hook.Request) {
 			r.Options[generic.OptionHeader] = "X-CI-Signature"
 			r.Header.Set("X-CI-Signature", r.Header.Get("X-Signature"))
 			r.Header.Del("X-Signature")
 		}},
-		{name: "missing signature", wantErr: true, mutate: func(r *hook.Request) { r.Header.Del("X-Signature") }},
-		{name: "wrong secret", wantErr: true, mutate: func(r *hook.Request) {
-			r.Header.Set("X-Signature", "sha256="+hex.EncodeToString(mac([]byte("wrong"), body)))
+		{Name: "missing signature", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Del("X-Signature") }},
+		{Name: "wrong secret", WantErr: true, Mutate: func(r *hook.Request) {
+			r.Header.Set("X-Signature", "sha256="+hex.EncodeToString(hooktest.MAC([]byte("wrong"), body)))
 		}},
-		{name: "no secret configured", wantErr: true, mutate: func(r *hook.Request) { r.Secrets = nil }},
-		{name: "empty body", wantErr: true, mutate: func(r *hook.Request) { r.Body = nil }},
-		{name: "tampered body", wantErr: true, mutate: func(r *hook.Request) {
+		{Name: "no secret configured", WantErr: true, Mutate: func(r *hook.Request) { r.Secrets = nil }},
+		{Name: "empty body", WantErr: true, Mutate: func(r *hook.Request) { r.Body = nil }},
+		{Name: "tampered body", WantErr: true, Mutate: func(r *hook.Request) {
 			r.Body = bytes.Replace(bytes.Clone(r.Body), []byte(`"build":1842`), []byte(`"build":1843`), 1)
 		}},
-		{name: "rotation: new secret", mutate: func(r *hook.Request) {
+		{Name: "rotation: new secret", Mutate: func(r *hook.Request) {
 			r.Secrets = [][]byte{[]byte("new"), []byte(hmacSecret)}
-			r.Header.Set("X-Signature", "sha256="+hex.EncodeToString(mac([]byte("new"), body)))
+			r.Header.Set("X-Signature", "sha256="+hex.EncodeToString(hooktest.MAC([]byte("new"), body)))
 		}},
-		{name: "rotation: old secret", mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte(hmacSecret)} }},
-		{name: "rotation: neither", wantErr: true, mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte("old")} }},
-		{name: "unknown scheme", wantErr: true, mutate: func(r *hook.Request) { r.Options[generic.OptionScheme] = "none" }},
+		{Name: "rotation: old secret", Mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte(hmacSecret)} }},
+		{Name: "rotation: neither", WantErr: true, Mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte("old")} }},
+		{Name: "unknown scheme", WantErr: true, Mutate: func(r *hook.Request) { r.Options[generic.OptionScheme] = "none" }},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			req := load(t, file)
-			tt.mutate(req)
-			err := generic.Source{}.Verify(req)
-			if !tt.wantErr {
-				require.NoError(t, err)
-				return
-			}
-			requireHookError(t, err, http.StatusUnauthorized, "unauthorized")
-		})
-	}
+	hooktest.RunVerify(t, generic.Source{}, load, file, tests, hmacSecret, apiKey, standardSecret)
 }
 
 func TestVerifyAPIKey(t *testing.T) {
@@ -230,47 +174,30 @@ func TestVerifyAPIKey(t *testing.T) {
 		sum := sha256.Sum256([]byte(key))
 		return hmac.Equal(sum[:], hashed[:])
 	}}
-	tests := []struct {
-		name    string
-		source  generic.Source
-		mutate  func(r *hook.Request)
-		wantErr bool
-	}{
-		{name: "recorded bearer key", mutate: func(*hook.Request) {}},
-		{name: "lower-case bearer", mutate: func(r *hook.Request) { r.Header.Set("Authorization", "bearer "+apiKey) }},
-		{name: "X-API-Key", mutate: func(r *hook.Request) {
+	tests := []hooktest.VerifyCase{
+		{Name: "recorded bearer key", Mutate: func(*hook.Request) {}},
+		{Name: "lower-case bearer", Mutate: func(r *hook.Request) { r.Header.Set("Authorization", "bearer "+apiKey) }},
+		{Name: "X-API-Key", Mutate: func(r *hook.Request) {
 			r.Header.Del("Authorization")
 			r.Header.Set("X-API-Key", apiKey)
 		}},
-		{name: "basic auth is not a key", wantErr: true, mutate: func(r *hook.Request) {
+		{Name: "basic auth is not a key", WantErr: true, Mutate: func(r *hook.Request) {
 			r.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("u:"+apiKey)))
 		}},
-		{name: "missing key", wantErr: true, mutate: func(r *hook.Request) { r.Header.Del("Authorization") }},
-		{name: "wrong key", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set("Authorization", "Bearer hf_live_2Jq8c1YyZ4tR7pXW") }},
-		{name: "no secret configured", wantErr: true, mutate: func(r *hook.Request) { r.Secrets = nil }},
-		{name: "rotation: new key", mutate: func(r *hook.Request) {
+		{Name: "missing key", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Del("Authorization") }},
+		{Name: "wrong key", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Set("Authorization", "Bearer hf_live_2Jq8c1YyZ4tR7pXW") }},
+		{Name: "no secret configured", WantErr: true, Mutate: func(r *hook.Request) { r.Secrets = nil }},
+		{Name: "rotation: new key", Mutate: func(r *hook.Request) {
 			r.Secrets = [][]byte{[]byte("hf_live_new"), []byte(apiKey)}
 			r.Header.Set("Authorization", "Bearer hf_live_new")
 		}},
-		{name: "rotation: old key", mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("hf_live_new"), []byte(apiKey)} }},
-		{name: "hashed store: right key", source: hashedStore, mutate: func(r *hook.Request) { r.Secrets = nil }},
-		{name: "hashed store: wrong key", source: hashedStore, wantErr: true, mutate: func(r *hook.Request) {
+		{Name: "rotation: old key", Mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("hf_live_new"), []byte(apiKey)} }},
+		{Name: "hashed store: right key", Source: hashedStore, Mutate: func(r *hook.Request) { r.Secrets = nil }},
+		{Name: "hashed store: wrong key", Source: hashedStore, WantErr: true, Mutate: func(r *hook.Request) {
 			r.Header.Set("Authorization", "Bearer nope")
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			req := load(t, file)
-			tt.mutate(req)
-			err := tt.source.Verify(req)
-			if !tt.wantErr {
-				require.NoError(t, err)
-				return
-			}
-			requireHookError(t, err, http.StatusUnauthorized, "unauthorized")
-		})
-	}
+	hooktest.RunVerify(t, generic.Source{}, load, file, tests, hmacSecret, apiKey, standardSecret)
 }
 
 func TestVerifyStandard(t *testing.T) {
@@ -278,72 +205,56 @@ func TestVerifyStandard(t *testing.T) {
 	const file = "standard.invoice_paid.http"
 	base := load(t, file)
 	id, ts, body := base.Header.Get("Webhook-Id"), base.Header.Get("Webhook-Timestamp"), base.Body
-	tests := []struct {
-		name    string
-		mutate  func(r *hook.Request)
-		wantErr bool
-	}{
-		{name: "recorded signature", mutate: func(*hook.Request) {}},
-		{name: "several signatures, one good", mutate: func(r *hook.Request) {
+	tests := []hooktest.VerifyCase{
+		{Name: "recorded signature", Mutate: func(*hook.Request) {}},
+		{Name: "several signatures, one good", Mutate: func(r *hook.Request) {
 			r.Header.Set("Webhook-Signature", "v1a,AAAA v1,"+base64.StdEncoding.EncodeToString(make([]byte, 32))+" "+r.Header.Get("Webhook-Signature"))
 		}},
-		{name: "raw secret without whsec_", mutate: func(r *hook.Request) {
+		{Name: "raw secret without whsec_", Mutate: func(r *hook.Request) {
 			r.Secrets = [][]byte{[]byte("plain secret")}
-			m := mac([]byte("plain secret"), []byte(id+"."+ts+"."), body)
+			m := hooktest.MAC([]byte("plain secret"), []byte(id+"."+ts+"."), body)
 			r.Header.Set("Webhook-Signature", "v1,"+base64.StdEncoding.EncodeToString(m))
 		}},
-		{name: "missing signature", wantErr: true, mutate: func(r *hook.Request) { r.Header.Del("Webhook-Signature") }},
-		{name: "missing id", wantErr: true, mutate: func(r *hook.Request) { r.Header.Del("Webhook-Id") }},
-		{name: "missing timestamp", wantErr: true, mutate: func(r *hook.Request) { r.Header.Del("Webhook-Timestamp") }},
-		{name: "timestamp in milliseconds", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set("Webhook-Timestamp", ts+"000") }},
-		{name: "timestamp not a number", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set("Webhook-Timestamp", "soon") }},
-		{name: "id changed", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set("Webhook-Id", "msg_other") }},
-		{name: "replayed an hour later", wantErr: true, mutate: func(r *hook.Request) { r.Now = arrival.Add(time.Hour) }},
-		{name: "from the future", wantErr: true, mutate: func(r *hook.Request) { r.Now = arrival.Add(-10 * time.Minute) }},
-		{name: "an hour late within a configured tolerance", mutate: func(r *hook.Request) {
+		{Name: "missing signature", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Del("Webhook-Signature") }},
+		{Name: "missing id", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Del("Webhook-Id") }},
+		{Name: "missing timestamp", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Del("Webhook-Timestamp") }},
+		{Name: "timestamp in milliseconds", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Set("Webhook-Timestamp", ts+"000") }},
+		{Name: "timestamp not a number", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Set("Webhook-Timestamp", "soon") }},
+		{Name: "id changed", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Set("Webhook-Id", "msg_other") }},
+		{Name: "replayed an hour later", WantErr: true, Mutate: func(r *hook.Request) { r.Now = arrival.Add(time.Hour) }},
+		{Name: "from the future", WantErr: true, Mutate: func(r *hook.Request) { r.Now = arrival.Add(-10 * time.Minute) }},
+		{Name: "an hour late within a configured tolerance", Mutate: func(r *hook.Request) {
 			r.Now = arrival.Add(time.Hour)
 			r.Options[generic.OptionTolerance] = "2h"
 		}},
-		{name: "re-signed with a fresh timestamp", mutate: func(r *hook.Request) {
+		{Name: "re-signed with a fresh timestamp", Mutate: func(r *hook.Request) {
 			r.Now = arrival.Add(time.Hour)
 			fresh := strconv.FormatInt(r.Now.Unix(), 10)
 			r.Header.Set("Webhook-Timestamp", fresh)
 			r.Header.Set("Webhook-Signature", standardSign(standardSecret, id, fresh, body))
 		}},
-		{name: "v1a only", wantErr: true, mutate: func(r *hook.Request) {
+		{Name: "v1a only", WantErr: true, Mutate: func(r *hook.Request) {
 			r.Header.Set("Webhook-Signature", strings.Replace(r.Header.Get("Webhook-Signature"), "v1,", "v1a,", 1))
 		}},
-		{name: "wrong secret", wantErr: true, mutate: func(r *hook.Request) {
+		{Name: "wrong secret", WantErr: true, Mutate: func(r *hook.Request) {
 			r.Header.Set("Webhook-Signature", standardSign("whsec_"+base64.StdEncoding.EncodeToString([]byte("wrong")), id, ts, body))
 		}},
-		{name: "undecodable whsec_ secret", wantErr: true, mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("whsec_!!!")} }},
-		{name: "no secret configured", wantErr: true, mutate: func(r *hook.Request) { r.Secrets = nil }},
-		{name: "empty body", wantErr: true, mutate: func(r *hook.Request) { r.Body = nil }},
-		{name: "tampered body", wantErr: true, mutate: func(r *hook.Request) {
+		{Name: "undecodable whsec_ secret", WantErr: true, Mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("whsec_!!!")} }},
+		{Name: "no secret configured", WantErr: true, Mutate: func(r *hook.Request) { r.Secrets = nil }},
+		{Name: "empty body", WantErr: true, Mutate: func(r *hook.Request) { r.Body = nil }},
+		{Name: "tampered body", WantErr: true, Mutate: func(r *hook.Request) {
 			r.Body = bytes.Replace(bytes.Clone(r.Body), []byte(`4200`), []byte(`42000`), 1)
 		}},
-		{name: "rotation: new secret", mutate: func(r *hook.Request) {
+		{Name: "rotation: new secret", Mutate: func(r *hook.Request) {
 			newSecret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("new key"))
 			r.Secrets = [][]byte{[]byte(newSecret), []byte(standardSecret)}
 			r.Header.Set("Webhook-Signature", standardSign(newSecret, id, ts, body))
 		}},
-		{name: "rotation: old secret", mutate: func(r *hook.Request) {
+		{Name: "rotation: old secret", Mutate: func(r *hook.Request) {
 			r.Secrets = [][]byte{[]byte("whsec_" + base64.StdEncoding.EncodeToString([]byte("new key"))), []byte(standardSecret)}
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			req := load(t, file)
-			tt.mutate(req)
-			err := generic.Source{}.Verify(req)
-			if !tt.wantErr {
-				require.NoError(t, err)
-				return
-			}
-			requireHookError(t, err, http.StatusUnauthorized, "unauthorized")
-		})
-	}
+	hooktest.RunVerify(t, generic.Source{}, load, file, tests, hmacSecret, apiKey, standardSecret)
 }
 
 func TestParse(t *testing.T) {
@@ -402,7 +313,7 @@ func TestParseErrors(t *testing.T) {
 		t.Run(strconv.Quote(body), func(t *testing.T) {
 			t.Parallel()
 			_, err := generic.Source{}.Parse(&hook.Request{Header: http.Header{}, Body: []byte(body)})
-			requireHookError(t, err, http.StatusBadRequest, "malformed_json")
+			hooktest.RequireError(t, err, http.StatusBadRequest, "malformed_json", hmacSecret, apiKey, standardSecret)
 		})
 	}
 }
@@ -433,20 +344,20 @@ func FuzzVerify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, sig string, key []byte, standard bool) {
 		req := &hook.Request{Header: http.Header{}, Body: body, Secrets: [][]byte{key}, Options: map[string]string{}, Now: arrival}
 		ts := strconv.FormatInt(arrival.Unix(), 10)
-		good := "sha256=" + hex.EncodeToString(mac(key, body))
+		good := "sha256=" + hex.EncodeToString(hooktest.MAC(key, body))
 		req.Options[generic.OptionPrefix] = "sha256="
 		if standard {
 			req.Options[generic.OptionScheme] = generic.SchemeStandard
 			req.Header.Set("Webhook-Id", "msg_1")
 			req.Header.Set("Webhook-Timestamp", ts)
-			good = "v1," + base64.StdEncoding.EncodeToString(mac(key, []byte("msg_1."+ts+"."), body))
+			good = "v1," + base64.StdEncoding.EncodeToString(hooktest.MAC(key, []byte("msg_1."+ts+"."), body))
 			req.Header.Set("Webhook-Signature", sig)
 		} else {
 			req.Header.Set("X-Signature", sig)
 		}
 		if err := (generic.Source{}).Verify(req); err == nil && !bytes.HasPrefix(key, []byte("whsec_")) {
 			if standard {
-				require.True(t, hasEntry(sig, mac(key, []byte("msg_1."+ts+"."), body)), "accepted %q", sig)
+				require.True(t, hasEntry(sig, hooktest.MAC(key, []byte("msg_1."+ts+"."), body)), "accepted %q", sig)
 			} else {
 				require.Equal(t, strings.ToLower(good), strings.ToLower(sig))
 			}
@@ -471,9 +382,7 @@ func FuzzParse(f *testing.F) {
 		req := &hook.Request{Header: http.Header{}, Body: body, Options: map[string]string{generic.OptionKeys: keys}}
 		ev, err := generic.Source{}.Parse(req)
 		if err != nil {
-			var he *hook.Error
-			require.True(t, errors.As(err, &he))
-			require.Equal(t, http.StatusBadRequest, he.Status)
+			hooktest.RequireStatus(t, err, http.StatusBadRequest)
 			return
 		}
 		require.NotEmpty(t, ev.Type)

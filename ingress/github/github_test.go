@@ -1,19 +1,13 @@
 package github_test
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha1" //nolint:gosec // the legacy signature is part of what is tested.
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"mime"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -21,51 +15,22 @@ import (
 
 	"github.com/hookflow/hookflow/ingress/github"
 	"github.com/hookflow/hookflow/ingress/hook"
+	"github.com/hookflow/hookflow/ingress/hook/hooktest"
 )
 
 // secret signs every recorded delivery in testdata. It is the example secret
 // of GitHub's "Validating webhook deliveries" page.
 const secret = "It's a Secret to Everybody"
 
-// load reads a recorded delivery: an HTTP/1.1 request whose body is every
-// byte after the first blank line, exactly as signed.
+// load reads a recorded delivery from testdata.
 func load(t testing.TB, name string) *hook.Request {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", name))
-	require.NoError(t, err)
-	head, body, ok := bytes.Cut(raw, []byte("\n\n"))
-	require.True(t, ok, "%s: no blank line after the headers", name)
-	r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(append(head, "\n\n"...))))
-	require.NoError(t, err)
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return &hook.Request{
-		Header:      r.Header,
-		Body:        body,
-		ContentType: ct,
-		Secrets:     [][]byte{[]byte(secret)},
-		Options:     map[string]string{},
-	}
-}
-
-func sign256(key string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(key))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+	return hooktest.Load(t, name, secret)
 }
 
 func sign1(key string, body []byte) string {
 	m := hmac.New(sha1.New, []byte(key))
 	m.Write(body)
 	return "sha1=" + hex.EncodeToString(m.Sum(nil))
-}
-
-func requireHookError(t *testing.T, err error, status int, code string) {
-	t.Helper()
-	var he *hook.Error
-	require.True(t, errors.As(err, &he), "want *hook.Error, got %v", err)
-	require.Equal(t, status, he.Status)
-	require.Equal(t, code, he.Code)
-	require.NotContains(t, he.Message+he.Hint, secret)
 }
 
 // TestKnownAnswer pins the signature scheme to the test vector GitHub
@@ -198,11 +163,9 @@ func TestParseRecorded(t *testing.T) {
 				require.Equal(t, string(req.Body), string(ev.Payload), "payload is the body, unchanged")
 			}
 			// The event ends up in workflow histories: no secret, no signature.
-			enc, err := json.Marshal(ev)
-			require.NoError(t, err)
-			require.NotContains(t, string(enc), secret)
+			hooktest.RequireHidden(t, ev, secret)
 			for _, h := range []string{"X-Hub-Signature-256", "X-Hub-Signature"} {
-				require.NotContains(t, string(enc), strings.SplitN(req.Header.Get(h), "=", 2)[1])
+				hooktest.RequireHidden(t, ev, strings.SplitN(req.Header.Get(h), "=", 2)[1])
 			}
 		})
 	}
@@ -219,109 +182,81 @@ func TestFormPayloadIsDecoded(t *testing.T) {
 func TestVerify(t *testing.T) {
 	t.Parallel()
 	body := load(t, "pull_request.opened.http").Body
-	tests := []struct {
-		name    string
-		mutate  func(r *hook.Request)
-		wantErr bool
-	}{
-		{name: "recorded signature", mutate: func(*hook.Request) {}},
-		{name: "missing signature", wantErr: true, mutate: func(r *hook.Request) {
+	tests := []hooktest.VerifyCase{
+		{Name: "recorded signature", Mutate: func(*hook.Request) {}},
+		{Name: "missing signature", WantErr: true, Mutate: func(r *hook.Request) {
 			r.Header.Del("X-Hub-Signature-256")
 			r.Header.Del("X-Hub-Signature")
 		}},
-		{name: "not hex", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set("X-Hub-Signature-256", "sha256=zz") }},
-		{name: "no prefix", wantErr: true, mutate: func(r *hook.Request) {
-			r.Header.Set("X-Hub-Signature-256", strings.TrimPrefix(sign256(secret, body), "sha256="))
+		{Name: "not hex", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Set("X-Hub-Signature-256", "sha256=zz") }},
+		{Name: "no prefix", WantErr: true, Mutate: func(r *hook.Request) {
+			r.Header.Set("X-Hub-Signature-256", strings.TrimPrefix(hooktest.Sign(secret, body), "sha256="))
 		}},
-		{name: "sha1 prefix in sha256 header", wantErr: true, mutate: func(r *hook.Request) {
-			r.Header.Set("X-Hub-Signature-256", "sha1="+strings.TrimPrefix(sign256(secret, body), "sha256="))
+		{Name: "sha1 prefix in sha256 header", WantErr: true, Mutate: func(r *hook.Request) {
+			r.Header.Set("X-Hub-Signature-256", "sha1="+strings.TrimPrefix(hooktest.Sign(secret, body), "sha256="))
 		}},
-		{name: "truncated", wantErr: true, mutate: func(r *hook.Request) {
-			r.Header.Set("X-Hub-Signature-256", sign256(secret, body)[:40])
+		{Name: "truncated", WantErr: true, Mutate: func(r *hook.Request) {
+			r.Header.Set("X-Hub-Signature-256", hooktest.Sign(secret, body)[:40])
 		}},
-		{name: "upper-case hex", mutate: func(r *hook.Request) {
-			r.Header.Set("X-Hub-Signature-256", "sha256="+strings.ToUpper(strings.TrimPrefix(sign256(secret, body), "sha256=")))
+		{Name: "upper-case hex", Mutate: func(r *hook.Request) {
+			r.Header.Set("X-Hub-Signature-256", "sha256="+strings.ToUpper(strings.TrimPrefix(hooktest.Sign(secret, body), "sha256=")))
 		}},
-		{name: "wrong secret", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set("X-Hub-Signature-256", sign256("not the secret", body)) }},
-		{name: "no secret configured", wantErr: true, mutate: func(r *hook.Request) { r.Secrets = nil }},
-		{name: "empty body", wantErr: true, mutate: func(r *hook.Request) { r.Body = nil }},
-		{name: "tampered body", wantErr: true, mutate: func(r *hook.Request) {
+		{Name: "wrong secret", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Set("X-Hub-Signature-256", hooktest.Sign("not the secret", body)) }},
+		{Name: "no secret configured", WantErr: true, Mutate: func(r *hook.Request) { r.Secrets = nil }},
+		{Name: "empty body", WantErr: true, Mutate: func(r *hook.Request) { r.Body = nil }},
+		{Name: "tampered body", WantErr: true, Mutate: func(r *hook.Request) {
 			r.Body = bytes.Replace(bytes.Clone(r.Body), []byte(`"number":2`), []byte(`"number":3`), 1)
 		}},
-		{name: "trailing newline added", wantErr: true, mutate: func(r *hook.Request) { r.Body = append(bytes.Clone(r.Body), '\n') }},
-		{name: "rotation: signed with the new secret", mutate: func(r *hook.Request) {
+		{Name: "trailing newline added", WantErr: true, Mutate: func(r *hook.Request) { r.Body = append(bytes.Clone(r.Body), '\n') }},
+		{Name: "rotation: signed with the new secret", Mutate: func(r *hook.Request) {
 			r.Secrets = [][]byte{[]byte("new secret"), []byte(secret)}
-			r.Header.Set("X-Hub-Signature-256", sign256("new secret", body))
+			r.Header.Set("X-Hub-Signature-256", hooktest.Sign("new secret", body))
 		}},
-		{name: "rotation: signed with the old secret", mutate: func(r *hook.Request) {
+		{Name: "rotation: signed with the old secret", Mutate: func(r *hook.Request) {
 			r.Secrets = [][]byte{[]byte("new secret"), []byte(secret)}
 		}},
-		{name: "rotation: signed with neither", wantErr: true, mutate: func(r *hook.Request) {
+		{Name: "rotation: signed with neither", WantErr: true, Mutate: func(r *hook.Request) {
 			r.Secrets = [][]byte{[]byte("new secret"), []byte("old secret")}
 		}},
-		{name: "sha1 only, not allowed", wantErr: true, mutate: func(r *hook.Request) { r.Header.Del("X-Hub-Signature-256") }},
-		{name: "sha1 only, allowed", mutate: func(r *hook.Request) {
+		{Name: "sha1 only, not allowed", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Del("X-Hub-Signature-256") }},
+		{Name: "sha1 only, allowed", Mutate: func(r *hook.Request) {
 			r.Header.Del("X-Hub-Signature-256")
 			r.Options[github.OptionAllowSHA1] = "true"
 		}},
-		{name: "sha1 only, allowed, wrong secret", wantErr: true, mutate: func(r *hook.Request) {
+		{Name: "sha1 only, allowed, wrong secret", WantErr: true, Mutate: func(r *hook.Request) {
 			r.Header.Del("X-Hub-Signature-256")
 			r.Header.Set("X-Hub-Signature", sign1("not the secret", body))
 			r.Options[github.OptionAllowSHA1] = "true"
 		}},
-		{name: "bad sha256 is not rescued by a good sha1", wantErr: true, mutate: func(r *hook.Request) {
-			r.Header.Set("X-Hub-Signature-256", sign256("not the secret", body))
+		{Name: "bad sha256 is not rescued by a good sha1", WantErr: true, Mutate: func(r *hook.Request) {
+			r.Header.Set("X-Hub-Signature-256", hooktest.Sign("not the secret", body))
 			r.Options[github.OptionAllowSHA1] = "true"
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			req := load(t, "pull_request.opened.http")
-			tt.mutate(req)
-			err := github.Source{}.Verify(req)
-			if !tt.wantErr {
-				require.NoError(t, err)
-				return
-			}
-			requireHookError(t, err, http.StatusUnauthorized, "unauthorized")
-		})
-	}
+	hooktest.RunVerify(t, github.Source{}, load, "pull_request.opened.http", tests, secret)
 }
 
 func TestParseErrors(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		mutate func(r *hook.Request)
-		code   string
-	}{
-		{name: "missing delivery header", code: "missing_delivery_id", mutate: func(r *hook.Request) { r.Header.Del("X-GitHub-Delivery") }},
-		{name: "missing event header", code: "missing_event_type", mutate: func(r *hook.Request) { r.Header.Del("X-GitHub-Event") }},
-		{name: "empty body", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = nil }},
-		{name: "truncated JSON", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = r.Body[:len(r.Body)/2] }},
-		{name: "not JSON", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = []byte("action=opened") }},
-		{name: "JSON array", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = []byte(`[{"action":"opened"}]`) }},
-		{name: "JSON null", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = []byte(`null`) }},
-		{name: "JSON string", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = []byte(`"opened"`) }},
-		{name: "form without payload", code: "malformed_form", mutate: func(r *hook.Request) {
+	tests := []hooktest.ParseErrorCase{
+		{Name: "missing delivery header", Code: "missing_delivery_id", Mutate: func(r *hook.Request) { r.Header.Del("X-GitHub-Delivery") }},
+		{Name: "missing event header", Code: "missing_event_type", Mutate: func(r *hook.Request) { r.Header.Del("X-GitHub-Event") }},
+		{Name: "empty body", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = nil }},
+		{Name: "truncated JSON", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = r.Body[:len(r.Body)/2] }},
+		{Name: "not JSON", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = []byte("action=opened") }},
+		{Name: "JSON array", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = []byte(`[{"action":"opened"}]`) }},
+		{Name: "JSON null", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = []byte(`null`) }},
+		{Name: "JSON string", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = []byte(`"opened"`) }},
+		{Name: "form without payload", Code: "malformed_form", Mutate: func(r *hook.Request) {
 			r.ContentType = "application/x-www-form-urlencoded"
 			r.Body = []byte("other=1")
 		}},
-		{name: "form with malformed JSON", code: "malformed_json", mutate: func(r *hook.Request) {
+		{Name: "form with malformed JSON", Code: "malformed_json", Mutate: func(r *hook.Request) {
 			r.ContentType = "application/x-www-form-urlencoded"
 			r.Body = []byte("payload=" + url.QueryEscape(`{"action":`))
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			req := load(t, "pull_request.opened.http")
-			tt.mutate(req)
-			_, err := github.Source{}.Parse(req)
-			requireHookError(t, err, http.StatusBadRequest, tt.code)
-		})
-	}
+	hooktest.RunParseErrors(t, github.Source{}, load, "pull_request.opened.http", tests, secret)
 }
 
 func TestParseToleratesUnexpectedFieldTypes(t *testing.T) {
@@ -365,10 +300,10 @@ func FuzzVerify(f *testing.F) {
 		}
 		if err := (github.Source{}).Verify(req); err == nil {
 			// Success means sig is exactly the HMAC of body under key.
-			require.Equal(t, strings.ToLower(sign256(string(key), body)), strings.ToLower(sig))
+			require.Equal(t, strings.ToLower(hooktest.Sign(string(key), body)), strings.ToLower(sig))
 		}
 		// A signature made with the key never verifies under another key.
-		req.Header.Set("X-Hub-Signature-256", sign256(string(key), body))
+		req.Header.Set("X-Hub-Signature-256", hooktest.Sign(string(key), body))
 		req.Secrets = [][]byte{append(bytes.Clone(key), 'x')}
 		require.Error(t, github.Source{}.Verify(req))
 	})
@@ -388,9 +323,7 @@ func FuzzParse(f *testing.F) {
 		}
 		ev, err := github.Source{}.Parse(req)
 		if err != nil {
-			var he *hook.Error
-			require.True(t, errors.As(err, &he))
-			require.Equal(t, http.StatusBadRequest, he.Status)
+			hooktest.RequireStatus(t, err, http.StatusBadRequest)
 			return
 		}
 		require.True(t, json.Valid(ev.Payload), "payload must be JSON: it is marshalled into histories")

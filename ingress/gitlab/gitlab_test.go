@@ -1,52 +1,24 @@
 package gitlab_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
-	"mime"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookflow/hookflow/ingress/gitlab"
 	"github.com/hookflow/hookflow/ingress/hook"
+	"github.com/hookflow/hookflow/ingress/hook/hooktest"
 )
 
 // token is the secret token of the webhook that sent the recorded deliveries.
 const token = "glwt-5c0ff33-t0ken"
 
-// load reads a recorded delivery: an HTTP/1.1 request whose body is every
-// byte after the first blank line.
+// load reads a recorded delivery from testdata.
 func load(t testing.TB, name string) *hook.Request {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", name))
-	require.NoError(t, err)
-	head, body, ok := bytes.Cut(raw, []byte("\n\n"))
-	require.True(t, ok, "%s: no blank line after the headers", name)
-	r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(append(head, "\n\n"...))))
-	require.NoError(t, err)
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return &hook.Request{
-		Header:      r.Header,
-		Body:        body,
-		ContentType: ct,
-		Secrets:     [][]byte{[]byte(token)},
-		Options:     map[string]string{},
-	}
-}
-
-func requireHookError(t *testing.T, err error, status int, code string) {
-	t.Helper()
-	var he *hook.Error
-	require.True(t, errors.As(err, &he), "want *hook.Error, got %v", err)
-	require.Equal(t, status, he.Status)
-	require.Equal(t, code, he.Code)
-	require.NotContains(t, he.Message+he.Hint, token)
+	return hooktest.Load(t, name, token)
 }
 
 func TestParseRecorded(t *testing.T) {
@@ -137,9 +109,7 @@ func TestParseRecorded(t *testing.T) {
 			require.Equal(t, req.Header.Get("X-Gitlab-Event"), ev.Meta["x-gitlab-event"])
 			require.Equal(t, "https://gitlab.example.com", ev.Meta["x-gitlab-instance"])
 			require.Equal(t, string(req.Body), string(ev.Payload))
-			enc, err := json.Marshal(ev)
-			require.NoError(t, err)
-			require.NotContains(t, string(enc), token, "the token must never reach the event")
+			hooktest.RequireHidden(t, ev, token) // the token must never reach the event
 		})
 	}
 }
@@ -166,7 +136,7 @@ func TestDeliveryID(t *testing.T) {
 			}
 			ev, err := gitlab.Source{}.Parse(req)
 			if tt.failed {
-				requireHookError(t, err, http.StatusBadRequest, "missing_delivery_id")
+				hooktest.RequireError(t, err, http.StatusBadRequest, "missing_delivery_id", token)
 				return
 			}
 			require.NoError(t, err)
@@ -177,71 +147,43 @@ func TestDeliveryID(t *testing.T) {
 
 func TestVerify(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name    string
-		mutate  func(r *hook.Request)
-		wantErr bool
-	}{
-		{name: "recorded token", mutate: func(*hook.Request) {}},
-		{name: "missing token", wantErr: true, mutate: func(r *hook.Request) { r.Header.Del("X-Gitlab-Token") }},
-		{name: "wrong token", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set("X-Gitlab-Token", "glwt-5c0ff33-t0keN") }},
-		{name: "prefix of the token", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set("X-Gitlab-Token", token[:5]) }},
-		{name: "token plus suffix", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set("X-Gitlab-Token", token+" ") }},
-		{name: "no secret configured", wantErr: true, mutate: func(r *hook.Request) { r.Secrets = nil }},
-		{name: "empty secret configured", wantErr: true, mutate: func(r *hook.Request) {
+	tests := []hooktest.VerifyCase{
+		{Name: "recorded token", Mutate: func(*hook.Request) {}},
+		{Name: "missing token", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Del("X-Gitlab-Token") }},
+		{Name: "wrong token", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Set("X-Gitlab-Token", "glwt-5c0ff33-t0keN") }},
+		{Name: "prefix of the token", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Set("X-Gitlab-Token", token[:5]) }},
+		{Name: "token plus suffix", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Set("X-Gitlab-Token", token+" ") }},
+		{Name: "no secret configured", WantErr: true, Mutate: func(r *hook.Request) { r.Secrets = nil }},
+		{Name: "empty secret configured", WantErr: true, Mutate: func(r *hook.Request) {
 			r.Secrets = [][]byte{{}}
 			r.Header.Set("X-Gitlab-Token", "")
 		}},
-		{name: "rotation: new token", mutate: func(r *hook.Request) {
+		{Name: "rotation: new token", Mutate: func(r *hook.Request) {
 			r.Secrets = [][]byte{[]byte("new-token"), []byte(token)}
 			r.Header.Set("X-Gitlab-Token", "new-token")
 		}},
-		{name: "rotation: old token", mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new-token"), []byte(token)} }},
-		{name: "rotation: neither", wantErr: true, mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new-token"), []byte("old-token")} }},
+		{Name: "rotation: old token", Mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new-token"), []byte(token)} }},
+		{Name: "rotation: neither", WantErr: true, Mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new-token"), []byte("old-token")} }},
 		// The token authenticates the sender, not the body: a tampered body
 		// still verifies, which is why GitLab integrations must be HTTPS only.
-		{name: "tampered body, token intact", mutate: func(r *hook.Request) { r.Body = []byte(`{"object_kind":"push"}`) }},
-		{name: "empty body", mutate: func(r *hook.Request) { r.Body = nil }},
+		{Name: "tampered body, token intact", Mutate: func(r *hook.Request) { r.Body = []byte(`{"object_kind":"push"}`) }},
+		{Name: "empty body", Mutate: func(r *hook.Request) { r.Body = nil }},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			req := load(t, "push.http")
-			tt.mutate(req)
-			err := gitlab.Source{}.Verify(req)
-			if !tt.wantErr {
-				require.NoError(t, err)
-				return
-			}
-			requireHookError(t, err, http.StatusUnauthorized, "unauthorized")
-		})
-	}
+	hooktest.RunVerify(t, gitlab.Source{}, load, "push.http", tests, token)
 }
 
 func TestParseErrors(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		mutate func(r *hook.Request)
-		code   string
-	}{
-		{name: "empty body", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = nil }},
-		{name: "truncated JSON", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = r.Body[:len(r.Body)/2] }},
-		{name: "JSON array", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = []byte(`[]`) }},
-		{name: "no type anywhere", code: "missing_event_type", mutate: func(r *hook.Request) {
+	tests := []hooktest.ParseErrorCase{
+		{Name: "empty body", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = nil }},
+		{Name: "truncated JSON", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = r.Body[:len(r.Body)/2] }},
+		{Name: "JSON array", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = []byte(`[]`) }},
+		{Name: "no type anywhere", Code: "missing_event_type", Mutate: func(r *hook.Request) {
 			r.Header.Del("X-Gitlab-Event")
 			r.Body = []byte(`{"project":{"id":1}}`)
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			req := load(t, "push.http")
-			tt.mutate(req)
-			_, err := gitlab.Source{}.Parse(req)
-			requireHookError(t, err, http.StatusBadRequest, tt.code)
-		})
-	}
+	hooktest.RunParseErrors(t, gitlab.Source{}, load, "push.http", tests, token)
 }
 
 func TestParseEdgeCases(t *testing.T) {
@@ -321,9 +263,7 @@ func FuzzParse(f *testing.F) {
 		req := &hook.Request{Header: http.Header{"X-Gitlab-Event": {event}, "Idempotency-Key": {"k"}}, Body: body}
 		ev, err := gitlab.Source{}.Parse(req)
 		if err != nil {
-			var he *hook.Error
-			require.True(t, errors.As(err, &he))
-			require.Equal(t, http.StatusBadRequest, he.Status)
+			hooktest.RequireStatus(t, err, http.StatusBadRequest)
 			return
 		}
 		require.NotEmpty(t, ev.Type)

@@ -1,62 +1,25 @@
 package jira_test
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"mime"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookflow/hookflow/ingress/hook"
+	"github.com/hookflow/hookflow/ingress/hook/hooktest"
 	"github.com/hookflow/hookflow/ingress/jira"
 )
 
 // secret signs every recorded Jira Cloud delivery in testdata.
 const secret = "jira-whs-61c0ffee"
 
-// load reads a recorded delivery: an HTTP/1.1 request whose body is every
-// byte after the first blank line, exactly as signed.
+// load reads a recorded delivery from testdata.
 func load(t testing.TB, name string) *hook.Request {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", name))
-	require.NoError(t, err)
-	head, body, ok := bytes.Cut(raw, []byte("\n\n"))
-	require.True(t, ok, "%s: no blank line after the headers", name)
-	r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(append(head, "\n\n"...))))
-	require.NoError(t, err)
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return &hook.Request{
-		Header:      r.Header,
-		Body:        body,
-		ContentType: ct,
-		Secrets:     [][]byte{[]byte(secret)},
-		Options:     map[string]string{},
-	}
-}
-
-func sign(key string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(key))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
-
-func requireHookError(t *testing.T, err error, status int, code string) {
-	t.Helper()
-	var he *hook.Error
-	require.True(t, errors.As(err, &he), "want *hook.Error, got %v", err)
-	require.Equal(t, status, he.Status)
-	require.Equal(t, code, he.Code)
-	require.NotContains(t, he.Message+he.Hint, secret)
+	return hooktest.Load(t, name, secret)
 }
 
 func TestParseRecorded(t *testing.T) {
@@ -127,11 +90,9 @@ func TestParseRecorded(t *testing.T) {
 			require.Equal(t, tt.keys, ev.Keys)
 			require.Equal(t, tt.meta, ev.Meta)
 			require.Equal(t, string(req.Body), string(ev.Payload))
-			enc, err := json.Marshal(ev)
-			require.NoError(t, err)
-			require.NotContains(t, string(enc), secret)
+			hooktest.RequireHidden(t, ev, secret)
 			if sig := req.Header.Get("X-Hub-Signature"); sig != "" {
-				require.NotContains(t, string(enc), strings.TrimPrefix(sig, "sha256="))
+				hooktest.RequireHidden(t, ev, strings.TrimPrefix(sig, "sha256="))
 			}
 		})
 	}
@@ -163,83 +124,55 @@ func TestDeliveryIDFromBody(t *testing.T) {
 func TestVerify(t *testing.T) {
 	t.Parallel()
 	body := load(t, "cloud.issue_updated.http").Body
-	tests := []struct {
-		name    string
-		mutate  func(r *hook.Request)
-		wantErr bool
-	}{
-		{name: "recorded signature", mutate: func(*hook.Request) {}},
-		{name: "method in upper case", mutate: func(r *hook.Request) {
-			r.Header.Set("X-Hub-Signature", "SHA256="+strings.TrimPrefix(sign(secret, body), "sha256="))
+	tests := []hooktest.VerifyCase{
+		{Name: "recorded signature", Mutate: func(*hook.Request) {}},
+		{Name: "method in upper case", Mutate: func(r *hook.Request) {
+			r.Header.Set("X-Hub-Signature", "SHA256="+strings.TrimPrefix(hooktest.Sign(secret, body), "sha256="))
 		}},
-		{name: "missing signature", wantErr: true, mutate: func(r *hook.Request) { r.Header.Del("X-Hub-Signature") }},
-		{name: "missing signature, auth=url", mutate: func(r *hook.Request) {
+		{Name: "missing signature", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Del("X-Hub-Signature") }},
+		{Name: "missing signature, auth=url", Mutate: func(r *hook.Request) {
 			r.Header.Del("X-Hub-Signature")
 			r.Options[jira.OptionAuth] = jira.AuthURL
 		}},
-		{name: "other auth option still needs a signature", wantErr: true, mutate: func(r *hook.Request) {
+		{Name: "other auth option still needs a signature", WantErr: true, Mutate: func(r *hook.Request) {
 			r.Header.Del("X-Hub-Signature")
 			r.Options[jira.OptionAuth] = "URL"
 		}},
-		{name: "unsupported method", wantErr: true, mutate: func(r *hook.Request) {
-			r.Header.Set("X-Hub-Signature", "sha1="+strings.TrimPrefix(sign(secret, body), "sha256="))
+		{Name: "unsupported method", WantErr: true, Mutate: func(r *hook.Request) {
+			r.Header.Set("X-Hub-Signature", "sha1="+strings.TrimPrefix(hooktest.Sign(secret, body), "sha256="))
 		}},
-		{name: "no method", wantErr: true, mutate: func(r *hook.Request) {
-			r.Header.Set("X-Hub-Signature", strings.TrimPrefix(sign(secret, body), "sha256="))
+		{Name: "no method", WantErr: true, Mutate: func(r *hook.Request) {
+			r.Header.Set("X-Hub-Signature", strings.TrimPrefix(hooktest.Sign(secret, body), "sha256="))
 		}},
-		{name: "wrong secret", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set("X-Hub-Signature", sign("wrong", body)) }},
-		{name: "no secret configured", wantErr: true, mutate: func(r *hook.Request) { r.Secrets = nil }},
-		{name: "empty body", wantErr: true, mutate: func(r *hook.Request) { r.Body = nil }},
-		{name: "tampered body", wantErr: true, mutate: func(r *hook.Request) {
+		{Name: "wrong secret", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Set("X-Hub-Signature", hooktest.Sign("wrong", body)) }},
+		{Name: "no secret configured", WantErr: true, Mutate: func(r *hook.Request) { r.Secrets = nil }},
+		{Name: "empty body", WantErr: true, Mutate: func(r *hook.Request) { r.Body = nil }},
+		{Name: "tampered body", WantErr: true, Mutate: func(r *hook.Request) {
 			r.Body = bytes.Replace(bytes.Clone(r.Body), []byte(`"SP-4"`), []byte(`"SP-5"`), 1)
 		}},
-		{name: "rotation: new secret", mutate: func(r *hook.Request) {
+		{Name: "rotation: new secret", Mutate: func(r *hook.Request) {
 			r.Secrets = [][]byte{[]byte("new"), []byte(secret)}
-			r.Header.Set("X-Hub-Signature", sign("new", body))
+			r.Header.Set("X-Hub-Signature", hooktest.Sign("new", body))
 		}},
-		{name: "rotation: old secret", mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte(secret)} }},
-		{name: "rotation: neither", wantErr: true, mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte("old")} }},
+		{Name: "rotation: old secret", Mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte(secret)} }},
+		{Name: "rotation: neither", WantErr: true, Mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte("old")} }},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			req := load(t, "cloud.issue_updated.http")
-			tt.mutate(req)
-			err := jira.Source{}.Verify(req)
-			if !tt.wantErr {
-				require.NoError(t, err)
-				return
-			}
-			requireHookError(t, err, http.StatusUnauthorized, "unauthorized")
-		})
-	}
+	hooktest.RunVerify(t, jira.Source{}, load, "cloud.issue_updated.http", tests, secret)
 }
 
 func TestParseErrors(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		mutate func(r *hook.Request)
-		code   string
-	}{
-		{name: "empty body", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = nil }},
-		{name: "truncated JSON", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = r.Body[:len(r.Body)/2] }},
-		{name: "JSON array", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = []byte(`[]`) }},
-		{name: "no webhookEvent", code: "missing_event_type", mutate: func(r *hook.Request) { r.Body = []byte(`{"timestamp":1}`) }},
-		{name: "no identifier and no timestamp", code: "missing_delivery_id", mutate: func(r *hook.Request) {
+	tests := []hooktest.ParseErrorCase{
+		{Name: "empty body", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = nil }},
+		{Name: "truncated JSON", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = r.Body[:len(r.Body)/2] }},
+		{Name: "JSON array", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = []byte(`[]`) }},
+		{Name: "no webhookEvent", Code: "missing_event_type", Mutate: func(r *hook.Request) { r.Body = []byte(`{"timestamp":1}`) }},
+		{Name: "no identifier and no timestamp", Code: "missing_delivery_id", Mutate: func(r *hook.Request) {
 			r.Header.Del("X-Atlassian-Webhook-Identifier")
 			r.Body = []byte(`{"webhookEvent":"jira:issue_created","issue":{"id":"1"}}`)
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			req := load(t, "cloud.issue_created.http")
-			tt.mutate(req)
-			_, err := jira.Source{}.Parse(req)
-			requireHookError(t, err, http.StatusBadRequest, tt.code)
-		})
-	}
+	hooktest.RunParseErrors(t, jira.Source{}, load, "cloud.issue_created.http", tests, secret)
 }
 
 func TestParseEdgeCases(t *testing.T) {
@@ -294,9 +227,9 @@ func FuzzVerify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, sig string, key []byte) {
 		req := &hook.Request{Header: http.Header{"X-Hub-Signature": {sig}}, Body: body, Secrets: [][]byte{key}, Options: map[string]string{}}
 		if err := (jira.Source{}).Verify(req); err == nil {
-			require.Equal(t, sign(string(key), body), strings.ToLower(sig))
+			require.Equal(t, hooktest.Sign(string(key), body), strings.ToLower(sig))
 		}
-		req.Header.Set("X-Hub-Signature", sign(string(key), body))
+		req.Header.Set("X-Hub-Signature", hooktest.Sign(string(key), body))
 		req.Secrets = [][]byte{append(bytes.Clone(key), 'x')}
 		require.Error(t, jira.Source{}.Verify(req))
 	})
@@ -314,9 +247,7 @@ func FuzzParse(f *testing.F) {
 		}
 		ev, err := jira.Source{}.Parse(req)
 		if err != nil {
-			var he *hook.Error
-			require.True(t, errors.As(err, &he))
-			require.Equal(t, http.StatusBadRequest, he.Status)
+			hooktest.RequireStatus(t, err, http.StatusBadRequest)
 			return
 		}
 		require.NotEmpty(t, ev.Type)

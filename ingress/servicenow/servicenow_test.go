@@ -1,24 +1,18 @@
 package servicenow_test
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"mime"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookflow/hookflow/ingress/hook"
+	"github.com/hookflow/hookflow/ingress/hook/hooktest"
 	"github.com/hookflow/hookflow/ingress/servicenow"
 )
 
@@ -28,44 +22,17 @@ const secret = "snow-tok-3e9d51a0"
 
 const sigHeader = "X-ServiceNow-Signature"
 
-// load reads a recorded delivery: an HTTP/1.1 request whose body is every
-// byte after the first blank line, exactly as signed.
+// load reads a recorded delivery from testdata; a signed one arrives on an
+// integration that expects the signature header.
 func load(t testing.TB, name string) *hook.Request {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", name))
-	require.NoError(t, err)
-	head, body, ok := bytes.Cut(raw, []byte("\n\n"))
-	require.True(t, ok, "%s: no blank line after the headers", name)
-	r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(append(head, "\n\n"...))))
-	require.NoError(t, err)
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	opts := map[string]string{}
-	if r.Header.Get(sigHeader) != "" {
-		opts[servicenow.OptionSignatureHeader] = sigHeader
+	req := hooktest.Load(t, name, secret)
+	if req.Header.Get(sigHeader) != "" {
+		req.Options[servicenow.OptionSignatureHeader] = sigHeader
 	}
-	return &hook.Request{
-		Header:      r.Header,
-		Body:        body,
-		ContentType: ct,
-		Secrets:     [][]byte{[]byte(secret)},
-		Options:     opts,
-	}
+	return req
 }
 
-func mac(key string, body []byte) []byte {
-	m := hmac.New(sha256.New, []byte(key))
-	m.Write(body)
-	return m.Sum(nil)
-}
-
-func requireHookError(t *testing.T, err error, status int, code string) {
-	t.Helper()
-	var he *hook.Error
-	require.True(t, errors.As(err, &he), "want *hook.Error, got %v", err)
-	require.Equal(t, status, he.Status)
-	require.Equal(t, code, he.Code)
-	require.NotContains(t, he.Message+he.Hint, secret)
-}
+func mac(key string, body []byte) []byte { return hooktest.MAC([]byte(key), body) }
 
 func TestParseRecorded(t *testing.T) {
 	t.Parallel()
@@ -116,11 +83,9 @@ func TestParseRecorded(t *testing.T) {
 			require.Equal(t, tt.delivery, ev.DeliveryID)
 			require.Equal(t, tt.keys, ev.Keys)
 			require.Equal(t, string(req.Body), string(ev.Payload))
-			enc, err := json.Marshal(ev)
-			require.NoError(t, err)
-			require.NotContains(t, string(enc), secret)
+			hooktest.RequireHidden(t, ev, secret)
 			if sig := req.Header.Get(sigHeader); sig != "" {
-				require.NotContains(t, string(enc), sig)
+				hooktest.RequireHidden(t, ev, sig)
 			}
 		})
 	}
@@ -128,119 +93,75 @@ func TestParseRecorded(t *testing.T) {
 
 func TestVerifyToken(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name    string
-		mutate  func(r *hook.Request)
-		wantErr bool
-	}{
-		{name: "recorded token", mutate: func(*hook.Request) {}},
-		{name: "missing token", wantErr: true, mutate: func(r *hook.Request) { r.Header.Del("X-Hookflow-Token") }},
-		{name: "wrong token", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set("X-Hookflow-Token", "snow-tok-3e9d51a1") }},
-		{name: "custom header", mutate: func(r *hook.Request) {
+	tests := []hooktest.VerifyCase{
+		{Name: "recorded token", Mutate: func(*hook.Request) {}},
+		{Name: "missing token", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Del("X-Hookflow-Token") }},
+		{Name: "wrong token", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Set("X-Hookflow-Token", "snow-tok-3e9d51a1") }},
+		{Name: "custom header", Mutate: func(r *hook.Request) {
 			r.Header.Set("X-Change-Token", r.Header.Get("X-Hookflow-Token"))
 			r.Header.Del("X-Hookflow-Token")
 			r.Options[servicenow.OptionHeader] = "X-Change-Token"
 		}},
-		{name: "custom header configured, default sent", wantErr: true, mutate: func(r *hook.Request) {
+		{Name: "custom header configured, default sent", WantErr: true, Mutate: func(r *hook.Request) {
 			r.Options[servicenow.OptionHeader] = "X-Change-Token"
 		}},
-		{name: "signature configured, token sent", wantErr: true, mutate: func(r *hook.Request) {
+		{Name: "signature configured, token sent", WantErr: true, Mutate: func(r *hook.Request) {
 			r.Options[servicenow.OptionSignatureHeader] = sigHeader
 		}},
-		{name: "no secret configured", wantErr: true, mutate: func(r *hook.Request) { r.Secrets = nil }},
-		{name: "rotation: new token", mutate: func(r *hook.Request) {
+		{Name: "no secret configured", WantErr: true, Mutate: func(r *hook.Request) { r.Secrets = nil }},
+		{Name: "rotation: new token", Mutate: func(r *hook.Request) {
 			r.Secrets = [][]byte{[]byte("new"), []byte(secret)}
 			r.Header.Set("X-Hookflow-Token", "new")
 		}},
-		{name: "rotation: old token", mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte(secret)} }},
-		{name: "rotation: neither", wantErr: true, mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte("old")} }},
+		{Name: "rotation: old token", Mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte(secret)} }},
+		{Name: "rotation: neither", WantErr: true, Mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte("old")} }},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			req := load(t, "change_request.approved.http")
-			tt.mutate(req)
-			err := servicenow.Source{}.Verify(req)
-			if !tt.wantErr {
-				require.NoError(t, err)
-				return
-			}
-			requireHookError(t, err, http.StatusUnauthorized, "unauthorized")
-		})
-	}
+	hooktest.RunVerify(t, servicenow.Source{}, load, "change_request.approved.http", tests, secret)
 }
 
 func TestVerifySignature(t *testing.T) {
 	t.Parallel()
 	body := load(t, "change_request.implement.signed.http").Body
 	good := mac(secret, body)
-	tests := []struct {
-		name    string
-		mutate  func(r *hook.Request)
-		wantErr bool
-	}{
-		{name: "recorded base64 signature", mutate: func(*hook.Request) {}},
-		{name: "hex", mutate: func(r *hook.Request) { r.Header.Set(sigHeader, hex.EncodeToString(good)) }},
-		{name: "hex with prefix", mutate: func(r *hook.Request) { r.Header.Set(sigHeader, "sha256="+hex.EncodeToString(good)) }},
-		{name: "unpadded URL base64", mutate: func(r *hook.Request) { r.Header.Set(sigHeader, base64.RawURLEncoding.EncodeToString(good)) }},
-		{name: "missing", wantErr: true, mutate: func(r *hook.Request) { r.Header.Del(sigHeader) }},
-		{name: "garbage", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set(sigHeader, "%%%") }},
-		{name: "truncated", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set(sigHeader, base64.StdEncoding.EncodeToString(good[:16])) }},
-		{name: "wrong secret", wantErr: true, mutate: func(r *hook.Request) {
+	tests := []hooktest.VerifyCase{
+		{Name: "recorded base64 signature", Mutate: func(*hook.Request) {}},
+		{Name: "hex", Mutate: func(r *hook.Request) { r.Header.Set(sigHeader, hex.EncodeToString(good)) }},
+		{Name: "hex with prefix", Mutate: func(r *hook.Request) { r.Header.Set(sigHeader, "sha256="+hex.EncodeToString(good)) }},
+		{Name: "unpadded URL base64", Mutate: func(r *hook.Request) { r.Header.Set(sigHeader, base64.RawURLEncoding.EncodeToString(good)) }},
+		{Name: "missing", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Del(sigHeader) }},
+		{Name: "garbage", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Set(sigHeader, "%%%") }},
+		{Name: "truncated", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Set(sigHeader, base64.StdEncoding.EncodeToString(good[:16])) }},
+		{Name: "wrong secret", WantErr: true, Mutate: func(r *hook.Request) {
 			r.Header.Set(sigHeader, base64.StdEncoding.EncodeToString(mac("wrong", body)))
 		}},
-		{name: "token instead of signature", wantErr: true, mutate: func(r *hook.Request) { r.Header.Set(sigHeader, secret) }},
-		{name: "empty body", wantErr: true, mutate: func(r *hook.Request) { r.Body = nil }},
-		{name: "tampered body", wantErr: true, mutate: func(r *hook.Request) {
+		{Name: "token instead of signature", WantErr: true, Mutate: func(r *hook.Request) { r.Header.Set(sigHeader, secret) }},
+		{Name: "empty body", WantErr: true, Mutate: func(r *hook.Request) { r.Body = nil }},
+		{Name: "tampered body", WantErr: true, Mutate: func(r *hook.Request) {
 			r.Body = bytes.Replace(bytes.Clone(r.Body), []byte(`"state":"-1"`), []byte(`"state":"3"`), 1)
 		}},
-		{name: "rotation: new secret", mutate: func(r *hook.Request) {
+		{Name: "rotation: new secret", Mutate: func(r *hook.Request) {
 			r.Secrets = [][]byte{[]byte("new"), []byte(secret)}
 			r.Header.Set(sigHeader, base64.StdEncoding.EncodeToString(mac("new", body)))
 		}},
-		{name: "rotation: old secret", mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte(secret)} }},
-		{name: "rotation: neither", wantErr: true, mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte("old")} }},
+		{Name: "rotation: old secret", Mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte(secret)} }},
+		{Name: "rotation: neither", WantErr: true, Mutate: func(r *hook.Request) { r.Secrets = [][]byte{[]byte("new"), []byte("old")} }},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			req := load(t, "change_request.implement.signed.http")
-			tt.mutate(req)
-			err := servicenow.Source{}.Verify(req)
-			if !tt.wantErr {
-				require.NoError(t, err)
-				return
-			}
-			requireHookError(t, err, http.StatusUnauthorized, "unauthorized")
-		})
-	}
+	hooktest.RunVerify(t, servicenow.Source{}, load, "change_request.implement.signed.http", tests, secret)
 }
 
 func TestParseErrors(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		mutate func(r *hook.Request)
-		code   string
-	}{
-		{name: "empty body", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = nil }},
-		{name: "template not substituted", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = []byte(`{"table":${table}}`) }},
-		{name: "JSON array", code: "malformed_json", mutate: func(r *hook.Request) { r.Body = []byte(`[{"table":"incident"}]`) }},
-		{name: "no table", code: "missing_event_type", mutate: func(r *hook.Request) { r.Body = []byte(`{"sys_id":"a","sys_mod_count":"1"}`) }},
-		{name: "no delivery header, no record version", code: "missing_delivery_id", mutate: func(r *hook.Request) {
+	tests := []hooktest.ParseErrorCase{
+		{Name: "empty body", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = nil }},
+		{Name: "template not substituted", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = []byte(`{"table":${table}}`) }},
+		{Name: "JSON array", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = []byte(`[{"table":"incident"}]`) }},
+		{Name: "no table", Code: "missing_event_type", Mutate: func(r *hook.Request) { r.Body = []byte(`{"sys_id":"a","sys_mod_count":"1"}`) }},
+		{Name: "no delivery header, no record version", Code: "missing_delivery_id", Mutate: func(r *hook.Request) {
 			r.Header.Del("X-ServiceNow-Delivery")
 			r.Body = []byte(`{"table":"incident","sys_id":"a"}`)
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			req := load(t, "change_request.approved.http")
-			tt.mutate(req)
-			_, err := servicenow.Source{}.Parse(req)
-			requireHookError(t, err, http.StatusBadRequest, tt.code)
-		})
-	}
+	hooktest.RunParseErrors(t, servicenow.Source{}, load, "change_request.approved.http", tests, secret)
 }
 
 func TestDeliveryID(t *testing.T) {
@@ -323,9 +244,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ev, err := servicenow.Source{}.Parse(&hook.Request{Header: http.Header{}, Body: body})
 		if err != nil {
-			var he *hook.Error
-			require.True(t, errors.As(err, &he))
-			require.Equal(t, http.StatusBadRequest, he.Status)
+			hooktest.RequireStatus(t, err, http.StatusBadRequest)
 			return
 		}
 		require.NotEmpty(t, ev.Type)
