@@ -99,6 +99,10 @@ func (c *Client) EnsureComment(ctx context.Context, token, owner, repo string, n
 	return Comment{ID: cm.GetID(), HTMLURL: cm.GetHTMLURL()}, true, nil
 }
 
+// secondaryWait is how long to wait after a secondary rate limit that
+// names no time: GitHub's documentation says at least one minute.
+const secondaryWait = time.Minute
+
 // convert maps go-github's errors onto *apierror.Error.
 func convert(op string, err error) error {
 	e := &apierror.Error{System: System, Op: op}
@@ -107,17 +111,30 @@ func convert(op string, err error) error {
 	var resp *gh.ErrorResponse
 	switch {
 	case errors.As(err, &rl):
+		// 403 with X-RateLimit-Remaining: 0: the primary limit is spent
+		// until X-RateLimit-Reset.
 		e.Status = http.StatusTooManyRequests
 		e.Message = "rate limit exceeded"
-		e.RetryAfter = time.Until(rl.Rate.Reset.Time)
+		if !rl.Rate.Reset.IsZero() {
+			e.RetryAfter = time.Until(rl.Rate.Reset.Time)
+		} else if rl.Response != nil {
+			e.RetryAfter = apierror.RetryAfter(rl.Response.Header, time.Now())
+		}
 	case errors.As(err, &abuse):
 		e.Status = http.StatusTooManyRequests
 		e.Message = "secondary rate limit"
 		e.RetryAfter = abuse.GetRetryAfter()
+		if e.RetryAfter <= 0 {
+			// GitHub: without Retry-After, wait at least one minute.
+			e.RetryAfter = secondaryWait
+		}
 	case errors.As(err, &resp):
 		if resp.Response != nil {
 			e.Status = resp.Response.StatusCode
 			e.RetryAfter = apierror.RetryAfter(resp.Response.Header, time.Now())
+			if e.Status == http.StatusTooManyRequests && e.RetryAfter <= 0 && strings.HasSuffix(resp.DocumentationURL, "secondary-rate-limits") {
+				e.RetryAfter = secondaryWait
+			}
 		}
 		e.Message = resp.Message
 	default:
