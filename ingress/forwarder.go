@@ -46,6 +46,8 @@ type ForwarderConfig struct {
 	// MaxBackoff caps the wait between rounds while Temporal fails. Zero
 	// means 10 s.
 	MaxBackoff time.Duration
+	// Metrics, when set, count signals and forwarded events.
+	Metrics *Metrics
 }
 
 // Forwarder turns accepted journal entries into SignalWithStart calls, in
@@ -286,8 +288,14 @@ func (f *Forwarder) signalGroup(ctx context.Context, g *group, entries []journal
 		_, err := f.cfg.Temporal.SignalWithStartWorkflow(callCtx, g.route.WorkflowID, workflows.SignalEvents, batch, opts, sub.Workflow, args...)
 		cancel()
 		if err != nil {
+			if permanent(err) {
+				f.cfg.Metrics.signal("failed", len(batch.Events))
+			} else {
+				f.cfg.Metrics.signal("retry", len(batch.Events))
+			}
 			return sent, fmt.Errorf("signal %s: %w", g.route.WorkflowID, err)
 		}
+		f.cfg.Metrics.signal("ok", len(batch.Events))
 		sent += len(batch.Events)
 	}
 	return sent, nil

@@ -75,7 +75,7 @@ func accept(t *testing.T, j journal.Journal, id, typ, pr string) {
 }
 
 func runForwarder(t *testing.T, j journal.Journal, tc ingress.Signaler) {
-	f, err := ingress.NewForwarder(ingress.ForwarderConfig{Journal: j, Temporal: tc, Router: prRouter(), Idle: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	f, err := ingress.NewForwarder(ingress.ForwarderConfig{Journal: j, Temporal: tc, Router: prRouter(), Idle: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, Metrics: ingress.NewMetrics()})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

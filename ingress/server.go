@@ -19,6 +19,9 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/hookflow/hookflow/ingress/apikeys"
 	"github.com/hookflow/hookflow/ingress/hook"
@@ -72,6 +75,10 @@ type Config struct {
 	Accepted func()
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
+	// Metrics, when set, are updated and served on /metrics.
+	Metrics *Metrics
+	// Tracer traces each delivery (OpenTelemetry). Nil means no tracing.
+	Tracer trace.Tracer
 }
 
 // Server is the ingress HTTP handler.
@@ -102,6 +109,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Tracer == nil {
+		cfg.Tracer = noop.NewTracerProvider().Tracer("")
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, cache: integrationCache{store: cfg.Integrations, ttl: 2 * time.Second, now: cfg.Now},
 		limits: newLimiters(cfg.RateLimit)}
 	r := chi.NewRouter()
@@ -116,6 +126,9 @@ func New(cfg Config) (*Server, error) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	r.Get("/readyz", s.ready)
+	if cfg.Metrics != nil {
+		r.Method(http.MethodGet, "/metrics", cfg.Metrics.Handler())
+	}
 	if cfg.AdminToken != "" {
 		r.Route("/admin/v1", s.adminRoutes)
 	}
@@ -134,6 +147,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &hook.Error{Status: http.StatusServiceUnavailable, Code: "journal_unavailable", Message: "journal unavailable"})
 		return
 	}
+	s.cfg.Metrics.setBacklog(n)
 	if s.cfg.MaxBacklog > 0 && n >= s.cfg.MaxBacklog {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "backlog_full", "backlog": n, "max_backlog": s.cfg.MaxBacklog})
 		return
@@ -149,12 +163,13 @@ type backlogGauge struct {
 	checked time.Time
 }
 
-func (b *backlogGauge) get(ctx context.Context, j journal.Journal, now time.Time) int {
+func (b *backlogGauge) get(ctx context.Context, j journal.Journal, now time.Time, m *Metrics) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if now.Sub(b.checked) >= 250*time.Millisecond {
 		if n, err := j.Backlog(ctx); err == nil {
 			b.n, b.checked = n, now
+			m.setBacklog(n)
 		}
 	}
 	return b.n
@@ -174,10 +189,21 @@ type answer struct {
 }
 
 func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	ctx, span := s.cfg.Tracer.Start(r.Context(), "hookflow.receive", trace.WithSpanKind(trace.SpanKindServer))
+	defer span.End()
 	now := s.cfg.Now()
+	source, status := "unknown", "rejected"
+	defer func() {
+		span.SetAttributes(attribute.String("hookflow.source", source), attribute.String("hookflow.status", status))
+		s.cfg.Metrics.delivery(source, status, now)
+	}()
 	in, err := s.cache.byPath(ctx, chi.URLParam(r, "path"))
+	if err == nil {
+		source = in.Source
+		span.SetAttributes(attribute.String("hookflow.integration", in.ID))
+	}
 	if errors.Is(err, integrations.ErrNotFound) {
+		status = "unknown_integration"
 		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "unknown_integration", Message: "no integration at this URL", Hint: "check the URL printed by `hookflow integrations create`"})
 		return
 	}
@@ -186,13 +212,15 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &hook.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "integration lookup failed"})
 		return
 	}
-	if s.cfg.MaxBacklog > 0 && s.backlog.get(ctx, s.cfg.Journal, now) >= s.cfg.MaxBacklog {
+	if s.cfg.MaxBacklog > 0 && s.backlog.get(ctx, s.cfg.Journal, now, s.cfg.Metrics) >= s.cfg.MaxBacklog {
+		status = "backlog_full"
 		// Not journaled either: the journal is what is full.
 		w.Header().Set("Retry-After", "30")
 		writeError(w, &hook.Error{Status: http.StatusServiceUnavailable, Code: "backlog_full", Message: "too many deliveries are waiting to be forwarded; retry later", Hint: "the delivery was not stored: send it again after Retry-After seconds"})
 		return
 	}
 	if wait, ok := s.limits.allow(in, now); !ok {
+		status = "rate_limited"
 		// Not journaled: a flood must not turn into journal writes.
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		writeError(w, &hook.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "too many requests for this integration", Hint: "retry after the number of seconds in Retry-After; raise the integration's rate_limit option if the sender needs more"})
@@ -256,7 +284,9 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &hook.Error{Status: http.StatusServiceUnavailable, Code: "journal_unavailable", Message: "the delivery could not be stored; retry later"})
 		return
 	}
-	status, code := string(entry.Status), http.StatusAccepted
+	code := http.StatusAccepted
+	status = string(entry.Status)
+	span.SetAttributes(attribute.String("hookflow.delivery_id", ev.DeliveryID), attribute.String("hookflow.event", eventName(ev)))
 	switch {
 	case res.Duplicate:
 		status, code, entry.Reason = string(journal.Duplicate), http.StatusOK, ""

@@ -70,7 +70,7 @@ func newFixture(t *testing.T, opts map[string]string) *fixture {
 	gen := generic.Source{VerifyKey: func(req *hook.Request, key string) bool { return keys.Verify(req.Context, req.IntegrationID, key) }}
 	logs := &bytes.Buffer{}
 	s, err := ingress.New(ingress.Config{
-		Journal: j, Integrations: store, APIKeys: keys, Router: prRouter(),
+		Journal: j, Integrations: store, APIKeys: keys, Router: prRouter(), Metrics: ingress.NewMetrics(),
 		Sources: map[string]hook.Source{"github": ghsrc.Source{}, "generic": gen},
 		Logger:  slog.New(slog.NewJSONHandler(logs, nil)), AdminToken: "admin-token-123",
 	})
@@ -484,4 +484,27 @@ func TestReplayAndPruneThroughTheAdminAPI(t *testing.T) {
 	left, err := f.journal.List(ctx, journal.Filter{})
 	require.NoError(t, err)
 	require.Len(t, left, 2)
+}
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	code, _, _ := f.send(t, delivery{event: "pull_request", id: "m-1", sig: sign(prBody, secret), body: prBody})
+	require.Equal(t, http.StatusAccepted, code)
+	code, _, _ = f.send(t, delivery{event: "pull_request", id: "m-2", sig: sign(prBody, "wrong"), body: prBody})
+	require.Equal(t, http.StatusUnauthorized, code)
+	code, _, _ = f.send(t, delivery{path: "/hooks/unknown", event: "pull_request", id: "m-3", sig: sign(prBody, secret), body: prBody})
+	require.Equal(t, http.StatusNotFound, code)
+	resp, err := http.Get(f.srv.URL + "/metrics")
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	text := string(b)
+	require.Contains(t, text, `hookflow_deliveries_total{source="github",status="accepted"} 1`)
+	require.Contains(t, text, `hookflow_deliveries_total{source="github",status="rejected"} 1`)
+	require.Contains(t, text, `hookflow_deliveries_total{source="unknown",status="unknown_integration"} 1`)
+	require.Contains(t, text, `hookflow_ingress_ack_seconds_bucket`)
+	require.NotContains(t, text, f.in.Path, "no integration path in metrics")
+	require.NotContains(t, text, secret)
+	require.NotContains(t, text, "m-1", "no delivery IDs in labels")
 }
