@@ -1,14 +1,10 @@
 package httpfunc
 
 import (
-	"bufio"
 	"encoding/json"
-	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -17,12 +13,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/hookflow/hookflow/activities/activitytest"
 	"github.com/hookflow/hookflow/activities/classify"
 	fnconn "github.com/hookflow/hookflow/connectors/httpfunc"
+	"github.com/hookflow/hookflow/connectors/replaytest"
 	"github.com/hookflow/hookflow/connectors/tokens"
 )
 
@@ -38,23 +34,7 @@ func fixtureServer(t *testing.T, name string, delay time.Duration, seen func(*ht
 			seen(r, body)
 		}
 		time.Sleep(delay)
-		f, err := os.Open(filepath.Join(fixtures, name))
-		if err != nil {
-			t.Errorf("fixture: %v", err)
-			return
-		}
-		defer f.Close()
-		resp, err := http.ReadResponse(bufio.NewReader(f), nil)
-		if err != nil {
-			t.Errorf("fixture: %v", err)
-			return
-		}
-		b, _ := io.ReadAll(resp.Body)
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(resp.StatusCode)
-		_, _ = w.Write(b)
+		replaytest.WriteResponse(t, w, filepath.Join(fixtures, name))
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
@@ -62,9 +42,7 @@ func fixtureServer(t *testing.T, name string, delay time.Duration, seen func(*ht
 
 func env(t *testing.T, store tokens.Store, heartbeat time.Duration) *testsuite.TestActivityEnvironment {
 	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	e := s.NewTestActivityEnvironment()
+	e := activitytest.Env()
 	Register(e, &Activities{Client: fnconn.New(fnconn.Options{}), Tokens: store, HeartbeatInterval: heartbeat})
 	return e
 }
@@ -115,7 +93,7 @@ func TestCallErrors(t *testing.T) {
 		t.Run(tt.fixture, func(t *testing.T) {
 			t.Parallel()
 			_, err := env(t, store, 0).ExecuteActivity(Call, CallInput{Function: "greet", URL: fixtureServer(t, tt.fixture, 0, nil)})
-			appErr := requireAppError(t, err, tt.wantType, tt.nonRetryable)
+			appErr := activitytest.RequireAppError(t, err, tt.wantType, tt.nonRetryable, secret)
 			require.Equal(t, tt.delay, appErr.NextRetryDelay())
 		})
 	}
@@ -138,18 +116,8 @@ func TestCallFinal(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := env(t, tt.store, 0).ExecuteActivity(Call, tt.input)
-			requireAppError(t, err, tt.wantType, true)
+			activitytest.RequireAppError(t, err, tt.wantType, true, secret)
 			require.Contains(t, err.Error(), tt.wantMsg)
 		})
 	}
-}
-
-func requireAppError(t *testing.T, err error, typ string, nonRetryable bool) *temporal.ApplicationError {
-	t.Helper()
-	var appErr *temporal.ApplicationError
-	require.True(t, errors.As(err, &appErr), "%T %v", err, err)
-	require.Equal(t, typ, appErr.Type(), appErr.Error())
-	require.Equal(t, nonRetryable, appErr.NonRetryable())
-	require.NotContains(t, err.Error(), secret)
-	return appErr
 }

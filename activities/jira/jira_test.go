@@ -1,24 +1,19 @@
 package jira
 
 import (
-	"bufio"
 	"errors"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/hookflow/hookflow/activities/activitytest"
 	"github.com/hookflow/hookflow/activities/classify"
 	jiraconn "github.com/hookflow/hookflow/connectors/jira"
+	"github.com/hookflow/hookflow/connectors/replaytest"
 	"github.com/hookflow/hookflow/connectors/tokens"
 )
 
@@ -29,45 +24,14 @@ var fixtures = filepath.Join("..", "..", "connectors", "jira", "testdata")
 
 // server answers "METHOD /path" with the recorded response named in routes.
 func server(t *testing.T, routes map[string]string) string {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name, ok := routes[r.Method+" "+r.URL.Path]
-		if !ok {
-			name, ok = routes["*"]
-		}
-		if !ok {
-			http.Error(w, "no route", http.StatusTeapot)
-			return
-		}
-		f, err := os.Open(filepath.Join(fixtures, name))
-		if err != nil {
-			t.Errorf("fixture: %v", err)
-			return
-		}
-		defer f.Close()
-		resp, err := http.ReadResponse(bufio.NewReader(f), nil)
-		if err != nil {
-			t.Errorf("fixture %s: %v", name, err)
-			return
-		}
-		body, _ := io.ReadAll(resp.Body)
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(resp.StatusCode)
-		_, _ = w.Write(body)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
+	return replaytest.Routes(t, fixtures, routes)
 }
 
 func env(t *testing.T, baseURL string, store tokens.Store) *testsuite.TestActivityEnvironment {
 	t.Helper()
 	c, err := jiraconn.New(jiraconn.Options{BaseURL: baseURL})
 	require.NoError(t, err)
-	var s testsuite.WorkflowTestSuite
-	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	e := s.NewTestActivityEnvironment()
+	e := activitytest.Env()
 	Register(e, &Activities{Client: c, Tokens: store})
 	return e
 }
@@ -202,10 +166,6 @@ func TestActivityFinalErrors(t *testing.T) {
 
 func requireAppError(t *testing.T, err error, typ string, nonRetryable bool) {
 	t.Helper()
-	var appErr *temporal.ApplicationError
-	require.True(t, errors.As(err, &appErr), "%T %v", err, err)
-	require.Equal(t, typ, appErr.Type(), appErr.Error())
-	require.Equal(t, nonRetryable, appErr.NonRetryable())
-	require.NotContains(t, err.Error(), "s3cr3t")
+	appErr := activitytest.RequireAppError(t, err, typ, nonRetryable, "s3cr3t")
 	require.NotContains(t, appErr.Error(), "s3cr3t")
 }

@@ -1,23 +1,16 @@
 package servicenow
 
 import (
-	"bufio"
-	"errors"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/hookflow/hookflow/activities/activitytest"
 	"github.com/hookflow/hookflow/activities/classify"
+	"github.com/hookflow/hookflow/connectors/replaytest"
 	snconn "github.com/hookflow/hookflow/connectors/servicenow"
 	"github.com/hookflow/hookflow/connectors/tokens"
 )
@@ -29,46 +22,16 @@ const (
 
 var fixtures = filepath.Join("..", "..", "connectors", "servicenow", "testdata")
 
+// server answers "METHOD /path" with the recorded response named in routes.
 func server(t *testing.T, routes map[string]string) string {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name, ok := routes[r.Method+" "+r.URL.Path]
-		if !ok {
-			name, ok = routes["*"]
-		}
-		if !ok {
-			http.Error(w, "no route", http.StatusTeapot)
-			return
-		}
-		f, err := os.Open(filepath.Join(fixtures, name))
-		if err != nil {
-			t.Errorf("fixture: %v", err)
-			return
-		}
-		defer f.Close()
-		resp, err := http.ReadResponse(bufio.NewReader(f), nil)
-		if err != nil {
-			t.Errorf("fixture %s: %v", name, err)
-			return
-		}
-		body, _ := io.ReadAll(resp.Body)
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(resp.StatusCode)
-		_, _ = w.Write(body)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
+	return replaytest.Routes(t, fixtures, routes)
 }
 
 func env(t *testing.T, baseURL string, store tokens.Store) *testsuite.TestActivityEnvironment {
 	t.Helper()
 	c, err := snconn.New(snconn.Options{BaseURL: baseURL})
 	require.NoError(t, err)
-	var s testsuite.WorkflowTestSuite
-	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	e := s.NewTestActivityEnvironment()
+	e := activitytest.Env()
 	Register(e, &Activities{Client: c, Tokens: store})
 	return e
 }
@@ -148,7 +111,7 @@ func TestActivityErrors(t *testing.T) {
 			e := env(t, server(t, map[string]string{"*": tt.fixture}), tokens.Static{"servicenow": secret})
 			for name, in := range inputs {
 				_, err := e.ExecuteActivity(name, in)
-				appErr := requireAppError(t, err, tt.wantType, tt.nonRetryable)
+				appErr := activitytest.RequireAppError(t, err, tt.wantType, tt.nonRetryable, "s3cr3t")
 				require.Equal(t, tt.delay, appErr.NextRetryDelay(), name)
 			}
 		})
@@ -175,18 +138,8 @@ func TestActivityFinalErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := env(t, url, tt.store).ExecuteActivity(tt.activity, tt.input)
-			requireAppError(t, err, tt.wantType, true)
+			activitytest.RequireAppError(t, err, tt.wantType, true, "s3cr3t")
 			require.Contains(t, err.Error(), tt.wantMsg)
 		})
 	}
-}
-
-func requireAppError(t *testing.T, err error, typ string, nonRetryable bool) *temporal.ApplicationError {
-	t.Helper()
-	var appErr *temporal.ApplicationError
-	require.True(t, errors.As(err, &appErr), "%T %v", err, err)
-	require.Equal(t, typ, appErr.Type(), appErr.Error())
-	require.Equal(t, nonRetryable, appErr.NonRetryable())
-	require.NotContains(t, err.Error(), "s3cr3t")
-	return appErr
 }

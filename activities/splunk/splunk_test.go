@@ -1,14 +1,10 @@
 package splunk
 
 import (
-	"bufio"
 	"encoding/json"
-	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sync"
@@ -18,11 +14,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/hookflow/hookflow/activities/activitytest"
 	"github.com/hookflow/hookflow/activities/classify"
+	"github.com/hookflow/hookflow/connectors/replaytest"
 	splunkconn "github.com/hookflow/hookflow/connectors/splunk"
 	"github.com/hookflow/hookflow/connectors/tokens"
 )
@@ -63,23 +59,7 @@ func server(t *testing.T, routes map[string][]string) (string, *hec) {
 		if n >= len(files) {
 			n = len(files) - 1
 		}
-		f, err := os.Open(filepath.Join(fixtures, files[n]))
-		if err != nil {
-			t.Errorf("fixture: %v", err)
-			return
-		}
-		defer f.Close()
-		resp, err := http.ReadResponse(bufio.NewReader(f), nil)
-		if err != nil {
-			t.Errorf("fixture: %v", err)
-			return
-		}
-		b, _ := io.ReadAll(resp.Body)
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(resp.StatusCode)
-		_, _ = w.Write(b)
+		replaytest.WriteResponse(t, w, filepath.Join(fixtures, files[n]))
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL, h
@@ -89,9 +69,7 @@ func env(t *testing.T, baseURL string, store tokens.Store) *testsuite.TestActivi
 	t.Helper()
 	c, err := splunkconn.New(splunkconn.Options{BaseURL: baseURL, MaxBatchEvents: 1, AckPollInterval: 5 * time.Millisecond, AckTimeout: 60 * time.Millisecond})
 	require.NoError(t, err)
-	var s testsuite.WorkflowTestSuite
-	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	e := s.NewTestActivityEnvironment()
+	e := activitytest.Env()
 	Register(e, &Activities{Client: c, Tokens: store})
 	return e
 }
@@ -158,7 +136,7 @@ func TestNotAcknowledged(t *testing.T) {
 	})
 	e := env(t, url, store)
 	_, err := e.ExecuteActivity(SendEvents, SendEventsInput{Events: twoEvents(), Ack: true})
-	requireAppError(t, err, TypeNotAcknowledged, false)
+	activitytest.RequireAppError(t, err, TypeNotAcknowledged, false, secret)
 	require.Contains(t, err.Error(), "1 batch(es) not acknowledged")
 }
 
@@ -200,7 +178,7 @@ func TestSendEventsErrors(t *testing.T) {
 			t.Parallel()
 			url, _ := server(t, map[string][]string{"*": {tt.fixture}})
 			_, err := env(t, url, store).ExecuteActivity(SendEvents, SendEventsInput{Installation: "prod", Events: twoEvents(), Ack: true})
-			appErr := requireAppError(t, err, tt.wantType, tt.nonRetryable)
+			appErr := activitytest.RequireAppError(t, err, tt.wantType, tt.nonRetryable, secret)
 			require.Equal(t, tt.delay, appErr.NextRetryDelay())
 		})
 	}
@@ -228,18 +206,8 @@ func TestSendEventsFinal(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := env(t, url, tt.store).ExecuteActivity(SendEvents, tt.input)
-			requireAppError(t, err, tt.wantType, true)
+			activitytest.RequireAppError(t, err, tt.wantType, true, secret)
 			require.Contains(t, err.Error(), tt.wantMsg)
 		})
 	}
-}
-
-func requireAppError(t *testing.T, err error, typ string, nonRetryable bool) *temporal.ApplicationError {
-	t.Helper()
-	var appErr *temporal.ApplicationError
-	require.True(t, errors.As(err, &appErr), "%T %v", err, err)
-	require.Equal(t, typ, appErr.Type(), appErr.Error())
-	require.Equal(t, nonRetryable, appErr.NonRetryable())
-	require.NotContains(t, err.Error(), secret)
-	return appErr
 }
