@@ -1,13 +1,11 @@
 package httpfunc
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,28 +13,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookflow/hookflow/connectors/apierror"
+	"github.com/hookflow/hookflow/connectors/replaytest"
 )
 
 const secret = "s3cr3t-function-signing-key"
 
 func writeRecorded(t *testing.T, w http.ResponseWriter, name string) {
-	f, err := os.Open(filepath.Join("testdata", name))
-	if err != nil {
-		t.Errorf("fixture: %v", err)
-		return
-	}
-	defer f.Close()
-	resp, err := http.ReadResponse(bufio.NewReader(f), nil)
-	if err != nil {
-		t.Errorf("fixture %s: %v", name, err)
-		return
-	}
-	body, _ := io.ReadAll(resp.Body)
-	for k, vs := range resp.Header {
-		w.Header()[k] = vs
-	}
-	w.WriteHeader(resp.StatusCode)
-	_, _ = w.Write(body)
+	replaytest.WriteResponse(t, w, filepath.Join("testdata", name))
 }
 
 func fixtureServer(t *testing.T, name string) string {

@@ -1,14 +1,12 @@
 package splunk
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -17,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookflow/hookflow/connectors/apierror"
+	"github.com/hookflow/hookflow/connectors/replaytest"
 )
 
 const (
@@ -60,23 +59,7 @@ func replay(t *testing.T, routes map[string][]string) (*httptest.Server, func() 
 }
 
 func writeRecorded(t *testing.T, w http.ResponseWriter, name string) {
-	f, err := os.Open(filepath.Join("testdata", name))
-	if err != nil {
-		t.Errorf("fixture: %v", err)
-		return
-	}
-	defer f.Close()
-	resp, err := http.ReadResponse(bufio.NewReader(f), nil)
-	if err != nil {
-		t.Errorf("fixture %s: %v", name, err)
-		return
-	}
-	body, _ := io.ReadAll(resp.Body)
-	for k, vs := range resp.Header {
-		w.Header()[k] = vs
-	}
-	w.WriteHeader(resp.StatusCode)
-	_, _ = w.Write(body)
+	replaytest.WriteResponse(t, w, filepath.Join("testdata", name))
 }
 
 func newClient(t *testing.T, base string, opts Options) *Client {
