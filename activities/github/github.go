@@ -6,7 +6,7 @@ package github
 
 import (
 	"context"
-	"fmt"
+	"sync"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
@@ -26,6 +26,19 @@ const (
 type Activities struct {
 	Client *ghconn.Client
 	Tokens tokens.Store
+	// AppID is the GitHub App (its App ID, or Client ID) the activities act
+	// as: each call mints the installation's access token with the App's
+	// private key, stored under {System: "github-app", Installation:
+	// AppID}. Empty means no App: the token stored under {System:
+	// "github", Installation: <installation>} is used as it is (a personal
+	// access token, or a token minted elsewhere).
+	AppID string
+	// AppTokens mints and caches installation tokens when AppID is set.
+	// Nil means a cache of this Activities' own over Client, made on first
+	// use.
+	AppTokens *ghconn.AppTokens
+
+	appOnce sync.Once
 }
 
 // Register registers every GitHub activity under its name.
@@ -33,6 +46,13 @@ func Register(r worker.ActivityRegistry, a *Activities) {
 	r.RegisterActivityWithOptions(a.CreateComment, activity.RegisterOptions{Name: CreateComment, DisableAlreadyRegisteredCheck: true})
 	r.RegisterActivityWithOptions(a.AddLabels, activity.RegisterOptions{Name: AddLabels, DisableAlreadyRegisteredCheck: true})
 	r.RegisterActivityWithOptions(a.CreateStatus, activity.RegisterOptions{Name: CreateStatus, DisableAlreadyRegisteredCheck: true})
+	r.RegisterActivityWithOptions(a.CreateCheckRun, activity.RegisterOptions{Name: CreateCheckRun, DisableAlreadyRegisteredCheck: true})
+	r.RegisterActivityWithOptions(a.UpdateCheckRun, activity.RegisterOptions{Name: UpdateCheckRun, DisableAlreadyRegisteredCheck: true})
+	r.RegisterActivityWithOptions(a.CreateDeployment, activity.RegisterOptions{Name: CreateDeployment, DisableAlreadyRegisteredCheck: true})
+	r.RegisterActivityWithOptions(a.CreateDeploymentStatus, activity.RegisterOptions{Name: CreateDeploymentStatus, DisableAlreadyRegisteredCheck: true})
+	r.RegisterActivityWithOptions(a.RequestReviewers, activity.RegisterOptions{Name: RequestReviewers, DisableAlreadyRegisteredCheck: true})
+	r.RegisterActivityWithOptions(a.MergePullRequest, activity.RegisterOptions{Name: MergePullRequest, DisableAlreadyRegisteredCheck: true})
+	r.RegisterActivityWithOptions(a.GetFileContents, activity.RegisterOptions{Name: GetFileContents, DisableAlreadyRegisteredCheck: true})
 }
 
 // CreateCommentInput is the input of CreateComment.
@@ -69,11 +89,16 @@ func (a *Activities) CreateComment(ctx context.Context, in CreateCommentInput) (
 	}
 	cm, created, err := a.Client.EnsureComment(ctx, token, in.Owner, in.Repo, in.Number, in.Body, in.Marker)
 	if err != nil {
-		return CreateCommentOutput{}, classify.Error(fmt.Errorf("installation %q: %w", in.Installation, err))
+		return CreateCommentOutput{}, a.fail(in.Installation, err)
 	}
 	return CreateCommentOutput{CommentID: cm.ID, URL: cm.HTMLURL, Created: created}, nil
 }
 
+// token returns the credential for installation: minted through the App
+// when AppID is set, else the stored one.
 func (a *Activities) token(ctx context.Context, installation string) (string, error) {
+	if a.AppID != "" {
+		return a.appToken(ctx, installation)
+	}
 	return classify.Credential(ctx, a.Tokens, tokens.Key{System: ghconn.System, Installation: installation}, "token for installation")
 }

@@ -41,7 +41,7 @@ func (a *Activities) AddLabels(ctx context.Context, in AddLabelsInput) (AddLabel
 	}
 	labels, err := a.Client.AddLabels(ctx, token, in.Owner, in.Repo, in.Number, in.Labels)
 	if err != nil {
-		return AddLabelsOutput{}, classify.Error(err)
+		return AddLabelsOutput{}, a.fail(in.Installation, err)
 	}
 	return AddLabelsOutput{Labels: labels}, nil
 }
@@ -76,7 +76,7 @@ func (a *Activities) CreateStatus(ctx context.Context, in CreateStatusInput) (Cr
 	}
 	id, err := a.Client.CreateStatus(ctx, token, in.Owner, in.Repo, in.SHA, in.Status)
 	if err != nil {
-		return CreateStatusOutput{}, classify.Error(err)
+		return CreateStatusOutput{}, a.fail(in.Installation, err)
 	}
 	return CreateStatusOutput{StatusID: id}, nil
 }

@@ -151,3 +151,18 @@ func ParseInstallationID(s string) (int64, error) {
 	}
 	return id, nil
 }
+
+// Forget drops the cached token of installation of appID, so that the
+// next Token call mints a new one: for a token GitHub refused (401)
+// before it expired, as after an explicit revocation.
+func (t *AppTokens) Forget(appID string, installation int64) {
+	t.mu.Lock()
+	e := t.entries[appInstallation{app: appID, installation: installation}]
+	t.mu.Unlock()
+	if e == nil {
+		return
+	}
+	e.mu.Lock()
+	e.token, e.expires = "", time.Time{}
+	e.mu.Unlock()
+}

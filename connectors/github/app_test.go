@@ -237,3 +237,19 @@ func TestParseInstallationID(t *testing.T) {
 		require.Equal(t, want == 0, err != nil, in)
 	}
 }
+
+func TestAppTokensForget(t *testing.T) {
+	t.Parallel()
+	g, c := newAppGitHub(t, "app_token_201.http")
+	src := c.AppTokens(AppTokensOptions{Now: g.clock.Now})
+	for range 2 {
+		_, err := src.Token(context.Background(), "12345", 2, testKeyPEM)
+		require.NoError(t, err)
+	}
+	require.EqualValues(t, 1, g.calls.Load())
+	src.Forget("12345", 2)
+	src.Forget("12345", 99) // never minted: nothing to drop
+	_, err := src.Token(context.Background(), "12345", 2, testKeyPEM)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, g.calls.Load())
+}
