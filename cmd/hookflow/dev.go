@@ -21,6 +21,7 @@ func newDevCmd(g *globals) *cobra.Command {
 		temporalPort int
 		uiPort       int
 		githubAPI    string
+		githubAppID  string
 		taskQueue    string
 		rateLimit    float64
 		maxBacklog   int
@@ -39,7 +40,8 @@ func newDevCmd(g *globals) *cobra.Command {
   - the ingress on --http, with the journal and integrations in <data-dir>/hookflow.db
   - the forwarder, and a worker with every blueprint registered
 
-GitHub calls use the token in HOOKFLOW_GITHUB_TOKEN (or GITHUB_TOKEN) and the API at
+GitHub calls use the token store (see hookflow tokens), then HOOKFLOW_GITHUB_TOKEN (or
+GITHUB_TOKEN), or act as the GitHub App given with --github-app-id, against the API at
 --github-api-url. Stop with Ctrl-C or SIGTERM; a second start on the same data directory
 keeps the workflows, the journal and the integrations.`,
 		Args: cobra.NoArgs,
@@ -108,7 +110,7 @@ keeps the workflows, the journal and the integrations.`,
 				if err != nil {
 					return err
 				}
-				w, err := newWorker(c, workerConfig{TaskQueue: taskQueue, GitHubAPIURL: githubAPI, RelayURL: relayURL, Tokens: ts})
+				w, err := newWorker(c, workerConfig{TaskQueue: taskQueue, GitHubAPIURL: githubAPI, GitHubAppID: githubAppID, RelayURL: relayURL, Tokens: ts})
 				if err != nil {
 					return err
 				}
@@ -143,6 +145,7 @@ keeps the workflows, the journal and the integrations.`,
 	f.IntVar(&uiPort, "ui-port", 8233, "Temporal Web UI port (0 disables the UI)")
 	f.StringVar(&githubAPI, "github-api-url", envOr("HOOKFLOW_GITHUB_API_URL", ""), "GitHub REST API root; set it for GitHub Enterprise Server (env HOOKFLOW_GITHUB_API_URL)")
 	f.StringVar(&taskQueue, "task-queue", "hookflow", "Temporal task queue of the blueprints")
+	f.StringVar(&githubAppID, "github-app-id", envOr("HOOKFLOW_GITHUB_APP_ID", ""), "act as this GitHub App (App ID or Client ID); store its private key with: hookflow tokens put --system github-app --installation <app id> --from-file key.pem (env HOOKFLOW_GITHUB_APP_ID)")
 	f.StringVar(&relayURL, "relay-url", envOr("HOOKFLOW_RELAY_URL", ""), "URL of the relay blueprint's function (env HOOKFLOW_RELAY_URL; signing secret in HOOKFLOW_RELAY_SECRET)")
 	f.StringVar(&components, "components", "temporal,worker,ingress", "what to run: any of temporal, worker, ingress (the others are reached at --temporal-port)")
 	f.StringVar(&journalURL, "journal", envOr("HOOKFLOW_JOURNAL", ""), "journal: sqlite://PATH (default <data-dir>/hookflow.db) or postgres://DSN shared by replicas (env HOOKFLOW_JOURNAL)")

@@ -63,7 +63,7 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 }
 
 func newWorkerCmd(g *globals) *cobra.Command {
-	var temporalAddr, namespace, taskQueue, githubAPI, relayURL string
+	var temporalAddr, namespace, taskQueue, githubAPI, githubAppID, relayURL string
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run a worker with every blueprint and activity against an existing Temporal",
@@ -79,7 +79,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			w, err := newWorker(c, workerConfig{TaskQueue: taskQueue, GitHubAPIURL: githubAPI, RelayURL: relayURL, Tokens: ts})
+			w, err := newWorker(c, workerConfig{TaskQueue: taskQueue, GitHubAPIURL: githubAPI, GitHubAppID: githubAppID, RelayURL: relayURL, Tokens: ts})
 			if err != nil {
 				return err
 			}
@@ -97,6 +97,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 	f.StringVar(&namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
 	f.StringVar(&taskQueue, "task-queue", "hookflow", "task queue to poll")
 	f.StringVar(&githubAPI, "github-api-url", envOr("HOOKFLOW_GITHUB_API_URL", ""), "GitHub REST API root (env HOOKFLOW_GITHUB_API_URL)")
+	f.StringVar(&githubAppID, "github-app-id", envOr("HOOKFLOW_GITHUB_APP_ID", ""), "act as this GitHub App (App ID or Client ID); store its private key with: hookflow tokens put --system github-app --installation <app id> --from-file key.pem (env HOOKFLOW_GITHUB_APP_ID)")
 	f.StringVar(&relayURL, "relay-url", envOr("HOOKFLOW_RELAY_URL", ""), "URL of the relay blueprint's function (env HOOKFLOW_RELAY_URL; signing secret in HOOKFLOW_RELAY_SECRET)")
 	return cmd
 }

@@ -71,6 +71,11 @@ func router(taskQueue string) *workflows.Router {
 type workerConfig struct {
 	TaskQueue    string
 	GitHubAPIURL string
+	// GitHubAppID is the GitHub App the GitHub activities act as (App ID
+	// or Client ID); its private key is in the token store under
+	// github-app/<id>. Empty means personal access tokens
+	// (github/<installation>).
+	GitHubAppID string
 	// RelayURL is where the relay blueprint's function listens; empty
 	// leaves the relay's calls failing with a clear error.
 	RelayURL string
@@ -85,7 +90,7 @@ func registerAll(w worker.Registry, cfg workerConfig) error {
 	}
 	prcomment.Register(w)
 	relay.Register(w)
-	ghact.Register(w, &ghact.Activities{Client: gh, Tokens: cfg.Tokens})
+	ghact.Register(w, &ghact.Activities{Client: gh, Tokens: cfg.Tokens, AppID: cfg.GitHubAppID})
 	functions := map[string]string{}
 	if cfg.RelayURL != "" {
 		functions[relay.Function] = cfg.RelayURL
@@ -287,16 +292,22 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	}
 	defer st.Close()
 	rt := router(cfg.TaskQueue)
+	metrics := ingress.NewMetrics()
+	tp, shutdownTracing, err := tracerProvider(ctx, "ingress")
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing(context.WithoutCancel(ctx))
 	var fwd *ingress.Forwarder
 	if cfg.Temporal != nil {
-		fwd, err = ingress.NewForwarder(ingress.ForwarderConfig{Journal: st.journal, Temporal: cfg.Temporal, Router: rt, Logger: log.With("component", "forwarder")})
+		fwd, err = ingress.NewForwarder(ingress.ForwarderConfig{Journal: st.journal, Temporal: cfg.Temporal, Router: rt, Logger: log.With("component", "forwarder"), Metrics: metrics})
 		if err != nil {
 			return err
 		}
 	}
 	srvCfg := ingress.Config{
 		Journal: st.journal, Integrations: st.integrations, APIKeys: st.apikeys, Sources: sources(st.apikeys), Router: rt,
-		RateLimit: cfg.RateLimit, MaxBacklog: cfg.MaxBacklog,
+		RateLimit: cfg.RateLimit, MaxBacklog: cfg.MaxBacklog, Metrics: metrics, Tracer: tp.Tracer("github.com/hookflow/hookflow/ingress"),
 		Logger: log.With("component", "ingress"), AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL,
 	}
 	if fwd != nil {
