@@ -158,8 +158,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 		edition, id = editionDC, req.Header.Get(headerDCID)
 	}
 	if id == "" {
-		return workflows.Event{}, hook.BadRequest("missing_delivery_id", "missing X-Request-UUID or X-Request-Id header",
-			"Bitbucket Cloud sends the delivery ID in X-Request-UUID, Data Center in X-Request-Id")
+		id = hook.BodyDeliveryID(req.Body)
 	}
 	var p payload
 	var typeErr *json.UnmarshalTypeError

@@ -130,10 +130,6 @@ func TestVerify(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	t.Parallel()
 	tests := []hooktest.ParseErrorCase{
-		{Name: "cloud without delivery header", File: "cloud.repo_push.http", Code: "missing_delivery_id",
-			Mutate: func(r *hook.Request) { r.Header.Del("X-Request-UUID") }},
-		{Name: "data center without delivery header", File: "dc.pr_opened.http", Code: "missing_delivery_id",
-			Mutate: func(r *hook.Request) { r.Header.Del("X-Request-Id") }},
 		{Name: "cloud without event key", File: "cloud.repo_push.http", Code: "missing_event_type",
 			Mutate: func(r *hook.Request) { r.Header.Del("X-Event-Key") }},
 		{Name: "empty body", File: "cloud.repo_push.http", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = nil }},
@@ -232,4 +228,10 @@ func FuzzParse(f *testing.F) {
 			require.NotEmpty(t, v, "key %s", k)
 		}
 	})
+}
+
+func TestWithoutDeliveryHeaderTheBodyIsTheID(t *testing.T) {
+	t.Parallel()
+	hooktest.RequireBodyDeliveryID(t, bitbucket.Source{}, load, "cloud.repo_push.http", nil, "X-Request-UUID")
+	hooktest.RequireBodyDeliveryID(t, bitbucket.Source{}, load, "dc.pr_opened.http", nil, "X-Request-Id")
 }

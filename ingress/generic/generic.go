@@ -295,8 +295,7 @@ func deliveryID(req *hook.Request) string {
 			return v
 		}
 	}
-	sum := sha256.Sum256(req.Body)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	return hook.BodyDeliveryID(req.Body)
 }
 
 // scalar returns a JSON string, number or boolean as text, "" otherwise.

@@ -239,7 +239,6 @@ func TestVerify(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	t.Parallel()
 	tests := []hooktest.ParseErrorCase{
-		{Name: "missing delivery header", Code: "missing_delivery_id", Mutate: func(r *hook.Request) { r.Header.Del("X-GitHub-Delivery") }},
 		{Name: "missing event header", Code: "missing_event_type", Mutate: func(r *hook.Request) { r.Header.Del("X-GitHub-Event") }},
 		{Name: "empty body", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = nil }},
 		{Name: "truncated JSON", Code: "malformed_json", Mutate: func(r *hook.Request) { r.Body = r.Body[:len(r.Body)/2] }},
@@ -331,4 +330,9 @@ func FuzzParse(f *testing.F) {
 			require.NotEmpty(t, v, "key %s", k)
 		}
 	})
+}
+
+func TestWithoutDeliveryHeaderTheBodyIsTheID(t *testing.T) {
+	t.Parallel()
+	hooktest.RequireBodyDeliveryID(t, github.Source{}, load, "pull_request.opened.http", nil, "X-GitHub-Delivery")
 }

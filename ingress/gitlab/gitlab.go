@@ -124,8 +124,8 @@ type payload struct {
 func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 	id := firstHeader(req, headerIdempotency, headerEventUUID, headerWebhookUUID)
 	if id == "" {
-		return workflows.Event{}, hook.BadRequest("missing_delivery_id", "missing delivery ID header",
-			"GitLab sends Idempotency-Key, X-Gitlab-Event-UUID and X-Gitlab-Webhook-UUID; one of them is required")
+		// GitLab before 15.x sends no delivery header: the body stands in.
+		id = hook.BodyDeliveryID(req.Body)
 	}
 	var p payload
 	var typeErr *json.UnmarshalTypeError

@@ -114,3 +114,11 @@ func EqualSecret(token string, secrets [][]byte) bool {
 	}
 	return ok
 }
+
+// BodyDeliveryID is the delivery ID of a delivery whose sender sent none:
+// "sha256:<hex>" of the body. A resend of the same body gets the same ID
+// and is deduplicated; two different events differ in their bodies.
+func BodyDeliveryID(body []byte) string {
+	sum := sha256.Sum256(body)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}

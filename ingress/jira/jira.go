@@ -143,8 +143,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 		}
 	}
 	if deliveryID == "" {
-		return workflows.Event{}, hook.BadRequest("missing_delivery_id", "no X-Atlassian-Webhook-Identifier header and no timestamp in the body",
-			"Jira Cloud sends X-Atlassian-Webhook-Identifier; Data Center bodies carry a timestamp")
+		deliveryID = hook.BodyDeliveryID(req.Body)
 	}
 	var meta map[string]string
 	if p.IssueEventTypeName != "" {

@@ -131,15 +131,8 @@ func (j *SQLite) commit(batch []*appendReq) error {
 		return fmt.Errorf("journal: begin: %w", err)
 	}
 	defer tx.Rollback()
-	// One statement for the whole group: preparing the INSERT for every
-	// row cost more CPU (parse, then finalize's frees) than executing it.
-	stmt, err := tx.PrepareContext(ctx, insertSQL+` ON CONFLICT (integration_id, dedup_key) DO NOTHING`)
-	if err != nil {
-		return fmt.Errorf("journal: prepare: %w", err)
-	}
-	defer stmt.Close()
 	for _, r := range batch {
-		if r.res, err = insert(ctx, tx, stmt, r.entry, j.now()); err != nil {
+		if r.res, err = insert(ctx, tx, r.entry, j.now()); err != nil {
 			return err
 		}
 	}
@@ -149,13 +142,7 @@ func (j *SQLite) commit(batch []*appendReq) error {
 	return nil
 }
 
-const insertSQL = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
-		workflow_ids, keys, meta, payload, received_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-
-// insert appends e in tx with stmt, insertSQL prepared with ON CONFLICT DO
-// NOTHING; a redelivery is recorded as a Duplicate entry.
-func insert(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, e Entry, now time.Time) (AppendResult, error) {
+func insert(ctx context.Context, tx *sql.Tx, e Entry, now time.Time) (AppendResult, error) {
 	ev := e.Event
 	if ev.ReceivedAt.IsZero() {
 		ev.ReceivedAt = now
@@ -167,9 +154,12 @@ func insert(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, e Entry, now time.T
 	keys, _ := json.Marshal(nonNil(ev.Keys))
 	meta, _ := json.Marshal(nonNil(ev.Meta))
 	wf, _ := json.Marshal(nonNilSlice(e.WorkflowIDs))
+	const q = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
+		workflow_ids, keys, meta, payload, received_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	args := []any{ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
 		string(wf), string(keys), string(meta), []byte(ev.Payload), ev.ReceivedAt.UnixNano(), now.UnixNano()}
-	res, err := stmt.ExecContext(ctx, args...)
+	res, err := tx.ExecContext(ctx, q+` ON CONFLICT (integration_id, dedup_key) DO NOTHING`, args...)
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("journal: insert: %w", err)
 	}
@@ -184,7 +174,7 @@ func insert(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, e Entry, now time.T
 		return AppendResult{}, fmt.Errorf("journal: find original: %w", err)
 	}
 	args[2], args[6], args[7], args[11] = nil, string(Duplicate), fmt.Sprintf("redelivery of entry %d", original), nil
-	res, err = tx.ExecContext(ctx, insertSQL, args...)
+	res, err = tx.ExecContext(ctx, q, args...)
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("journal: insert duplicate: %w", err)
 	}

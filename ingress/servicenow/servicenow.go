@@ -189,8 +189,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 		}
 	}
 	if id == "" {
-		return workflows.Event{}, hook.BadRequest("missing_delivery_id", "no delivery header and no sys_id with sys_mod_count or sys_updated_on",
-			"send "+option(req, OptionDeliveryHeader, DefaultDeliveryHeader)+", or sys_id and sys_mod_count in the body")
+		id = hook.BodyDeliveryID(req.Body)
 	}
 	action := string(p.Action)
 	if action == "" {

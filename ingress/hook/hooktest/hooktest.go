@@ -159,3 +159,21 @@ func RunParseErrors(t *testing.T, src hook.Source, load func(testing.TB, string)
 		})
 	}
 }
+
+// RequireBodyDeliveryID loads file, drops the named headers (or applies
+// mutate when not nil) and checks that the parsed event's delivery ID is
+// the body's hash: a sender that sends no delivery ID is still
+// deduplicated by content.
+func RequireBodyDeliveryID(t *testing.T, src hook.Source, load func(testing.TB, string) *hook.Request, file string, mutate func(*hook.Request), drop ...string) {
+	t.Helper()
+	req := load(t, file)
+	for _, h := range drop {
+		req.Header.Del(h)
+	}
+	if mutate != nil {
+		mutate(req)
+	}
+	ev, err := src.Parse(req)
+	require.NoError(t, err)
+	require.Equal(t, hook.BodyDeliveryID(req.Body), ev.DeliveryID)
+}
