@@ -29,8 +29,10 @@ unit:
 chaos: build
 	HOOKFLOW_BIN=$(CURDIR)/$(BIN) HOOKFLOW_CHAOS_N=10000 $(GO) test -count=1 -timeout 60m -run TestChaos -v ./internal/e2e/
 
-bench:
-	@echo "no benchmarks yet"
+## bench: the benchmark program; prints a table and writes BENCHMARKS.md (BENCHFLAGS=--only ... to narrow)
+bench: build
+	$(GO) build -o bin/hookflow-bench ./cmd/hookflow-bench
+	./bin/hookflow-bench --bin $(BIN) --out BENCHMARKS.md --profile bin/profiles $(BENCHFLAGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
