@@ -31,8 +31,9 @@ chaos: build
 
 ## bench: the benchmark program; prints a table and writes BENCHMARKS.md (BENCHFLAGS=--only ... to narrow)
 bench: build
+	$(GO) build -tags nodevserver -o bin/slim/hookflow ./cmd/hookflow
 	$(GO) build -o bin/hookflow-bench ./cmd/hookflow-bench
-	./bin/hookflow-bench --bin $(BIN) --out BENCHMARKS.md --profile bin/profiles $(BENCHFLAGS)
+	./bin/hookflow-bench --bin $(BIN) --ingress-bin bin/slim/hookflow --out BENCHMARKS.md --profile bin/profiles $(BENCHFLAGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

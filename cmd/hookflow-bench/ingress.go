@@ -46,7 +46,7 @@ func (b *bench) startIngress(ctx context.Context, secret []byte) (*server, error
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	c, err := startChild(ctx, "hookflow ingress", filepath.Join(dir, "ingress.log"), "listening on http://", b.opts.bin,
+	c, err := startChild(ctx, "hookflow ingress", filepath.Join(dir, "ingress.log"), "listening on http://", b.ingressBin(),
 		"--data-dir", filepath.Join(dir, "data"), "ingress", "--http", addr, "--forward=false", "--rate-limit", "0")
 	if err != nil {
 		return nil, err
@@ -199,11 +199,19 @@ func (b *bench) ingressRate(ctx context.Context) error {
 			"that links the Temporal server and Web UI for `hookflow dev`, and `hookflow ingress` maps %s of it "+
 			"(RssFile) before it serves a request (idle VmRSS %s). Its private memory peaked at %s (RssAnon). An ingress-only "+
 			"binary, or one that does not link internal/devserver, would not carry those pages.",
-			mib(fileSize(b.opts.bin)), fmtMiB(hpeak.file), fmtMiB(idle.rss), fmtMiB(hpeak.anon))})
+			mib(fileSize(b.ingressBin())), fmtMiB(hpeak.file), fmtMiB(idle.rss), fmtMiB(hpeak.anon))})
 	b.rep.note("**Ingress at a fixed rate.** %d requests/s started on schedule whatever the server does (open loop, one goroutine "+
 		"per request), for %s per side; each latency is measured from the moment the request was due, so a server that "+
 		"stalls cannot hide its queue. Both servers are fresh processes. RSS is sampled from /proc/<pid>/status every 100 ms "+
 		"(VmRSS) and the peak over the process's life is VmHWM. Hookflow answered %s; the baseline %s.",
 		b.opts.rate, b.opts.rateDuration, hs.statusSummary(), bs.statusSummary())
 	return nil
+}
+
+// ingressBin is the binary the ingress benchmarks run.
+func (b *bench) ingressBin() string {
+	if b.opts.ingressBin != "" {
+		return b.opts.ingressBin
+	}
+	return b.opts.bin
 }

@@ -28,6 +28,7 @@ import (
 // options are the command-line flags.
 type options struct {
 	bin          string
+	ingressBin   string
 	out          string
 	workDir      string
 	profileDir   string
@@ -72,6 +73,7 @@ func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("hookflow-bench", flag.ContinueOnError)
 	fs.StringVar(&o.bin, "bin", "bin/hookflow", "the hookflow binary under test")
+	fs.StringVar(&o.ingressBin, "ingress-bin", "", "the hookflow binary whose `hookflow ingress` the ingress benchmarks run (default: --bin); production images build it with -tags nodevserver")
 	fs.StringVar(&o.out, "out", "BENCHMARKS.md", "report to write (empty: none)")
 	fs.StringVar(&o.workDir, "work-dir", ".bench", "parent of the temporary data directories (on the disk the journal would use: fsync cost matters)")
 	fs.StringVar(&o.profileDir, "profile", "", "write CPU and allocation profiles of the in-process ingress handler and journal to this directory")

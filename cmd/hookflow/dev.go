@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/hookflow/hookflow/internal/devserver"
 )
 
 func newDevCmd(g *globals) *cobra.Command {
@@ -67,12 +65,7 @@ keeps the workflows, the journal and the integrations.`,
 			uiURL := ""
 			if run["temporal"] {
 				fmt.Fprintf(out, "starting Temporal dev server (data in %s)...\n", filepath.Join(g.dataDir, "temporal.db"))
-				dev, err := devserver.Start(devserver.Options{
-					IP:           host,
-					GRPCPort:     temporalPort,
-					UIPort:       uiPort,
-					DatabaseFile: filepath.Join(g.dataDir, "temporal.db"),
-				})
+				dev, err := startTemporal(host, temporalPort, uiPort, filepath.Join(g.dataDir, "temporal.db"))
 				if err != nil {
 					return err
 				}
@@ -173,4 +166,11 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// temporalServer is a running embedded Temporal server (temporal_*.go).
+type temporalServer interface {
+	Address() string
+	UIAddress() string
+	Stop()
 }
