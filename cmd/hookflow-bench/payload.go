@@ -52,7 +52,7 @@ func prBody(owner, name string, number int) ([]byte, error) {
 	if len(b) > bodySize {
 		return nil, fmt.Errorf("template is %d bytes, over %d", len(b), bodySize)
 	}
-	pr["body"] = strings.Repeat("Lorem ipsum dolor sit amet. ", bodySize/28+1)[:bodySize-len(b)]
+	pr["body"] = prose(number, bodySize-len(b))
 	if b, err = json.Marshal(m); err != nil {
 		return nil, err
 	}
@@ -76,4 +76,34 @@ func signed(owner, name string, number int, secret []byte) (*delivery, error) {
 		return nil, err
 	}
 	return &delivery{body: body, sig: sign(body, secret)}, nil
+}
+
+// proseWords are what a pull request description is made of.
+var proseWords = strings.Fields(`the a to of and in is for this that with on it be as by we not are when from
+	at or an fix add update remove change test tests build deploy release config service handler webhook
+	request response error retry timeout cache token secret key value queue worker workflow activity signal
+	event payload journal ingress forwarder branch commit merge review reviewer approve approved label
+	issue ticket jira github gitlab pipeline job step stage environment production staging rollback
+	migration schema database table index column query latency throughput memory cpu disk network
+	because so that which should would could must may might also only still already after before
+	during while until since then now new old first last next previous each every all some any
+	file files line lines function method type struct interface package module import export
+	docs readme changelog version bump dependency upgrade downgrade patch minor major breaking`)
+
+// prose returns n bytes of pseudo-random prose, seeded by seed: it
+// compresses about as well as real descriptions (2-3x), unlike a repeated
+// phrase, which would flatter a journal that compresses.
+func prose(seed, n int) string {
+	var b strings.Builder
+	x := uint64(seed)*6364136223846793005 + 1442695040888963407
+	for b.Len() < n {
+		x = x*6364136223846793005 + 1442695040888963407
+		b.WriteString(proseWords[(x>>33)%uint64(len(proseWords))])
+		if x>>60 == 0 {
+			b.WriteString(". ")
+		} else {
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()[:n]
 }

@@ -1,11 +1,14 @@
 package journal
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +39,10 @@ var sqliteMigrations = []string{
 	CREATE INDEX deliveries_pending ON deliveries (seq) WHERE status = 'accepted';
 	CREATE INDEX deliveries_status ON deliveries (status, seq);
 	CREATE INDEX deliveries_received ON deliveries (received_at);`,
+	// Payloads of 1 KiB and more are stored deflated (payload_codec
+	// 'deflate'): JSON shrinks four- to tenfold, and the writer copies,
+	// allocates and fsyncs that much less.
+	`ALTER TABLE deliveries ADD COLUMN payload_codec TEXT NOT NULL DEFAULT ''`,
 }
 
 // SQLite is the embedded journal. Appends are group-committed: concurrent
@@ -50,15 +57,23 @@ type SQLite struct {
 	mu     sync.RWMutex
 	closed bool
 	now    func() time.Time
+	// insert is prepared once: parsing the statement per row was a fifth
+	// of the writer's CPU.
+	insert *sql.Stmt
 }
 
 var _ Journal = (*SQLite)(nil)
 
 type appendReq struct {
 	entry Entry
-	res   AppendResult
-	err   error
-	ready chan struct{}
+	// payload and codec are the stored form of entry's payload, encoded by
+	// the caller so that compression runs on the request's goroutine, not
+	// the single writer's.
+	payload []byte
+	codec   string
+	res     AppendResult
+	err     error
+	ready   chan struct{}
 }
 
 // maxGroup bounds how many appends share one commit.
@@ -70,7 +85,11 @@ func OpenSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
 	if err := sqlite.Migrate(ctx, db, "journal", sqliteMigrations); err != nil {
 		return nil, err
 	}
-	j := &SQLite{db: db, appends: make(chan *appendReq, maxGroup), done: make(chan struct{}), now: time.Now}
+	insert, err := db.PrepareContext(ctx, insertSQL+` ON CONFLICT (integration_id, dedup_key) DO NOTHING`)
+	if err != nil {
+		return nil, fmt.Errorf("journal: prepare: %w", err)
+	}
+	j := &SQLite{db: db, appends: make(chan *appendReq, maxGroup), done: make(chan struct{}), now: time.Now, insert: insert}
 	go j.writer()
 	return j, nil
 }
@@ -78,6 +97,7 @@ func OpenSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
 // Append implements Journal.
 func (j *SQLite) Append(ctx context.Context, e Entry) (AppendResult, error) {
 	r := &appendReq{entry: e, ready: make(chan struct{})}
+	r.payload, r.codec = encodePayload(e.Event.Payload)
 	j.mu.RLock()
 	if j.closed {
 		j.mu.RUnlock()
@@ -131,8 +151,10 @@ func (j *SQLite) commit(batch []*appendReq) error {
 		return fmt.Errorf("journal: begin: %w", err)
 	}
 	defer tx.Rollback()
+	stmt := tx.StmtContext(ctx, j.insert)
+	defer stmt.Close()
 	for _, r := range batch {
-		if r.res, err = insert(ctx, tx, r.entry, j.now()); err != nil {
+		if r.res, err = insert(ctx, tx, stmt, r, j.now()); err != nil {
 			return err
 		}
 	}
@@ -142,7 +164,14 @@ func (j *SQLite) commit(batch []*appendReq) error {
 	return nil
 }
 
-func insert(ctx context.Context, tx *sql.Tx, e Entry, now time.Time) (AppendResult, error) {
+const insertSQL = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
+		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// insert adds r's entry with stmt (insertSQL, deduplicating); a
+// redelivery is recorded as a Duplicate row instead.
+func insert(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, r *appendReq, now time.Time) (AppendResult, error) {
+	e := r.entry
 	ev := e.Event
 	if ev.ReceivedAt.IsZero() {
 		ev.ReceivedAt = now
@@ -154,12 +183,9 @@ func insert(ctx context.Context, tx *sql.Tx, e Entry, now time.Time) (AppendResu
 	keys, _ := json.Marshal(nonNil(ev.Keys))
 	meta, _ := json.Marshal(nonNil(ev.Meta))
 	wf, _ := json.Marshal(nonNilSlice(e.WorkflowIDs))
-	const q = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
-		workflow_ids, keys, meta, payload, received_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	args := []any{ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
-		string(wf), string(keys), string(meta), []byte(ev.Payload), ev.ReceivedAt.UnixNano(), now.UnixNano()}
-	res, err := tx.ExecContext(ctx, q+` ON CONFLICT (integration_id, dedup_key) DO NOTHING`, args...)
+		string(wf), string(keys), string(meta), r.payload, r.codec, ev.ReceivedAt.UnixNano(), now.UnixNano()}
+	res, err := stmt.ExecContext(ctx, args...)
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("journal: insert: %w", err)
 	}
@@ -173,8 +199,8 @@ func insert(ctx context.Context, tx *sql.Tx, e Entry, now time.Time) (AppendResu
 		ev.Integration, ev.DeliveryID).Scan(&original); err != nil {
 		return AppendResult{}, fmt.Errorf("journal: find original: %w", err)
 	}
-	args[2], args[6], args[7], args[11] = nil, string(Duplicate), fmt.Sprintf("redelivery of entry %d", original), nil
-	res, err = tx.ExecContext(ctx, q, args...)
+	args[2], args[6], args[7], args[11], args[12] = nil, string(Duplicate), fmt.Sprintf("redelivery of entry %d", original), nil, ""
+	res, err = tx.ExecContext(ctx, insertSQL, args...)
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("journal: insert duplicate: %w", err)
 	}
@@ -186,7 +212,7 @@ const columns = `seq, integration_id, delivery_id, source, event, action, status
 
 // Pending implements Journal.
 func (j *SQLite) Pending(ctx context.Context, limit int) ([]Entry, error) {
-	return j.query(ctx, true, `SELECT `+columns+`, payload FROM deliveries WHERE status = 'accepted' ORDER BY seq LIMIT ?`, limit)
+	return j.query(ctx, true, `SELECT `+columns+`, payload, payload_codec FROM deliveries WHERE status = 'accepted' ORDER BY seq LIMIT ?`, limit)
 }
 
 // Mark implements Journal.
@@ -251,7 +277,7 @@ func (j *SQLite) List(ctx context.Context, f Filter) ([]Entry, error) {
 
 // Get implements Journal.
 func (j *SQLite) Get(ctx context.Context, seq int64) (Entry, error) {
-	es, err := j.query(ctx, true, `SELECT `+columns+`, payload FROM deliveries WHERE seq = ?`, seq)
+	es, err := j.query(ctx, true, `SELECT `+columns+`, payload, payload_codec FROM deliveries WHERE seq = ?`, seq)
 	if err != nil {
 		return Entry{}, err
 	}
@@ -279,7 +305,7 @@ func (j *SQLite) Close() error {
 	}
 	j.mu.Unlock()
 	<-j.done
-	return nil
+	return j.insert.Close()
 }
 
 func (j *SQLite) query(ctx context.Context, withPayload bool, q string, args ...any) ([]Entry, error) {
@@ -296,8 +322,9 @@ func (j *SQLite) query(ctx context.Context, withPayload bool, q string, args ...
 		dest := []any{&e.Event.Seq, &e.Event.Integration, &e.Event.DeliveryID, &e.Event.Source, &e.Event.Type, &e.Event.Action,
 			&status, &e.Reason, &wf, &keys, &meta, &received, &updated, &e.Attempts}
 		var payload []byte
+		var codec string
 		if withPayload {
-			dest = append(dest, &payload)
+			dest = append(dest, &payload, &codec)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("journal: scan: %w", err)
@@ -309,7 +336,9 @@ func (j *SQLite) query(ctx context.Context, withPayload bool, q string, args ...
 			return nil, err
 		}
 		if len(payload) > 0 {
-			e.Event.Payload = payload
+			if e.Event.Payload, err = decodePayload(payload, codec); err != nil {
+				return nil, fmt.Errorf("journal: entry %d: %w", e.Event.Seq, err)
+			}
 		}
 		out = append(out, e)
 	}
@@ -361,10 +390,11 @@ func (j *SQLite) Replay(ctx context.Context, seq int64, asNew bool) (Entry, erro
 	meta, _ := json.Marshal(nonNil(ev.Meta))
 	wf, _ := json.Marshal(nonNilSlice(orig.WorkflowIDs))
 	now := j.now().UnixNano()
+	payload, codec := encodePayload(ev.Payload)
 	res, err := j.db.ExecContext(ctx, `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
-		workflow_ids, keys, meta, payload, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?)`,
+		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action, fmt.Sprintf("replay of entry %d", seq),
-		string(wf), string(keys), string(meta), []byte(ev.Payload), ev.ReceivedAt.UnixNano(), now)
+		string(wf), string(keys), string(meta), payload, codec, ev.ReceivedAt.UnixNano(), now)
 	if err != nil {
 		return Entry{}, fmt.Errorf("journal: replay %d: %w", seq, err)
 	}
@@ -404,4 +434,44 @@ func (j *SQLite) Prune(ctx context.Context, f PruneFilter, dryRun bool) (int, er
 	}
 	m, _ := res.RowsAffected()
 	return int(m), nil
+}
+
+// codecDeflate marks a payload stored deflated.
+const codecDeflate = "deflate"
+
+// encodePayload returns the stored form of a payload: deflated (fastest
+// level) when it is 1 KiB or more and that makes it smaller.
+func encodePayload(p []byte) ([]byte, string) {
+	if len(p) < 1024 {
+		return p, ""
+	}
+	var b bytes.Buffer
+	b.Grow(len(p) / 3)
+	w := deflaters.Get().(*flate.Writer) // a new Writer costs ~600 KiB: reuse them
+	defer deflaters.Put(w)
+	w.Reset(&b)
+	if _, err := w.Write(p); err != nil || w.Close() != nil || b.Len() >= len(p) {
+		return p, ""
+	}
+	return b.Bytes(), codecDeflate
+}
+
+var deflaters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.BestSpeed) // BestSpeed is a valid level: no error
+	return w
+}}
+
+// decodePayload undoes encodePayload.
+func decodePayload(p []byte, codec string) ([]byte, error) {
+	switch codec {
+	case "":
+		return p, nil
+	case codecDeflate:
+		out, err := io.ReadAll(flate.NewReader(bytes.NewReader(p)))
+		if err != nil {
+			return nil, fmt.Errorf("inflate payload: %w", err)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unknown payload codec %q", codec)
 }
