@@ -55,12 +55,9 @@ var postgresMigrations = []string{
 //
 // Timestamps are stored with microsecond precision.
 type Postgres struct {
-	db         *sql.DB
-	appends    chan *appendReq
-	done       chan struct{}
-	sendMu     sync.RWMutex
-	sendClosed bool
-	now        func() time.Time
+	db    *sql.DB
+	group *committer
+	now   func() time.Time
 
 	leaderKey int64
 	// leaderPoll is how often a waiting Lead retries the lock and a
@@ -84,70 +81,34 @@ func OpenPostgres(ctx context.Context, db *sql.DB) (*Postgres, error) {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	j := &Postgres{
-		db: db, appends: make(chan *appendReq, maxGroup), done: make(chan struct{}), now: time.Now,
+		db: db, now: time.Now,
 		leaderKey: key, leaderPoll: time.Second, leases: map[*lease]struct{}{},
 	}
-	go j.writer()
+	j.group = newCommitter(j.commitGroup)
 	return j, nil
 }
 
 // Append implements Journal.
 func (j *Postgres) Append(ctx context.Context, e Entry) (AppendResult, error) {
-	r := &appendReq{entry: e, ready: make(chan struct{})}
-	// sendMu keeps Close from closing the queue under a sender.
-	j.sendMu.RLock()
-	if j.sendClosed {
-		j.sendMu.RUnlock()
-		return AppendResult{}, errors.New("journal: closed")
-	}
-	select {
-	case j.appends <- r:
-	case <-ctx.Done():
-		j.sendMu.RUnlock()
-		return AppendResult{}, ctx.Err()
-	}
-	j.sendMu.RUnlock()
-	// Once queued, the append is committed whatever the caller does: wait
-	// for the outcome so that a 2xx is never sent for an unwritten entry.
-	<-r.ready
-	return r.res, r.err
+	return j.group.append(ctx, &appendReq{entry: e})
 }
 
-// writer commits queued appends in groups.
-func (j *Postgres) writer() {
-	defer close(j.done)
-	batch := make([]*appendReq, 0, maxGroup)
-	for first := range j.appends {
-		batch = append(batch[:0], first)
-	fill:
-		for len(batch) < maxGroup {
-			select {
-			case r, ok := <-j.appends:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
-		if err := j.commit(batch); err != nil && len(batch) > 1 {
-			// One entry PostgreSQL refuses (say, a NUL byte in a text
-			// column), or a deadlock with another replica appending the
-			// same deliveries in another order, must not fail the
-			// others: commit each on its own. An entry whose first
-			// commit did go through is found again as a duplicate.
-			for _, r := range batch {
-				r.err = j.commit([]*appendReq{r})
-			}
-		} else {
-			for _, r := range batch {
-				r.err = err
-			}
-		}
+// commitGroup commits batch, falling back to one commit per entry.
+func (j *Postgres) commitGroup(batch []*appendReq) {
+	err := j.commit(batch)
+	if err != nil && len(batch) > 1 {
+		// One entry PostgreSQL refuses (say, a NUL byte in a text
+		// column), or a deadlock with another replica appending the same
+		// deliveries in another order, must not fail the others: commit
+		// each on its own. An entry whose first commit did go through is
+		// found again as a duplicate.
 		for _, r := range batch {
-			close(r.ready)
+			r.err = j.commit([]*appendReq{r})
 		}
+		return
+	}
+	for _, r := range batch {
+		r.err = err
 	}
 }
 
@@ -329,13 +290,7 @@ func (j *Postgres) Close() error {
 	for _, l := range leases {
 		l.release()
 	}
-	j.sendMu.Lock()
-	if !j.sendClosed {
-		j.sendClosed = true
-		close(j.appends)
-	}
-	j.sendMu.Unlock()
-	<-j.done
+	j.group.close()
 	return nil
 }
 

@@ -48,36 +48,15 @@ var sqliteMigrations = []string{
 // SQLite is the embedded journal. Appends are group-committed: concurrent
 // callers share one transaction and one fsync.
 type SQLite struct {
-	db      *sql.DB
-	appends chan *appendReq
-	done    chan struct{}
-	// mu guards closed: Append sends under the read lock, Close closes the
-	// channel under the write lock, so a late Append fails instead of
-	// sending on a closed channel.
-	mu     sync.RWMutex
-	closed bool
-	now    func() time.Time
+	db    *sql.DB
+	group *committer
+	now   func() time.Time
 	// insert is prepared once: parsing the statement per row was a fifth
 	// of the writer's CPU.
 	insert *sql.Stmt
 }
 
 var _ Journal = (*SQLite)(nil)
-
-type appendReq struct {
-	entry Entry
-	// payload and codec are the stored form of entry's payload, encoded by
-	// the caller so that compression runs on the request's goroutine, not
-	// the single writer's.
-	payload []byte
-	codec   string
-	res     AppendResult
-	err     error
-	ready   chan struct{}
-}
-
-// maxGroup bounds how many appends share one commit.
-const maxGroup = 256
 
 // OpenSQLite opens the journal in db (see ingress/sqlite.Open) and runs its
 // migrations.
@@ -89,59 +68,23 @@ func OpenSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: prepare: %w", err)
 	}
-	j := &SQLite{db: db, appends: make(chan *appendReq, maxGroup), done: make(chan struct{}), now: time.Now, insert: insert}
-	go j.writer()
-	return j, nil
-}
-
-// Append implements Journal.
-func (j *SQLite) Append(ctx context.Context, e Entry) (AppendResult, error) {
-	r := &appendReq{entry: e, ready: make(chan struct{})}
-	r.payload, r.codec = encodePayload(e.Event.Payload)
-	j.mu.RLock()
-	if j.closed {
-		j.mu.RUnlock()
-		return AppendResult{}, errors.New("journal: closed")
-	}
-	select {
-	case j.appends <- r:
-	case <-ctx.Done():
-		j.mu.RUnlock()
-		return AppendResult{}, ctx.Err()
-	}
-	j.mu.RUnlock()
-	// Once queued, the append is committed whatever the caller does: wait
-	// for the outcome so that a 2xx is never sent for an unwritten entry.
-	<-r.ready
-	return r.res, r.err
-}
-
-// writer commits queued appends in groups.
-func (j *SQLite) writer() {
-	defer close(j.done)
-	batch := make([]*appendReq, 0, maxGroup)
-	for first := range j.appends {
-		batch = append(batch[:0], first)
-	fill:
-		for len(batch) < maxGroup {
-			select {
-			case r, ok := <-j.appends:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
+	j := &SQLite{db: db, now: time.Now, insert: insert}
+	j.group = newCommitter(func(batch []*appendReq) {
 		err := j.commit(batch)
 		for _, r := range batch {
 			if err != nil {
 				r.err = err
 			}
-			close(r.ready)
 		}
-	}
+	})
+	return j, nil
+}
+
+// Append implements Journal.
+func (j *SQLite) Append(ctx context.Context, e Entry) (AppendResult, error) {
+	r := &appendReq{entry: e}
+	r.payload, r.codec = encodePayload(e.Event.Payload)
+	return j.group.append(ctx, r)
 }
 
 func (j *SQLite) commit(batch []*appendReq) error {
@@ -298,13 +241,7 @@ func (j *SQLite) Backlog(ctx context.Context) (int, error) {
 
 // Close implements Journal. It waits for queued appends to commit.
 func (j *SQLite) Close() error {
-	j.mu.Lock()
-	if !j.closed {
-		j.closed = true
-		close(j.appends)
-	}
-	j.mu.Unlock()
-	<-j.done
+	j.group.close()
 	return j.insert.Close()
 }
 

@@ -1,0 +1,101 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// maxGroup bounds how many appends share one commit.
+const maxGroup = 256
+
+// appendReq is one queued append.
+type appendReq struct {
+	entry Entry
+	// payload and codec are the stored form of entry's payload where the
+	// journal encodes it (SQLite), computed on the caller's goroutine.
+	payload []byte
+	codec   string
+	res     AppendResult
+	err     error
+	ready   chan struct{}
+}
+
+// committer is the group commit both journals share: appends queue, one
+// goroutine takes whatever is queued (up to maxGroup) and commits it as one
+// transaction, and each caller waits for its own outcome.
+type committer struct {
+	appends chan *appendReq
+	done    chan struct{}
+	// commit writes a group, setting each request's res and err.
+	commit func(batch []*appendReq)
+	// mu guards closed: append sends under the read lock, close closes
+	// the queue under the write lock, so a late append fails instead of
+	// sending on a closed channel.
+	mu     sync.RWMutex
+	closed bool
+}
+
+// newCommitter starts the writer goroutine.
+func newCommitter(commit func(batch []*appendReq)) *committer {
+	c := &committer{appends: make(chan *appendReq, maxGroup), done: make(chan struct{}), commit: commit}
+	go c.writer()
+	return c
+}
+
+// append queues r and waits for its commit. Once queued, the append is
+// committed whatever the caller does: it waits for the outcome so that a
+// 2xx is never sent for an unwritten entry.
+func (c *committer) append(ctx context.Context, r *appendReq) (AppendResult, error) {
+	r.ready = make(chan struct{})
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return AppendResult{}, errors.New("journal: closed")
+	}
+	select {
+	case c.appends <- r:
+	case <-ctx.Done():
+		c.mu.RUnlock()
+		return AppendResult{}, ctx.Err()
+	}
+	c.mu.RUnlock()
+	<-r.ready
+	return r.res, r.err
+}
+
+func (c *committer) writer() {
+	defer close(c.done)
+	batch := make([]*appendReq, 0, maxGroup)
+	for first := range c.appends {
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < maxGroup {
+			select {
+			case r, ok := <-c.appends:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		c.commit(batch)
+		for _, r := range batch {
+			close(r.ready)
+		}
+	}
+}
+
+// close stops taking appends and waits until the queued ones are
+// committed.
+func (c *committer) close() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.appends)
+	}
+	c.mu.Unlock()
+	<-c.done
+}
