@@ -39,6 +39,7 @@ bench: build
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags nodevserver ./cmd/hookflow
 	cd connectors/vault/vaulttest && $(GO) vet ./...
 
 clean:
