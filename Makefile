@@ -1,7 +1,7 @@
 # Hookflow. `make run` starts everything; `make test` runs every test.
 GO       ?= go
 BIN      := bin/hookflow
-FUZZTIME ?= 3s
+FUZZTIME ?= 10000x
 
 .PHONY: all build run test unit chaos bench lint clean
 
@@ -14,7 +14,7 @@ build:
 run: build
 	./$(BIN) dev
 
-## test: the whole suite, end-to-end tests included, then a short run of every fuzz target
+## test: the whole suite, end-to-end tests included, then a short run (10,000 executions) of every fuzz target
 test: build
 	HOOKFLOW_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 45m ./...
 	@echo "--- the Vault token store against a real in-process Vault (its own module: the binary never links Vault)"
