@@ -31,9 +31,6 @@ package generic
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
@@ -76,7 +73,6 @@ const (
 	defaultSigHeader = "X-Signature"
 	headerAPIKey     = "X-API-Key"
 	headerSWID       = "webhook-id"
-	headerSWTime     = "webhook-timestamp"
 	headerSWSig      = "webhook-signature"
 )
 
@@ -134,7 +130,7 @@ func verifyHMAC(req *hook.Request) error {
 	}
 	sig, ok := strings.CutPrefix(sig, prefix)
 	if ok && req.Options[OptionEncoding] == "base64" {
-		sig = hex.EncodeToString(decodeBase64(sig))
+		sig = hex.EncodeToString(hook.DecodeBase64(sig))
 	}
 	if !ok || !hook.ValidHMACSHA256(req.Body, sig, req.Secrets) {
 		return hook.Unauthorized("signature does not match", hint)
@@ -166,79 +162,13 @@ func (s Source) verifyAPIKey(req *hook.Request) error {
 }
 
 func verifyStandard(req *hook.Request) error {
-	const hint = "send webhook-id, webhook-timestamp and webhook-signature as the Standard Webhooks specification says"
-	id, ts, sigs := req.Header.Get(headerSWID), req.Header.Get(headerSWTime), req.Header.Get(headerSWSig)
-	if id == "" || ts == "" || sigs == "" {
-		return hook.Unauthorized("missing webhook-id, webhook-timestamp or webhook-signature", hint)
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return hook.Unauthorized("webhook-timestamp is not a Unix time in seconds", hint)
-	}
 	tolerance := DefaultTolerance
 	if v := req.Options[OptionTolerance]; v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d > 0 {
 			tolerance = d
 		}
 	}
-	now := req.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
-	if skew := now.Sub(time.Unix(sec, 0)).Abs(); skew > tolerance {
-		return hook.Unauthorized("webhook-timestamp is too far from now", "the sender's clock must be within "+tolerance.String()+"; replays of old deliveries are refused")
-	}
-	signed := make([]byte, 0, len(id)+len(ts)+len(req.Body)+2)
-	signed = append(append(append(append(append(signed, id...), '.'), ts...), '.'), req.Body...)
-	ok := false
-	for _, secret := range req.Secrets {
-		key := standardKey(secret)
-		if key == nil {
-			continue
-		}
-		m := hmac.New(sha256.New, key)
-		m.Write(signed)
-		want := m.Sum(nil)
-		for _, entry := range strings.Fields(sigs) {
-			b64, found := strings.CutPrefix(entry, "v1,")
-			if found && hmac.Equal(decodeBase64(b64), want) {
-				ok = true
-			}
-		}
-	}
-	if !ok {
-		return hook.Unauthorized("signature does not match", "webhook-signature must hold v1,<base64 HMAC-SHA256 of id.timestamp.body> under the integration's secret")
-	}
-	return nil
-}
-
-// standardKey is the HMAC key of a Standard Webhooks secret: the bytes of
-// "whsec_<base64>", or the secret as is without the prefix. A whsec_
-// secret that does not decode is no key.
-func standardKey(secret []byte) []byte {
-	b64, ok := bytes.CutPrefix(secret, []byte("whsec_"))
-	if !ok {
-		if len(secret) == 0 {
-			return nil
-		}
-		return secret
-	}
-	key, err := base64.StdEncoding.DecodeString(string(b64))
-	if err != nil || len(key) == 0 {
-		return nil
-	}
-	return key
-}
-
-// decodeBase64 decodes standard or URL base64, padded or not; nil when s
-// is none of them.
-func decodeBase64(s string) []byte {
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if b, err := enc.DecodeString(s); err == nil {
-			return b
-		}
-	}
-	return nil
+	return hook.VerifyStandardWebhooks(req, tolerance)
 }
 
 func option(req *hook.Request, name, def string) string {

@@ -4,7 +4,10 @@
 //
 // GitLab authenticates a delivery by sending the webhook's secret token as
 // is in X-Gitlab-Token; it is compared in constant time with each of the
-// integration's secrets.
+// integration's secrets. A webhook with a signing token (GitLab 18.x) signs
+// instead, as the Standard Webhooks specification says (webhook-id =
+// Idempotency-Key, webhook-timestamp, webhook-signature "v1,<base64>"); the
+// integration's secret is then the whsec_ signing token.
 //
 // The event type is the payload's object_kind (push, tag_push,
 // merge_request, issue, note, pipeline, build for job events, deployment,
@@ -27,6 +30,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hookflow/hookflow/ingress/hook"
 	"github.com/hookflow/hookflow/workflows"
@@ -55,8 +59,13 @@ func (Source) Name() string { return Name }
 // Verify implements hook.Source.
 func (Source) Verify(req *hook.Request) error {
 	token := req.Header.Get(headerToken)
+	if token == "" && req.Header.Get("webhook-signature") != "" {
+		// A webhook with a signing token (GitLab 18.x): Standard Webhooks
+		// signatures; the integration's secret is the whsec_ token.
+		return hook.VerifyStandardWebhooks(req, 5*time.Minute)
+	}
 	if token == "" {
-		return hook.Unauthorized("missing token", "set a secret token on the GitLab webhook so that GitLab sends X-Gitlab-Token")
+		return hook.Unauthorized("missing token", "set a secret token on the GitLab webhook so that GitLab sends X-Gitlab-Token, or a signing token so that it sends webhook-signature")
 	}
 	if !hook.EqualSecret(token, req.Secrets) {
 		return hook.Unauthorized("token does not match", "X-Gitlab-Token must equal the secret token of the integration")
@@ -122,7 +131,7 @@ type payload struct {
 
 // Parse implements hook.Source.
 func (Source) Parse(req *hook.Request) (workflows.Event, error) {
-	id := firstHeader(req, headerIdempotency, headerEventUUID, headerWebhookUUID)
+	id := firstHeader(req, headerIdempotency, "webhook-id", headerEventUUID, headerWebhookUUID)
 	if id == "" {
 		// GitLab before 15.x sends no delivery header: the body stands in.
 		id = hook.BodyDeliveryID(req.Body)
