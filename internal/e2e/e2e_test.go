@@ -129,6 +129,49 @@ func TestPullRequestEndToEnd(t *testing.T) {
 	require.NotContains(t, hist.String(), githubToken)
 	require.NotContains(t, hist.String(), in.Secret)
 
+	// The compliance record, as `hookflow audit` exports it.
+	var steps []struct {
+		Step       string `json:"step"`
+		Activity   string `json:"activity"`
+		Attempt    int    `json:"attempt"`
+		Detail     string `json:"detail"`
+		Deliveries []struct {
+			DeliveryID string `json:"delivery_id"`
+			Action     string `json:"action"`
+		} `json:"deliveries"`
+	}
+	require.NoError(t, json.Unmarshal(h.cli(t, "audit", wfID, "--temporal-address", h.temporal, "--output", "json"), &steps))
+	var record []string
+	for _, s := range steps {
+		line := s.Step
+		for _, d := range s.Deliveries {
+			line += " " + d.DeliveryID + ":" + d.Action
+		}
+		if s.Activity != "" {
+			line += fmt.Sprintf(" %s#%d", s.Activity, s.Attempt)
+		}
+		record = append(record, line)
+	}
+	// Signals may arrive while the activity retries, so only the order of
+	// deliveries among themselves is fixed.
+	var deliveriesSeen, activities []string
+	for _, line := range record {
+		switch {
+		case strings.HasPrefix(line, "delivery "):
+			deliveriesSeen = append(deliveriesSeen, strings.TrimPrefix(line, "delivery "))
+		case strings.HasPrefix(line, "activity."):
+			activities = append(activities, line)
+		}
+	}
+	require.Equal(t, "workflow.started", record[0])
+	require.Equal(t, "workflow.completed", record[len(record)-1])
+	require.Equal(t, []string{"e2e-opened:opened", "e2e-opened:opened", "e2e-closed:closed"}, deliveriesSeen, "the replay is recorded, and dropped by the workflow")
+	require.Equal(t, []string{"activity.scheduled github.CreateComment#0", "activity.completed github.CreateComment#2"}, activities,
+		"one comment activity, completed on its second attempt (the first lost its answer)")
+	auditOut := string(h.cli(t, "audit", wfID, "--temporal-address", h.temporal, "--output", "json"))
+	require.NotContains(t, auditOut, githubToken)
+	require.NotContains(t, auditOut, "MDExOlB1bGxSZXF1ZXN0", "no payloads in the audit record")
+
 	// The journal, as `hookflow deliveries list` shows it.
 	var deliveries []struct {
 		DeliveryID  string   `json:"delivery_id"`

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// auditStep is one line of an entity's record.
+type auditStep struct {
+	Time  time.Time `json:"time"`
+	RunID string    `json:"run_id"`
+	// Step is what happened: delivery, activity.scheduled,
+	// activity.completed, activity.failed, timer, workflow.started,
+	// workflow.completed, workflow.failed, workflow.continued_as_new, ...
+	Step string `json:"step"`
+	// Deliveries lists the deliveries a signal carried.
+	Deliveries []auditDelivery `json:"deliveries,omitempty"`
+	// Activity is the activity type, for activity steps.
+	Activity string `json:"activity,omitempty"`
+	// Attempt is the activity attempt that completed or failed.
+	Attempt int32 `json:"attempt,omitempty"`
+	// Detail is a failure message or another short explanation.
+	Detail string `json:"detail,omitempty"`
+}
+
+type auditDelivery struct {
+	DeliveryID  string `json:"delivery_id"`
+	Integration string `json:"integration"`
+	Source      string `json:"source"`
+	Event       string `json:"event"`
+	Action      string `json:"action,omitempty"`
+	ReceivedAt  string `json:"received_at"`
+}
+
+func newAuditCmd(g *globals) *cobra.Command {
+	var temporalAddr, namespace string
+	cmd := &cobra.Command{
+		Use:   "audit WORKFLOW-ID",
+		Short: "Export the step-by-step record of an entity: deliveries, activities, outcomes",
+		Long: `Print what happened to one entity (a pull request, an issue, a change), from its
+workflow histories in Temporal, every run included: which deliveries arrived and when,
+which activities ran, how many attempts they took and how they ended. Payloads are left out:
+the journal keeps them (hookflow deliveries show). For compliance reviews use --output json.`,
+		Example: `  hookflow audit github/octo/app/pr/42 --output json`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.checkOutput(); err != nil {
+				return err
+			}
+			c, err := dialTemporal(cmd.Context(), temporalAddr, namespace, g.logger())
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			steps, err := audit(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			if g.output == "json" {
+				return printJSON(cmd, steps)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "TIME\tSTEP\tWHAT")
+			for _, s := range steps {
+				what := s.Activity
+				for _, d := range s.Deliveries {
+					what += fmt.Sprintf("%s %s.%s %s ", d.Source, d.Event, d.Action, d.DeliveryID)
+				}
+				if s.Attempt > 1 {
+					what += fmt.Sprintf(" (attempt %d)", s.Attempt)
+				}
+				if s.Detail != "" {
+					what += " " + s.Detail
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Time.Local().Format("2006-01-02 15:04:05.000"), s.Step, strings.TrimSpace(what))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&temporalAddr, "temporal-address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
+	cmd.Flags().StringVar(&namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	return cmd
+}
+
+// audit reads every run of workflowID, oldest first.
+func audit(ctx context.Context, c client.Client, workflowID string) ([]auditStep, error) {
+	// Find the first run by walking back from the newest.
+	var runs []string
+	runID := ""
+	for {
+		desc, err := c.DescribeWorkflowExecution(ctx, workflowID, runID)
+		if err != nil {
+			if runID == "" {
+				return nil, fmt.Errorf("workflow %s: %w", workflowID, err)
+			}
+			break
+		}
+		runs = append([]string{desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()}, runs...)
+		first, err := firstEvent(ctx, c, workflowID, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId())
+		if err != nil {
+			return nil, err
+		}
+		prev := first.GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId()
+		if prev == "" {
+			break
+		}
+		runID = prev
+	}
+	var steps []auditStep
+	dc := converter.GetDefaultDataConverter()
+	for _, run := range runs {
+		scheduled := map[int64]string{}
+		// Temporal writes an activity's started event (with its attempt)
+		// when the activity ends, just before the outcome.
+		attempts := map[int64]int32{}
+		iter := c.GetWorkflowHistory(ctx, workflowID, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for iter.HasNext() {
+			ev, err := iter.Next()
+			if err != nil {
+				return nil, fmt.Errorf("workflow %s run %s: %w", workflowID, run, err)
+			}
+			s := auditStep{Time: ev.GetEventTime().AsTime(), RunID: run}
+			switch ev.GetEventType() {
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+				s.Step = "workflow.started"
+				s.Detail = ev.GetWorkflowExecutionStartedEventAttributes().GetWorkflowType().GetName()
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+				a := ev.GetWorkflowExecutionSignaledEventAttributes()
+				s.Step = "signal." + a.GetSignalName()
+				var b workflows.Batch
+				if a.GetSignalName() == workflows.SignalEvents && dc.FromPayloads(a.GetInput(), &b) == nil {
+					s.Step = "delivery"
+					for _, e := range b.Events {
+						s.Deliveries = append(s.Deliveries, auditDelivery{DeliveryID: e.DeliveryID, Integration: e.Integration,
+							Source: e.Source, Event: e.Type, Action: e.Action, ReceivedAt: e.ReceivedAt.Format(time.RFC3339Nano)})
+					}
+				}
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+				name := ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
+				scheduled[ev.GetEventId()] = name
+				s.Step, s.Activity = "activity.scheduled", name
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+				attempts[ev.GetEventId()] = ev.GetActivityTaskStartedEventAttributes().GetAttempt()
+				continue
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+				a := ev.GetActivityTaskCompletedEventAttributes()
+				s.Step, s.Activity = "activity.completed", scheduled[a.GetScheduledEventId()]
+				s.Attempt = attempts[a.GetStartedEventId()]
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+				a := ev.GetActivityTaskFailedEventAttributes()
+				s.Step, s.Activity, s.Detail = "activity.failed", scheduled[a.GetScheduledEventId()], a.GetFailure().GetMessage()
+				s.Attempt = attempts[a.GetStartedEventId()]
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+				a := ev.GetActivityTaskTimedOutEventAttributes()
+				s.Step, s.Activity, s.Detail = "activity.timed_out", scheduled[a.GetScheduledEventId()], a.GetFailure().GetMessage()
+			case enumspb.EVENT_TYPE_TIMER_STARTED:
+				s.Step = "timer.started"
+				s.Detail = ev.GetTimerStartedEventAttributes().GetStartToFireTimeout().AsDuration().String()
+			case enumspb.EVENT_TYPE_TIMER_FIRED:
+				s.Step = "timer.fired"
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+				s.Step = "workflow.completed"
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+				s.Step, s.Detail = "workflow.failed", ev.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetMessage()
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+				s.Step = "workflow.continued_as_new"
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
+				s.Step, s.Detail = "workflow.terminated", ev.GetWorkflowExecutionTerminatedEventAttributes().GetReason()
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
+				s.Step = "workflow.canceled"
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
+				s.Step = "workflow.timed_out"
+			default:
+				continue // workflow tasks and markers are Temporal's bookkeeping
+			}
+			steps = append(steps, s)
+		}
+	}
+	return steps, nil
+}
+
+func firstEvent(ctx context.Context, c client.Client, workflowID, runID string) (*historypb.HistoryEvent, error) {
+	iter := c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !iter.HasNext() {
+		return nil, fmt.Errorf("workflow %s run %s: empty history", workflowID, runID)
+	}
+	return iter.Next()
+}
