@@ -358,7 +358,9 @@ func deliveryIDFromHeaders(h http.Header) string {
 }
 
 func eventName(ev workflows.Event) string {
-	if ev.Action == "" {
+	// Some senders' types already end in the action (Bitbucket's
+	// repo:push, Jira's jira:issue_created): don't say it twice.
+	if ev.Action == "" || strings.HasSuffix(ev.Type, ev.Action) {
 		return ev.Type
 	}
 	return ev.Type + "." + ev.Action
