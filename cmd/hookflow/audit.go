@@ -58,7 +58,7 @@ the journal keeps them (hookflow deliveries show). For compliance reviews use --
 			if err := g.checkOutput(); err != nil {
 				return err
 			}
-			c, err := dialTemporal(cmd.Context(), temporalAddr, namespace, g.logger())
+			c, err := dialTemporal(cmd.Context(), temporalAddr, namespace, g.logger(), noTracing())
 			if err != nil {
 				return err
 			}

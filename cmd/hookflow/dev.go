@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -93,7 +94,12 @@ keeps the workflows, the journal and the integrations.`,
 				return nil
 			}
 
-			c, err := lazyTemporal(temporalAddr, "default", log)
+			tr, err := newTracing(ctx, "dev")
+			if err != nil {
+				return err
+			}
+			defer tr.shutdown(context.WithoutCancel(ctx))
+			c, err := lazyTemporal(temporalAddr, "default", log, tr)
 			if err != nil {
 				return err
 			}
@@ -126,7 +132,7 @@ keeps the workflows, the journal and the integrations.`,
 			}
 			return runIngress(ctx, ingressConfig{
 				HTTPAddr: httpAddr, PublicURL: publicURL, DataDir: g.dataDir, TaskQueue: taskQueue,
-				Temporal: c, AdminToken: token, RateLimit: rateLimit, MaxBacklog: maxBacklog, Journal: journalURL, Retention: retention,
+				Temporal: c, Tracing: tr, AdminToken: token, RateLimit: rateLimit, MaxBacklog: maxBacklog, Journal: journalURL, Retention: retention,
 				Ready: func(a net.Addr) { banner(a.String()) },
 			}, log)
 		},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -37,8 +38,14 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 			if cfg.PublicURL == "" {
 				cfg.PublicURL = "http://" + httpAddr
 			}
+			tr, err := newTracing(cmd.Context(), "ingress")
+			if err != nil {
+				return err
+			}
+			defer tr.shutdown(context.WithoutCancel(cmd.Context()))
+			cfg.Tracing = tr
 			if forward {
-				c, err := lazyTemporal(temporalAddr, namespace, log)
+				c, err := lazyTemporal(temporalAddr, namespace, log, tr)
 				if err != nil {
 					return err
 				}
@@ -70,7 +77,12 @@ func newWorkerCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := g.logger()
-			c, err := dialTemporal(cmd.Context(), temporalAddr, namespace, log)
+			tr, err := newTracing(cmd.Context(), "worker")
+			if err != nil {
+				return err
+			}
+			defer tr.shutdown(context.WithoutCancel(cmd.Context()))
+			c, err := dialTemporal(cmd.Context(), temporalAddr, namespace, log, tr)
 			if err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -11,24 +12,60 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
+	"go.temporal.io/sdk/interceptor"
 )
 
-// tracerProvider returns an OpenTelemetry tracer provider that exports to
-// the OTLP endpoint in OTEL_EXPORTER_OTLP_ENDPOINT (or
-// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), configured by the standard OTEL_*
-// variables; without one, tracing is off. shutdown flushes spans.
-func tracerProvider(ctx context.Context, component string) (trace.TracerProvider, func(context.Context) error, error) {
+// tracing is a process's OpenTelemetry setup.
+type tracing struct {
+	// provider is a no-op provider when tracing is off.
+	provider trace.TracerProvider
+	// enabled says whether spans are exported.
+	enabled  bool
+	shutdown func(context.Context) error
+}
+
+// temporalInterceptors traces Temporal client calls, workflows and
+// activities (go.temporal.io/sdk/contrib/opentelemetry) when tracing is on.
+func (t *tracing) temporalInterceptors() ([]interceptor.ClientInterceptor, error) {
+	if !t.enabled {
+		return nil, nil
+	}
+	i, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{Tracer: t.provider.Tracer("github.com/hookflow/hookflow/temporal")})
+	if err != nil {
+		return nil, fmt.Errorf("temporal tracing: %w", err)
+	}
+	return []interceptor.ClientInterceptor{i}, nil
+}
+
+// noTracing is tracing that is off.
+func noTracing() *tracing {
+	return &tracing{provider: noop.NewTracerProvider(), shutdown: func(context.Context) error { return nil }}
+}
+
+// newTracing exports spans to the OTLP endpoint in
+// OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
+// configured by the standard OTEL_* variables; without one, tracing is
+// off. shutdown flushes spans.
+func newTracing(ctx context.Context, component string) (*tracing, error) {
 	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
-		return noop.NewTracerProvider(), func(context.Context) error { return nil }, nil
+		return noTracing(), nil
 	}
 	exp, err := otlptracegrpc.New(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("otlp trace exporter: %w", err)
+		return nil, fmt.Errorf("otlp trace exporter: %w", err)
 	}
 	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(semconv.ServiceName("hookflow"), semconv.ServiceInstanceID(component)))
 	if err != nil {
 		res = resource.Default()
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
-	return tp, tp.Shutdown, nil
+	shutdown := func(ctx context.Context) error {
+		// Flush what is buffered, but never hold up a stop for a
+		// collector that does not answer.
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return tp.Shutdown(ctx)
+	}
+	return &tracing{provider: tp, enabled: true, shutdown: shutdown}, nil
 }

@@ -197,12 +197,12 @@ func secretKey(dataDir string) ([]byte, error) {
 	return secretbox.LoadOrCreateKey(filepath.Join(dataDir, "secret.key"))
 }
 
-func dialTemporal(ctx context.Context, address, namespace string, log *slog.Logger) (client.Client, error) {
-	c, err := client.DialContext(ctx, client.Options{
-		HostPort:  address,
-		Namespace: namespace,
-		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
-	})
+func dialTemporal(ctx context.Context, address, namespace string, log *slog.Logger, tr *tracing) (client.Client, error) {
+	opts, err := clientOptions(address, namespace, log, tr)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", address, err)
 	}
@@ -211,12 +211,25 @@ func dialTemporal(ctx context.Context, address, namespace string, log *slog.Logg
 
 // lazyTemporal returns a client that connects on first use, so that the
 // ingress starts (and journals) while Temporal is down.
-func lazyTemporal(address, namespace string, log *slog.Logger) (client.Client, error) {
-	return client.NewLazyClient(client.Options{
-		HostPort:  address,
-		Namespace: namespace,
-		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
-	})
+func lazyTemporal(address, namespace string, log *slog.Logger, tr *tracing) (client.Client, error) {
+	opts, err := clientOptions(address, namespace, log, tr)
+	if err != nil {
+		return nil, err
+	}
+	return client.NewLazyClient(opts)
+}
+
+func clientOptions(address, namespace string, log *slog.Logger, tr *tracing) (client.Options, error) {
+	interceptors, err := tr.temporalInterceptors()
+	if err != nil {
+		return client.Options{}, err
+	}
+	return client.Options{
+		HostPort:     address,
+		Namespace:    namespace,
+		Logger:       sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		Interceptors: interceptors,
+	}, nil
 }
 
 func newWorker(c client.Client, cfg workerConfig) (worker.Worker, error) {
@@ -272,7 +285,9 @@ type ingressConfig struct {
 	Journal   string
 	TaskQueue string
 	// Temporal may be nil: the ingress then journals without forwarding.
-	Temporal   client.Client
+	Temporal client.Client
+	// Tracing is the process's OpenTelemetry setup.
+	Tracing    *tracing
 	AdminToken string
 	// RateLimit is the default per-integration requests per second.
 	RateLimit float64
@@ -293,11 +308,9 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	defer st.Close()
 	rt := router(cfg.TaskQueue)
 	metrics := ingress.NewMetrics()
-	tp, shutdownTracing, err := tracerProvider(ctx, "ingress")
-	if err != nil {
-		return err
+	if cfg.Tracing == nil {
+		cfg.Tracing = noTracing()
 	}
-	defer shutdownTracing(context.WithoutCancel(ctx))
 	var fwd *ingress.Forwarder
 	if cfg.Temporal != nil {
 		fwd, err = ingress.NewForwarder(ingress.ForwarderConfig{Journal: st.journal, Temporal: cfg.Temporal, Router: rt, Logger: log.With("component", "forwarder"), Metrics: metrics})
@@ -307,7 +320,7 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	}
 	srvCfg := ingress.Config{
 		Journal: st.journal, Integrations: st.integrations, APIKeys: st.apikeys, Sources: sources(st.apikeys), Router: rt,
-		RateLimit: cfg.RateLimit, MaxBacklog: cfg.MaxBacklog, Metrics: metrics, Tracer: tp.Tracer("github.com/hookflow/hookflow/ingress"),
+		RateLimit: cfg.RateLimit, MaxBacklog: cfg.MaxBacklog, Metrics: metrics, Tracer: cfg.Tracing.provider.Tracer("github.com/hookflow/hookflow/ingress"),
 		Logger: log.With("component", "ingress"), AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL,
 	}
 	if fwd != nil {
