@@ -147,15 +147,10 @@ func pgInsert(ctx context.Context, tx *sql.Tx, e Entry, now time.Time) (AppendRe
 	if ev.ReceivedAt.IsZero() {
 		ev.ReceivedAt = now
 	}
-	var dedup any
-	if (e.Status == Accepted || e.Status == Ignored) && ev.DeliveryID != "" {
-		dedup = ev.DeliveryID
-	}
-	keys, _ := json.Marshal(nonNil(ev.Keys))
-	meta, _ := json.Marshal(nonNil(ev.Meta))
-	wf, _ := json.Marshal(nonNilSlice(e.WorkflowIDs))
+	dedup := dedupKey(e)
+	wf, keys, meta := textColumns(e)
 	args := []any{ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
-		string(wf), string(keys), string(meta), []byte(ev.Payload), ev.ReceivedAt, now}
+		wf, keys, meta, []byte(ev.Payload), ev.ReceivedAt, now}
 	// The original can vanish between the conflict and the look-up (a
 	// prune); then the delivery is new again.
 	for range 3 {

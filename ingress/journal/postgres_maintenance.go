@@ -2,7 +2,6 @@ package journal
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,26 +15,17 @@ func (j *Postgres) Replay(ctx context.Context, seq int64, asNew bool) (Entry, er
 	if err != nil {
 		return Entry{}, err
 	}
-	if len(orig.Event.Payload) == 0 {
-		return Entry{}, fmt.Errorf("entry %d (%s): %w", seq, orig.Status, ErrNotReplayable)
-	}
-	ev := orig.Event
 	now := j.now()
-	ev.ReceivedAt = now.UTC()
-	// The copy of a delivery keeps its ID but takes no part in
-	// deduplication: the original holds the key. A new ID does.
-	var dedup any
-	if asNew {
-		ev.DeliveryID = fmt.Sprintf("%s.replay-%d", orig.Event.DeliveryID, now.UnixNano())
-		dedup = ev.DeliveryID
+	e, dedup, err := replayCopy(orig, asNew, now)
+	if err != nil {
+		return Entry{}, err
 	}
-	keys, _ := json.Marshal(nonNil(ev.Keys))
-	meta, _ := json.Marshal(nonNil(ev.Meta))
-	wf, _ := json.Marshal(nonNilSlice(orig.WorkflowIDs))
+	ev := e.Event
+	wf, keys, meta := textColumns(e)
 	var newSeq int64
 	err = j.db.QueryRowContext(ctx, pgInsertSQL+` RETURNING seq`,
-		ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action, string(Accepted), fmt.Sprintf("replay of entry %d", seq),
-		string(wf), string(keys), string(meta), []byte(ev.Payload), ev.ReceivedAt, now).Scan(&newSeq)
+		ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
+		wf, keys, meta, []byte(ev.Payload), ev.ReceivedAt, now).Scan(&newSeq)
 	if err != nil {
 		return Entry{}, fmt.Errorf("journal: replay %d: %w", seq, err)
 	}

@@ -119,15 +119,10 @@ func insert(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, r *appendReq, now t
 	if ev.ReceivedAt.IsZero() {
 		ev.ReceivedAt = now
 	}
-	var dedup any
-	if (e.Status == Accepted || e.Status == Ignored) && ev.DeliveryID != "" {
-		dedup = ev.DeliveryID
-	}
-	keys, _ := json.Marshal(nonNil(ev.Keys))
-	meta, _ := json.Marshal(nonNil(ev.Meta))
-	wf, _ := json.Marshal(nonNilSlice(e.WorkflowIDs))
+	dedup := dedupKey(e)
+	wf, keys, meta := textColumns(e)
 	args := []any{ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
-		string(wf), string(keys), string(meta), r.payload, r.codec, ev.ReceivedAt.UnixNano(), now.UnixNano()}
+		wf, keys, meta, r.payload, r.codec, ev.ReceivedAt.UnixNano(), now.UnixNano()}
 	res, err := stmt.ExecContext(ctx, args...)
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("journal: insert: %w", err)
@@ -291,20 +286,6 @@ func unmarshalAll(pairs ...any) error {
 	return nil
 }
 
-func nonNil(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
-}
-
-func nonNilSlice(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
 var _ Maintenance = (*SQLite)(nil)
 
 // Replay implements Maintenance.
@@ -313,25 +294,15 @@ func (j *SQLite) Replay(ctx context.Context, seq int64, asNew bool) (Entry, erro
 	if err != nil {
 		return Entry{}, err
 	}
-	if len(orig.Event.Payload) == 0 {
-		return Entry{}, fmt.Errorf("entry %d (%s): %w", seq, orig.Status, ErrNotReplayable)
+	e, dedup, err := replayCopy(orig, asNew, j.now())
+	if err != nil {
+		return Entry{}, err
 	}
-	ev := orig.Event
-	ev.ReceivedAt = j.now().UTC()
-	var dedup any
-	if asNew {
-		ev.DeliveryID = fmt.Sprintf("%s.replay-%d", orig.Event.DeliveryID, j.now().UnixNano())
-		dedup = ev.DeliveryID
-	}
-	keys, _ := json.Marshal(nonNil(ev.Keys))
-	meta, _ := json.Marshal(nonNil(ev.Meta))
-	wf, _ := json.Marshal(nonNilSlice(orig.WorkflowIDs))
-	now := j.now().UnixNano()
+	ev := e.Event
+	wf, keys, meta := textColumns(e)
 	payload, codec := encodePayload(ev.Payload)
-	res, err := j.db.ExecContext(ctx, `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
-		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action, fmt.Sprintf("replay of entry %d", seq),
-		string(wf), string(keys), string(meta), payload, codec, ev.ReceivedAt.UnixNano(), now)
+	res, err := j.db.ExecContext(ctx, insertSQL, ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action,
+		string(e.Status), e.Reason, wf, keys, meta, payload, codec, ev.ReceivedAt.UnixNano(), j.now().UnixNano())
 	if err != nil {
 		return Entry{}, fmt.Errorf("journal: replay %d: %w", seq, err)
 	}
