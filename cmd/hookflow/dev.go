@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -19,15 +18,10 @@ func newDevCmd(g *globals) *cobra.Command {
 		publicURL    string
 		temporalPort int
 		uiPort       int
-		githubAPI    string
-		githubAppID  string
 		taskQueue    string
-		rateLimit    float64
-		maxBacklog   int
-		journalURL   string
-		retention    time.Duration
-		relayURL     string
 		components   string
+		wc           workerConfig
+		ic           ingressConfig
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -105,16 +99,10 @@ keeps the workflows, the journal and the integrations.`,
 			}
 			defer c.Close()
 			if run["worker"] {
-				ts, err := openTokenStore(g.dataDir)
+				wc.TaskQueue = taskQueue
+				w, err := startWorker(c, g.dataDir, wc)
 				if err != nil {
 					return err
-				}
-				w, err := newWorker(c, workerConfig{TaskQueue: taskQueue, GitHubAPIURL: githubAPI, GitHubAppID: githubAppID, RelayURL: relayURL, Tokens: ts})
-				if err != nil {
-					return err
-				}
-				if err := w.Start(); err != nil {
-					return fmt.Errorf("start worker: %w", err)
 				}
 				defer w.Stop()
 			}
@@ -130,11 +118,10 @@ keeps the workflows, the journal and the integrations.`,
 			if publicURL == "" {
 				publicURL = "http://" + httpAddr
 			}
-			return runIngress(ctx, ingressConfig{
-				HTTPAddr: httpAddr, PublicURL: publicURL, DataDir: g.dataDir, TaskQueue: taskQueue,
-				Temporal: c, Tracing: tr, AdminToken: token, RateLimit: rateLimit, MaxBacklog: maxBacklog, Journal: journalURL, Retention: retention,
-				Ready: func(a net.Addr) { banner(a.String()) },
-			}, log)
+			ic.HTTPAddr, ic.PublicURL, ic.DataDir, ic.TaskQueue = httpAddr, publicURL, g.dataDir, taskQueue
+			ic.Temporal, ic.Tracing, ic.AdminToken = c, tr, token
+			ic.Ready = func(a net.Addr) { banner(a.String()) }
+			return runIngress(ctx, ic, log)
 		},
 	}
 	f := cmd.Flags()
@@ -142,15 +129,10 @@ keeps the workflows, the journal and the integrations.`,
 	f.StringVar(&publicURL, "public-url", "", "base URL senders use to reach the ingress (default http://<--http>)")
 	f.IntVar(&temporalPort, "temporal-port", 7233, "Temporal gRPC port (the next four ports are used too)")
 	f.IntVar(&uiPort, "ui-port", 8233, "Temporal Web UI port (0 disables the UI)")
-	f.StringVar(&githubAPI, "github-api-url", envOr("HOOKFLOW_GITHUB_API_URL", ""), "GitHub REST API root; set it for GitHub Enterprise Server (env HOOKFLOW_GITHUB_API_URL)")
 	f.StringVar(&taskQueue, "task-queue", "hookflow", "Temporal task queue of the blueprints")
-	f.StringVar(&githubAppID, "github-app-id", envOr("HOOKFLOW_GITHUB_APP_ID", ""), "act as this GitHub App (App ID or Client ID); store its private key with: hookflow tokens put --system github-app --installation <app id> --from-file key.pem (env HOOKFLOW_GITHUB_APP_ID)")
-	f.StringVar(&relayURL, "relay-url", envOr("HOOKFLOW_RELAY_URL", ""), "URL of the relay blueprint's function (env HOOKFLOW_RELAY_URL; signing secret in HOOKFLOW_RELAY_SECRET)")
+	wc.addFlags(f)
+	ic.addFlags(f, 0)
 	f.StringVar(&components, "components", "temporal,worker,ingress", "what to run: any of temporal, worker, ingress (the others are reached at --temporal-port)")
-	f.StringVar(&journalURL, "journal", envOr("HOOKFLOW_JOURNAL", ""), "journal: sqlite://PATH (default <data-dir>/hookflow.db) or postgres://DSN shared by replicas (env HOOKFLOW_JOURNAL)")
-	f.IntVar(&maxBacklog, "max-backlog", 100000, "accepted-but-unforwarded deliveries before the ingress answers 503 (0: no bound)")
-	f.DurationVar(&retention, "retention", 30*24*time.Hour, "prune journal entries older than this, hourly (0: keep everything)")
-	f.Float64Var(&rateLimit, "rate-limit", 0, "default requests/s per integration (0: no limit; the integration option rate_limit overrides it)")
 	return cmd
 }
 

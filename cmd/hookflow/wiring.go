@@ -79,7 +79,8 @@ type workerConfig struct {
 	// RelayURL is where the relay blueprint's function listens; empty
 	// leaves the relay's calls failing with a clear error.
 	RelayURL string
-	Tokens   tokens.Store
+	// Tokens is set by startWorker from the data directory.
+	Tokens tokens.Store
 }
 
 // registerAll registers every blueprint and activity on w.
@@ -232,7 +233,14 @@ func clientOptions(address, namespace string, log *slog.Logger, tr *tracing) (cl
 	}, nil
 }
 
-func newWorker(c client.Client, cfg workerConfig) (worker.Worker, error) {
+// startWorker opens the token store of dataDir, registers every blueprint
+// and activity on a worker for cfg.TaskQueue and starts it polling.
+func startWorker(c client.Client, dataDir string, cfg workerConfig) (worker.Worker, error) {
+	ts, err := openTokenStore(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Tokens = ts
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
 		// The SDK's default of 2 pollers caps a worker near 30 workflow
 		// tasks/s (FACTS.md).
@@ -241,6 +249,9 @@ func newWorker(c client.Client, cfg workerConfig) (worker.Worker, error) {
 	})
 	if err := registerAll(w, cfg); err != nil {
 		return nil, err
+	}
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	return w, nil
 }

@@ -1,0 +1,23 @@
+package main
+
+import (
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// addFlags registers the flags every command that runs a worker takes.
+func (cfg *workerConfig) addFlags(f *pflag.FlagSet) {
+	f.StringVar(&cfg.GitHubAPIURL, "github-api-url", envOr("HOOKFLOW_GITHUB_API_URL", ""), "GitHub REST API root; set it for GitHub Enterprise Server (env HOOKFLOW_GITHUB_API_URL)")
+	f.StringVar(&cfg.GitHubAppID, "github-app-id", envOr("HOOKFLOW_GITHUB_APP_ID", ""), "act as this GitHub App (App ID or Client ID); store its private key with: hookflow tokens put --system github-app --installation <app id> --from-file key.pem (env HOOKFLOW_GITHUB_APP_ID)")
+	f.StringVar(&cfg.RelayURL, "relay-url", envOr("HOOKFLOW_RELAY_URL", ""), "URL of the relay blueprint's function (env HOOKFLOW_RELAY_URL; signing secret in HOOKFLOW_RELAY_SECRET)")
+}
+
+// addFlags registers the flags every command that runs the ingress takes;
+// defaultRate is the per-integration rate limit when none is given.
+func (cfg *ingressConfig) addFlags(f *pflag.FlagSet, defaultRate float64) {
+	f.StringVar(&cfg.Journal, "journal", envOr("HOOKFLOW_JOURNAL", ""), "journal: sqlite://PATH (default <data-dir>/hookflow.db) or postgres://DSN shared by replicas (env HOOKFLOW_JOURNAL)")
+	f.IntVar(&cfg.MaxBacklog, "max-backlog", 100000, "accepted-but-unforwarded deliveries before the ingress answers 503 (0: no bound)")
+	f.DurationVar(&cfg.Retention, "retention", 30*24*time.Hour, "prune journal entries older than this, hourly (0: keep everything)")
+	f.Float64Var(&cfg.RateLimit, "rate-limit", defaultRate, "default requests/s per integration (0: no limit; the integration option rate_limit overrides it)")
+}
