@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -10,6 +11,11 @@ import (
 func (cfg *workerConfig) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&cfg.GitHubAPIURL, "github-api-url", envOr("HOOKFLOW_GITHUB_API_URL", ""), "GitHub REST API root; set it for GitHub Enterprise Server (env HOOKFLOW_GITHUB_API_URL)")
 	f.StringVar(&cfg.GitHubAppID, "github-app-id", envOr("HOOKFLOW_GITHUB_APP_ID", ""), "act as this GitHub App (App ID or Client ID); store its private key with: hookflow tokens put --system github-app --installation <app id> --from-file key.pem (env HOOKFLOW_GITHUB_APP_ID)")
+	f.StringVar(&cfg.JiraURL, "jira-url", envOr("HOOKFLOW_JIRA_URL", ""), "Jira Cloud or Data Center site root; enables the jira.* activities (credential: hookflow tokens put --system jira --installation <site>) (env HOOKFLOW_JIRA_URL)")
+	f.StringVar(&cfg.JiraEmail, "jira-email", envOr("HOOKFLOW_JIRA_EMAIL", ""), "Jira Cloud account for basic auth with the stored API token (empty: the stored credential decides) (env HOOKFLOW_JIRA_EMAIL)")
+	f.StringVar(&cfg.ServiceNowURL, "servicenow-url", envOr("HOOKFLOW_SERVICENOW_URL", ""), "ServiceNow instance root; enables the servicenow.* activities (env HOOKFLOW_SERVICENOW_URL)")
+	f.BoolVar(&cfg.ServiceNowOAuth, "servicenow-oauth", os.Getenv("HOOKFLOW_SERVICENOW_OAUTH") == "true", "the stored ServiceNow credential is client_id:client_secret for OAuth client credentials, not user:password (env HOOKFLOW_SERVICENOW_OAUTH=true)")
+	f.StringVar(&cfg.SplunkHECURL, "splunk-hec-url", envOr("HOOKFLOW_SPLUNK_HEC_URL", ""), "Splunk HTTP Event Collector root; enables splunk.SendEvents (env HOOKFLOW_SPLUNK_HEC_URL)")
 	f.StringVar(&cfg.RelayURL, "relay-url", envOr("HOOKFLOW_RELAY_URL", ""), "URL of the relay blueprint's function (env HOOKFLOW_RELAY_URL; signing secret in HOOKFLOW_RELAY_SECRET)")
 }
 

@@ -20,10 +20,16 @@ import (
 
 	ghact "github.com/hookflow/hookflow/activities/github"
 	fnact "github.com/hookflow/hookflow/activities/httpfunc"
+	jiraact "github.com/hookflow/hookflow/activities/jira"
+	snact "github.com/hookflow/hookflow/activities/servicenow"
+	splunkact "github.com/hookflow/hookflow/activities/splunk"
 	"github.com/hookflow/hookflow/blueprints/prcomment"
 	"github.com/hookflow/hookflow/blueprints/relay"
 	ghconn "github.com/hookflow/hookflow/connectors/github"
 	fnconn "github.com/hookflow/hookflow/connectors/httpfunc"
+	jiraconn "github.com/hookflow/hookflow/connectors/jira"
+	snconn "github.com/hookflow/hookflow/connectors/servicenow"
+	splunkconn "github.com/hookflow/hookflow/connectors/splunk"
 	"github.com/hookflow/hookflow/connectors/tokens"
 	"github.com/hookflow/hookflow/ingress"
 	"github.com/hookflow/hookflow/ingress/apikeys"
@@ -79,6 +85,13 @@ type workerConfig struct {
 	// RelayURL is where the relay blueprint's function listens; empty
 	// leaves the relay's calls failing with a clear error.
 	RelayURL string
+	// JiraURL, ServiceNowURL and SplunkHECURL are the sites the Jira,
+	// ServiceNow and Splunk activities act on; empty leaves them out.
+	JiraURL         string
+	JiraEmail       string
+	ServiceNowURL   string
+	ServiceNowOAuth bool
+	SplunkHECURL    string
 	// Tokens is set by startWorker from the data directory.
 	Tokens tokens.Store
 }
@@ -97,6 +110,33 @@ func registerAll(w worker.Registry, cfg workerConfig) error {
 		functions[relay.Function] = cfg.RelayURL
 	}
 	fnact.Register(w, &fnact.Activities{Client: fnconn.New(fnconn.Options{}), Tokens: cfg.Tokens, Functions: functions})
+	// Jira, ServiceNow and Splunk have no default site: their activities
+	// are registered when one is configured.
+	if cfg.JiraURL != "" {
+		c, err := jiraconn.New(jiraconn.Options{BaseURL: cfg.JiraURL, Email: cfg.JiraEmail})
+		if err != nil {
+			return err
+		}
+		jiraact.Register(w, &jiraact.Activities{Client: c, Tokens: cfg.Tokens})
+	}
+	if cfg.ServiceNowURL != "" {
+		auth := snconn.AuthBasic
+		if cfg.ServiceNowOAuth {
+			auth = snconn.AuthOAuthClientCredentials
+		}
+		c, err := snconn.New(snconn.Options{BaseURL: cfg.ServiceNowURL, Auth: auth})
+		if err != nil {
+			return err
+		}
+		snact.Register(w, &snact.Activities{Client: c, Tokens: cfg.Tokens})
+	}
+	if cfg.SplunkHECURL != "" {
+		c, err := splunkconn.New(splunkconn.Options{BaseURL: cfg.SplunkHECURL})
+		if err != nil {
+			return err
+		}
+		splunkact.Register(w, &splunkact.Activities{Client: c, Tokens: cfg.Tokens})
+	}
 	return nil
 }
 
