@@ -21,8 +21,10 @@ type names struct {
 	activities map[string]bool
 }
 
-func (n *names) RegisterActivityWithOptions(_ any, o activity.RegisterOptions) { n.activities[o.Name] = true }
-func (n *names) RegisterWorkflowWithOptions(any, workflow.RegisterOptions)      {}
+func (n *names) RegisterActivityWithOptions(_ any, o activity.RegisterOptions) {
+	n.activities[o.Name] = true
+}
+func (n *names) RegisterWorkflowWithOptions(any, workflow.RegisterOptions) {}
 
 // The Jira, ServiceNow and Splunk activities are registered exactly when
 // their site is configured.
