@@ -232,10 +232,7 @@ func (s *stores) Close() error {
 // HOOKFLOW_SECRET_KEY (base64, 32 bytes) or the data directory's
 // secret.key, created on first start.
 func secretKey(dataDir string) ([]byte, error) {
-	if v := os.Getenv("HOOKFLOW_SECRET_KEY"); v != "" {
-		return secretbox.DecodeKey(v)
-	}
-	return secretbox.LoadOrCreateKey(filepath.Join(dataDir, "secret.key"))
+	return secretKeyEnv(dataDir, os.Getenv)
 }
 
 func dialTemporal(ctx context.Context, address, namespace string, log *slog.Logger, tr *tracing) (client.Client, error) {
