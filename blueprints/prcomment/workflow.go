@@ -26,6 +26,10 @@ type Input struct {
 	State workflows.EntityState
 	// Comments counts comments posted by earlier runs.
 	Comments int
+	// Settings are the blueprint's settings when the pull request's
+	// workflow started. Histories from before settings existed carry the
+	// zero value, which means the defaults.
+	Settings Settings `json:",omitzero"`
 }
 
 // Output is the workflow result.
@@ -44,13 +48,17 @@ func Register(r worker.WorkflowRegistry) {
 func PullRequest(ctx workflow.Context, in Input) (Output, error) {
 	entity := workflows.NewEntity(in.State)
 	comments := in.Comments
+	settings := in.Settings
+	if settings.Greeting == "" {
+		settings.Greeting = DefaultGreeting
+	}
 	apply := func(ctx workflow.Context, ev workflows.Event) (bool, error) {
 		switch {
 		case ev.Action == "opened" || ev.Action == "reopened":
 			// A comment that cannot be posted (after the preset's retries)
 			// is recorded in the history; the pull request's workflow
 			// stays alive for its next events.
-			if err := comment(ctx, ev); err != nil {
+			if err := comment(ctx, settings, ev); err != nil {
 				workflow.GetLogger(ctx).Warn("comment failed", "delivery_id", ev.DeliveryID, "error", err)
 				return false, nil
 			}
@@ -62,13 +70,14 @@ func PullRequest(ctx workflow.Context, in Input) (Output, error) {
 		return false, nil
 	}
 	err := entity.Run(ctx, apply, func(st workflows.EntityState) error {
-		return workflow.NewContinueAsNewError(ctx, WorkflowName, Input{State: st, Comments: comments})
+		return workflow.NewContinueAsNewError(ctx, WorkflowName, Input{State: st, Comments: comments, Settings: in.Settings})
 	})
 	st := entity.State()
 	return Output{Applied: st.Applied, Dropped: st.Dropped, Comments: comments}, err
 }
 
-func comment(ctx workflow.Context, ev workflows.Event) error {
+func comment(ctx workflow.Context, settings Settings, ev workflows.Event) error {
+	// TODO(issue 10 item 3): the typed pull request view has the number.
 	number, err := strconv.Atoi(ev.Key("pr"))
 	if err != nil {
 		return fmt.Errorf("prcomment: event %s has no pull request number", ev.DeliveryID)
@@ -79,8 +88,8 @@ func comment(ctx workflow.Context, ev workflows.Event) error {
 		Owner:        ev.Key("owner"),
 		Repo:         ev.Key("name"),
 		Number:       number,
-		Body: fmt.Sprintf("Thanks for the pull request! Hookflow is tracking it as workflow `%s` (%s delivery `%s`).",
-			wf, ev.Action, ev.DeliveryID),
+		Body: fmt.Sprintf("%s Hookflow is tracking it as workflow `%s` (%s delivery `%s`).",
+			settings.Greeting, wf, ev.Action, ev.DeliveryID),
 		Marker: "hookflow:" + Name + ":" + ev.DeliveryID,
 	}
 	var out ghact.CreateCommentOutput

@@ -3,6 +3,7 @@ package prcomment
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,16 +90,61 @@ func TestEventsAfterCloseGoToTheNextRun(t *testing.T) {
 
 func TestWorkflowID(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, "github/octo/hello/pr/7", WorkflowID(prEvent("d", "opened", "open")))
-	push := prEvent("d", "", "")
-	push.Type = "push"
-	require.Empty(t, WorkflowID(push))
-	noPR := prEvent("d", "opened", "open")
-	delete(noPR.Keys, "pr")
-	require.Empty(t, WorkflowID(noPR))
-	gl := prEvent("d", "opened", "open")
-	gl.Source = "gitlab"
-	require.Empty(t, WorkflowID(gl))
+	with := func(f func(*workflows.Event)) workflows.Event {
+		ev := prEvent("d", "opened", "open")
+		f(&ev)
+		return ev
+	}
+	ghes := with(func(e *workflows.Event) { e.Meta = map[string]string{"x-github-enterprise-host": "GHE.Example.com"} })
+	tests := []struct {
+		name       string
+		ev         workflows.Event
+		id, legacy string
+	}{
+		{"github.com", prEvent("d", "opened", "open"), "prcomment/github.com/octo/hello/pr/7", "github/octo/hello/pr/7"},
+		{"GHES names its host, old scheme or not", ghes, "prcomment/ghe.example.com/octo/hello/pr/7", "prcomment/ghe.example.com/octo/hello/pr/7"},
+		{"push", with(func(e *workflows.Event) { e.Type = "push" }), "", ""},
+		{"no pull request number", with(func(e *workflows.Event) { delete(e.Keys, "pr") }), "", ""},
+		{"gitlab", with(func(e *workflows.Event) { e.Source = "gitlab" }), "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.id, WorkflowID(tt.ev))
+			require.Equal(t, tt.legacy, LegacyWorkflowID(tt.ev))
+			legacy := Subscription("q", &Settings{Greeting: "hi", LegacyWorkflowIDs: true})
+			require.Equal(t, tt.legacy, legacy.Route(tt.ev))
+		})
+	}
+}
+
+func TestSettingsAreCapturedAtStart(t *testing.T) {
+	t.Parallel()
+	sub := Subscription("q", &Settings{Greeting: "Welcome aboard."})
+	in, ok := sub.Input("prcomment/github.com/octo/hello/pr/7").(Input)
+	require.True(t, ok)
+	require.Equal(t, "Welcome aboard.", in.Settings.Greeting)
+
+	env := newEnv(t)
+	var body string
+	env.OnActivity(ghact.CreateComment, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in ghact.CreateCommentInput) (ghact.CreateCommentOutput, error) {
+			body = in.Body
+			return ghact.CreateCommentOutput{CommentID: 1, Created: true}, nil
+		})
+	send(env, time.Second, prEvent("d1", "opened", "open"))
+	send(env, 2*time.Second, prEvent("d2", "closed", "closed"))
+	env.ExecuteWorkflow(WorkflowName, in)
+	require.NoError(t, env.GetWorkflowError())
+	require.True(t, strings.HasPrefix(body, "Welcome aboard. Hookflow is tracking"), body)
+}
+
+func TestSettingsValidate(t *testing.T) {
+	t.Parallel()
+	require.NoError(t, DefaultSettings().Validate())
+	require.ErrorContains(t, (&Settings{Greeting: "  "}).Validate(), "greeting")
+	require.ErrorContains(t, (&Settings{Greeting: strings.Repeat("x", 1001)}).Validate(), "greeting")
+	require.NoError(t, Blueprint.Check())
 }
 
 func activityOptions(name string) activity.RegisterOptions {
