@@ -141,3 +141,53 @@ func upsertSearchAttributes(ctx workflow.Context, ev Event) error {
 	}
 	return workflow.UpsertTypedSearchAttributes(ctx, updates...)
 }
+
+// EntityID is the namespaced workflow ID of the entity ev is about,
+// <blueprint>/<host>/<entity>, or "" when ev names no entity:
+//
+//	github, gitlab, bitbucket  <host>/<owner>/<repo>[/pr/<n> | /mr/<n> | /issue/<n>]
+//	jira                       <integration>/<issue key>
+//	servicenow                 <integration>/<table>/<sys_id>
+//	generic                    <integration>/<entity>
+//
+// Senders that name no host (Jira, ServiceNow, generic) are scoped by their
+// integration instead. The blueprint prefix keeps two blueprints on one
+// entity apart: SignalWithStart signals whatever runs under an ID.
+//
+// TODO(issue 10 item 3): build it from the typed business keys.
+func EntityID(blueprint string, ev Event) string {
+	k := ev.Keys
+	host := Host(ev)
+	if host == "" {
+		host = ev.Integration
+	}
+	var path string
+	switch ev.Source {
+	case "jira":
+		path = k["issue"]
+	case "servicenow":
+		if k["table"] != "" && k["sys_id"] != "" {
+			path = k["table"] + "/" + k["sys_id"]
+		}
+	case "generic":
+		path = k["entity"]
+	default:
+		path = k["repo"]
+		if path == "" {
+			path = k["project"]
+		}
+		if path == "" {
+			break
+		}
+		for _, n := range []string{"pr", "mr", "issue"} {
+			if k[n] != "" {
+				path += "/" + n + "/" + k[n]
+				break
+			}
+		}
+	}
+	if path == "" || host == "" {
+		return ""
+	}
+	return blueprint + "/" + host + "/" + path
+}

@@ -77,3 +77,23 @@ func TestEntityUpsertsSearchAttributes(t *testing.T) {
 	want["HookflowLastDelivery"] = "d2"
 	require.Equal(t, want, seen[1], "the redelivery of d1 is dropped; d2 moves the last delivery")
 }
+
+func TestEntityID(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		ev   Event
+		want string
+	}{
+		{Event{Source: "github", Keys: map[string]string{"repo": "acme/api", "pr": "42"}}, "bp/github.com/acme/api/pr/42"},
+		{Event{Source: "github", Keys: map[string]string{"repo": "acme/api"}, Meta: map[string]string{"x-github-enterprise-host": "ghe.acme.io"}}, "bp/ghe.acme.io/acme/api"},
+		{Event{Source: "gitlab", Keys: map[string]string{"project": "grp/app", "mr": "3"}}, "bp/gitlab.com/grp/app/mr/3"},
+		{Event{Source: "jira", Integration: "int_j", Keys: map[string]string{"issue": "PROJ-1"}}, "bp/int_j/PROJ-1"},
+		{Event{Source: "servicenow", Integration: "int_s", Keys: map[string]string{"table": "change_request", "sys_id": "abc"}}, "bp/int_s/change_request/abc"},
+		{Event{Source: "generic", Integration: "int_g", Keys: map[string]string{"entity": "e"}}, "bp/int_g/e"},
+		{Event{Source: "generic", Integration: "int_g"}, ""},
+		{Event{Source: "github"}, ""},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, EntityID("bp", tt.ev), "%+v", tt.ev)
+	}
+}
