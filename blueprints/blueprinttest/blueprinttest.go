@@ -19,11 +19,12 @@ package blueprinttest
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"bytes"
-	"context"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -53,6 +54,17 @@ import (
 // GitHubSecret signs the recorded GitHub deliveries in ingress/github/testdata
 // (the example secret of GitHub's "Validating webhook deliveries" page).
 const GitHubSecret = "It's a Secret to Everybody"
+
+// Secrets are the secrets (or tokens) that sign the recorded deliveries in
+// ingress/<source>/testdata, by source: copy a delivery from there and its
+// signature holds.
+var Secrets = map[string]string{
+	"github":     GitHubSecret,
+	"gitlab":     "glwt-5c0ff33-t0ken",
+	"bitbucket":  "bb-s3cr3t-2f7e",
+	"jira":       "jira-whs-61c0ffee",
+	"servicenow": "snow-tok-3e9d51a0",
+}
 
 // Integration is the integration ID deliveries arrive on, unless the
 // Delivery says otherwise.
@@ -85,18 +97,32 @@ type Delivery struct {
 	Mutate func(r *hook.Request)
 }
 
-// LoadRequest reads a recorded delivery file into the request a Source sees.
-func LoadRequest(t testing.TB, file, secret string) *hook.Request {
-	t.Helper()
+// ReadRequest reads a recorded delivery file into the request a Source
+// sees, with secret as the integration's only secret.
+func ReadRequest(file, secret string) (*hook.Request, error) {
 	raw, err := os.ReadFile(file)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
 	head, body, ok := bytes.Cut(raw, []byte("\n\n"))
-	require.True(t, ok, "%s: no blank line after the headers", file)
+	if !ok {
+		return nil, fmt.Errorf("%s: no blank line after the headers", file)
+	}
 	r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(append(head, "\n\n"...))))
-	require.NoError(t, err, file)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	return &hook.Request{Context: context.Background(), Header: r.Header, Body: body, ContentType: ct,
-		Secrets: [][]byte{[]byte(secret)}, Options: map[string]string{}, Now: time.Now()}
+		Secrets: [][]byte{[]byte(secret)}, Options: map[string]string{}, Now: time.Now()}, nil
+}
+
+// LoadRequest is ReadRequest for tests.
+func LoadRequest(t testing.TB, file, secret string) *hook.Request {
+	t.Helper()
+	r, err := ReadRequest(file, secret)
+	require.NoError(t, err)
+	return r
 }
 
 // Event verifies and parses d with its sender's Source, as the ingress does,
