@@ -27,7 +27,9 @@ type registry struct {
 	names map[string]bool
 }
 
-func (r *registry) RegisterWorkflowWithOptions(_ any, o workflow.RegisterOptions) { r.names[o.Name] = true }
+func (r *registry) RegisterWorkflowWithOptions(_ any, o workflow.RegisterOptions) {
+	r.names[o.Name] = true
+}
 
 func TestEveryBlueprintRegistersTheWorkflowsItStarts(t *testing.T) {
 	t.Parallel()

@@ -67,7 +67,9 @@ func TestConfigCheck(t *testing.T) {
 	}
 }
 
-func replaceFile(s, path string) string { return string(bytes.ReplaceAll([]byte(s), []byte("FILE"), []byte(path))) }
+func replaceFile(s, path string) string {
+	return string(bytes.ReplaceAll([]byte(s), []byte("FILE"), []byte(path)))
+}
 
 func TestConfigPrintDefaultsIsValid(t *testing.T) {
 	t.Parallel()
