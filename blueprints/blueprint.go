@@ -107,6 +107,9 @@ type Command struct {
 type CommandEnv struct {
 	// Args are the positional arguments.
 	Args []string
+	// Flags are the command's parsed flags, as Command.Flags declared them
+	// (env.Flags.GetString("since")).
+	Flags *pflag.FlagSet
 	// Out is where the command prints.
 	Out io.Writer
 	// Output is the --output format: "table" or "json".
@@ -167,6 +170,8 @@ var reserved = map[string]bool{
 	"dev": true, "ingress": true, "worker": true, "integrations": true, "keys": true, "tokens": true,
 	"deliveries": true, "audit": true, "send": true, "blueprints": true, "config": true, "new": true,
 	"help": true, "completion": true, "version": true, "all": true,
+	// prcomment's pre-namespacing workflow IDs start with github/.
+	"github": true,
 }
 
 // CheckName reports why name cannot name a blueprint: it must be a

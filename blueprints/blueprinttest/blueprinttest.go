@@ -36,9 +36,12 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/hookflow/hookflow/blueprints"
 	"github.com/hookflow/hookflow/ingress/bitbucket"
@@ -335,4 +338,29 @@ func SignGitHub(r *hook.Request, secret string) {
 	m.Write(r.Body)
 	r.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
 	r.Header.Del("X-Hub-Signature")
+}
+
+// WriteHistory writes the history of a workflow run (runID "" for the
+// latest) as JSON that Replay reads: record one from a real run under
+// `hookflow dev` into testdata/histories before changing a released
+// blueprint. `temporal workflow show --workflow-id ID --output json` writes
+// the same format.
+func WriteHistory(ctx context.Context, c client.Client, workflowID, runID, path string) error {
+	var h historypb.History
+	iter := c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			return fmt.Errorf("history of %s: %w", workflowID, err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }

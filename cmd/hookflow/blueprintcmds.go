@@ -43,7 +43,7 @@ func addBlueprintCommands(root *cobra.Command, g *globals, list []blueprints.Blu
 						return err
 					}
 					return bc.Run(cmd.Context(), blueprints.CommandEnv{
-						Args: args, Out: cmd.OutOrStdout(), Output: g.output, Settings: s,
+						Args: args, Flags: cmd.Flags(), Out: cmd.OutOrStdout(), Output: g.output, Settings: s,
 						Temporal: func(ctx context.Context) (client.Client, error) {
 							return dialTemporal(ctx, temporalAddr, namespace, g.logger(), noTracing())
 						},

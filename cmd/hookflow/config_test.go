@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/hookflow/hookflow/blueprints"
+	"github.com/hookflow/hookflow/blueprints/prcomment"
 	"github.com/hookflow/hookflow/internal/config"
 )
 
@@ -140,4 +142,30 @@ func TestAuditNeedsOneTarget(t *testing.T) {
 	_, err = runCLI(t, "audit", "x", "--entity", "a/b#1")
 	require.ErrorContains(t, err, "give one WORKFLOW-ID or --entity KEY")
 	require.Equal(t, `HookflowEntity = "acme/api#42"`, entityQuery("acme/api#42"))
+}
+
+func TestBlueprintCommandsAreMounted(t *testing.T) {
+	t.Parallel()
+	var got []string
+	bp := prcomment.Blueprint
+	bp.Name = "demo"
+	bp.Commands = []blueprints.Command{{
+		Name: "report", Short: "a report",
+		Flags: func(f *pflag.FlagSet) { f.String("since", "7d", "") },
+		Run: func(_ context.Context, env blueprints.CommandEnv) error {
+			since, err := env.Flags.GetString("since")
+			require.NoError(t, err)
+			got = append(got, since, env.Settings.(*prcomment.Settings).Greeting)
+			got = append(got, env.Args...)
+			return nil
+		},
+	}}
+	root := newRootCmd()
+	addBlueprintCommands(root, &globals{output: "table"}, []blueprints.Blueprint{bp})
+	root.SetArgs([]string{"demo", "report", "--since", "30d", "x"})
+	require.NoError(t, root.ExecuteContext(context.Background()))
+	require.Equal(t, []string{"30d", prcomment.DefaultGreeting, "x"}, got)
+
+	bp.Name = "audit"
+	require.Panics(t, func() { addBlueprintCommands(newRootCmd(), &globals{}, []blueprints.Blueprint{bp}) }, "a blueprint may not hide a built-in command")
 }
