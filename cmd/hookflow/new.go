@@ -47,7 +47,7 @@ through the sender's parser and the router, then runs the workflow. It passes
 				}
 				fmt.Fprintf(out, "wrote %s\n", f)
 			}
-			fmt.Fprintf(out, "\nnext:\n  go test ./blueprints/%s/...\n  go run ./cmd/hookflow blueprints list\n  see docs/blueprints.md\n", args[0])
+			fmt.Fprintf(out, "\nnext:\n  go test ./blueprints/%s/...\n  go run -tags nodevserver ./cmd/hookflow blueprints list\n  see docs/blueprints.md\n", args[0])
 			return nil
 		},
 	}

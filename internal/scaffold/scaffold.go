@@ -166,7 +166,25 @@ func findDelivery(root, source, event string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sort.Strings(files)
+	// Prefer a file named after the event, and among those one that
+	// opens or creates the entity: the natural first delivery of a test.
+	stem := strings.ReplaceAll(event, ":", "_")
+	rank := func(f string) int {
+		b := filepath.Base(f)
+		switch {
+		case b == stem+".http", strings.HasPrefix(b, stem+".") && (strings.Contains(b, "open") || strings.Contains(b, "creat")):
+			return 0
+		case strings.HasPrefix(b, stem+"."):
+			return 1
+		}
+		return 2
+	}
+	sort.Slice(files, func(i, j int) bool {
+		if ri, rj := rank(files[i]), rank(files[j]); ri != rj {
+			return ri < rj
+		}
+		return files[i] < files[j]
+	})
 	src := blueprinttest.Sources()[source]
 	var types []string
 	for _, f := range files {

@@ -114,3 +114,19 @@ func TestGeneratedBlueprintPassesItsTests(t *testing.T) {
 	require.Contains(t, string(list), "greeter.Blueprint,")
 	require.Contains(t, string(list), "mrwatch.Blueprint,")
 }
+
+func TestFindDeliveryPrefersTheOpeningEvent(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join("..", "..")
+	tests := []struct{ source, event, want string }{
+		{"github", "pull_request", "pull_request.opened.http"},
+		{"github", "push", "push.http"},
+		{"gitlab", "merge_request", "merge_request.open.http"},
+		{"jira", "jira:issue_created", "cloud.issue_created.http"},
+	}
+	for _, tt := range tests {
+		got, err := findDelivery(root, tt.source, tt.event)
+		require.NoError(t, err, tt.event)
+		require.Equal(t, tt.want, filepath.Base(got), tt.event)
+	}
+}
