@@ -45,8 +45,12 @@ const DefaultHost = "github.com"
 // host, the GitLab instance, or DefaultHost for github.com. Other sources
 // (Jira, ServiceNow, generic) have no host in the event and get "".
 //
-// TODO(issue 10 item 3): read the typed host key once the senders set one.
+// TODO(issue 10 item 3): the typed host key; until it merges, the helpers
+// here read the key names of both vocabularies (firstKey).
 func Host(ev Event) string {
+	if h := ev.Keys["host"]; h != "" {
+		return h
+	}
 	switch ev.Source {
 	case "github":
 		if h := ev.Meta["x-github-enterprise-host"]; h != "" {
@@ -72,37 +76,47 @@ func Host(ev Event) string {
 //
 // TODO(issue 10 item 3): use the typed business-key constants.
 func EntityName(ev Event) string {
-	k := ev.Keys
 	switch ev.Source {
 	case "jira":
-		if k["issue"] != "" {
-			return k["issue"]
-		}
-		return k["project"]
+		return firstKey(ev, "issue", "project")
 	case "servicenow":
-		if k["number"] != "" {
-			return k["number"]
-		}
-		return k["sys_id"]
+		return firstKey(ev, "number", "sys_id")
 	case "generic":
-		return k["entity"]
+		return firstKey(ev, "entity")
 	}
-	repo := k["repo"]
-	if repo == "" {
-		repo = k["project"] // GitLab's path with namespace
-	}
+	repo := repoPath(ev)
 	if repo == "" {
 		return ""
 	}
 	if h := Host(ev); h != "" && h != DefaultHost {
 		repo = h + "/" + repo
 	}
-	for _, n := range []string{"pr", "mr", "issue"} {
-		if k[n] != "" {
-			return repo + "#" + k[n]
-		}
+	if n := firstKey(ev, "pull_request", "pr", "mr", "issue"); n != "" {
+		return repo + "#" + n
 	}
 	return repo
+}
+
+// firstKey is the first of the named keys ev has. The business keys are
+// being renamed (issue 10 item 3: "repo" becomes "repo_path", "pr"
+// "pull_request"); reading both keeps IDs and entity names stable across
+// that change.
+func firstKey(ev Event, names ...string) string {
+	for _, n := range names {
+		if v := ev.Keys[n]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// repoPath is the repository's path on its host: owner/name on GitHub,
+// the path with namespace on GitLab.
+func repoPath(ev Event) string {
+	if ev.Source == "gitlab" {
+		return firstKey(ev, "repo_path", "project")
+	}
+	return firstKey(ev, "repo_path", "repo")
 }
 
 // blueprintOf is the blueprint that owns a workflow: the first segment of
@@ -172,18 +186,17 @@ func EntityID(blueprint string, ev Event) string {
 	case "generic":
 		path = k["entity"]
 	default:
-		path = k["repo"]
-		if path == "" {
-			path = k["project"]
-		}
-		if path == "" {
+		if path = repoPath(ev); path == "" {
 			break
 		}
-		for _, n := range []string{"pr", "mr", "issue"} {
-			if k[n] != "" {
-				path += "/" + n + "/" + k[n]
-				break
-			}
+		segment := "pr"
+		if ev.Source == "gitlab" {
+			segment = "mr"
+		}
+		if n := firstKey(ev, "pull_request", "pr", "mr"); n != "" {
+			path += "/" + segment + "/" + n
+		} else if n := k["issue"]; n != "" {
+			path += "/issue/" + n
 		}
 	}
 	if path == "" || host == "" {

@@ -26,6 +26,7 @@ func TestEntityName(t *testing.T) {
 		{"servicenow change", Event{Source: "servicenow", Keys: map[string]string{"table": "change_request", "number": "CHG0031234", "sys_id": "abc"}}, "CHG0031234"},
 		{"generic entity", Event{Source: "generic", Keys: map[string]string{"entity": "build-9"}}, "build-9"},
 		{"nothing to name", Event{Source: "github"}, ""},
+		{"the new key names (issue 10 item 3)", Event{Source: "github", Keys: map[string]string{"host": "ghe.acme.io", "repo_path": "acme/api", "pull_request": "42"}}, "ghe.acme.io/acme/api#42"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,6 +93,8 @@ func TestEntityID(t *testing.T) {
 		{Event{Source: "generic", Integration: "int_g", Keys: map[string]string{"entity": "e"}}, "bp/int_g/e"},
 		{Event{Source: "generic", Integration: "int_g"}, ""},
 		{Event{Source: "github"}, ""},
+		{Event{Source: "github", Keys: map[string]string{"host": "github.com", "repo_path": "acme/api", "pull_request": "42"}}, "bp/github.com/acme/api/pr/42"},
+		{Event{Source: "jira", Integration: "int_j", Keys: map[string]string{"host": "acme.atlassian.net", "issue": "PROJ-1"}}, "bp/acme.atlassian.net/PROJ-1"},
 	}
 	for _, tt := range tests {
 		require.Equal(t, tt.want, EntityID("bp", tt.ev), "%+v", tt.ev)

@@ -1,6 +1,8 @@
 package prcomment
 
 import (
+	"strings"
+
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -36,18 +38,16 @@ func Subscription(taskQueue string, s *Settings) workflows.Subscription {
 }
 
 // WorkflowID returns the ID of the workflow that owns ev, or "" for events
-// this blueprint does not take.
-//
-// TODO(issue 10 item 3): read the typed keys for repo and pull request.
+// this blueprint does not take (and pull request events without a number).
 func WorkflowID(ev workflows.Event) string {
 	if ev.Source != "github" || ev.Type != "pull_request" {
 		return ""
 	}
-	repo, pr := ev.Key("repo"), ev.Key("pr")
-	if repo == "" || pr == "" {
+	// TODO(issue 10 item 3): workflows.KeyPullRequest only, once it merges.
+	if ev.Key("pull_request") == "" && ev.Key("pr") == "" {
 		return ""
 	}
-	return Name + "/" + workflows.Host(ev) + "/" + repo + "/pr/" + pr
+	return workflows.EntityID(Name, ev)
 }
 
 // LegacyWorkflowID is the ID prcomment gave ev before IDs were namespaced,
@@ -55,8 +55,9 @@ func WorkflowID(ev workflows.Event) string {
 // were none under the old scheme, which could not tell hosts apart).
 func LegacyWorkflowID(ev workflows.Event) string {
 	id := WorkflowID(ev)
-	if id == "" || workflows.Host(ev) != workflows.DefaultHost {
+	rest, ok := strings.CutPrefix(id, Name+"/"+workflows.DefaultHost+"/")
+	if !ok {
 		return id
 	}
-	return LegacyPrefix + ev.Key("repo") + "/pr/" + ev.Key("pr")
+	return LegacyPrefix + rest
 }
