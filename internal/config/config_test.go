@@ -1,12 +1,14 @@
 package config
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 
 	"github.com/hookflow/hookflow/blueprints"
 	"github.com/hookflow/hookflow/blueprints/all"
@@ -125,4 +127,31 @@ func names(on []blueprints.Enabled) []string {
 		out = append(out, e.Name)
 	}
 	return out
+}
+
+// The ConfigMap the Kubernetes manifests mount into the ingress and the
+// workers is a valid hookflow.yaml.
+func TestKubernetesConfigMapIsValid(t *testing.T) {
+	t.Parallel()
+	f, err := os.Open(filepath.Join("..", "..", "deploy", "kubernetes", "hookflow.yaml"))
+	require.NoError(t, err)
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	found := false
+	for {
+		var doc struct {
+			Kind string            `yaml:"kind"`
+			Data map[string]string `yaml:"data"`
+		}
+		if err := dec.Decode(&doc); err != nil {
+			require.ErrorIs(t, err, io.EOF)
+			break
+		}
+		if doc.Kind == "ConfigMap" && doc.Data["hookflow.yaml"] != "" {
+			_, err := Parse([]byte(doc.Data["hookflow.yaml"]), all.List())
+			require.NoError(t, err)
+			found = true
+		}
+	}
+	require.True(t, found, "no ConfigMap with hookflow.yaml")
 }
