@@ -8,10 +8,10 @@ import (
 
 func TestRouterChecksTheDeclarationBeforeRoute(t *testing.T) {
 	t.Parallel()
-	any := func(ev Event) string { return "bp/" + ev.DeliveryID }
+	route := func(ev Event) string { return "bp/" + ev.DeliveryID }
 	r := NewRouter(
-		Subscription{Blueprint: "pr", Source: "github", Events: []string{"pull_request"}, Actions: []string{"opened", "closed"}, Route: any},
-		Subscription{Blueprint: "all", Route: any},
+		Subscription{Blueprint: "pr", Source: "github", Events: []string{"pull_request"}, Actions: []string{"opened", "closed"}, Route: route},
+		Subscription{Blueprint: "all", Route: route},
 	)
 	tests := []struct {
 		name string

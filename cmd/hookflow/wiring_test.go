@@ -15,6 +15,7 @@ import (
 	"github.com/hookflow/hookflow/blueprints/relay"
 	"github.com/hookflow/hookflow/connectors/tokens"
 	"github.com/hookflow/hookflow/internal/config"
+	"github.com/hookflow/hookflow/workflows"
 )
 
 // names records what is registered. Registration goes through the
@@ -64,6 +65,10 @@ func TestRegisterAllRegistersEnabledBlueprints(t *testing.T) {
 	require.NoError(t, registerAll(reg, cfg))
 	require.Equal(t, map[string]bool{prcomment.WorkflowName: true}, reg.workflows, "relay is off without --relay-url")
 	require.Len(t, off, 1)
+	// An event only relay would take is not routed (the ingress answers
+	// "ignored"): it is never forwarded to a workflow nothing polls.
+	relayEvent := workflows.Event{DeliveryID: "d", Source: "generic", Type: "build", Integration: "int_1", Keys: map[string]string{relay.EntityKey: "e"}}
+	require.Empty(t, router("q", cfg.Blueprints, nil).Routes(relayEvent))
 
 	cfg = workerConfig{TaskQueue: "q", Tokens: tokens.Static{}, RelayURL: "http://127.0.0.1:9/"}
 	_, err = resolveBlueprints(&cfg, config.Default())
@@ -75,4 +80,5 @@ func TestRegisterAllRegistersEnabledBlueprints(t *testing.T) {
 	rt := router("q", cfg.Blueprints, nil)
 	require.Len(t, rt.Subscriptions(), 2)
 	require.Equal(t, "q", rt.Subscriptions()[0].TaskQueue)
+	require.Len(t, rt.Routes(relayEvent), 1)
 }
