@@ -109,19 +109,6 @@ func Find(list []Blueprint, name string) (Blueprint, bool) {
 	return Blueprint{}, false
 }
 
-// SourcesOf returns the sources b's default subscriptions take, sorted and
-// without repeats ("" for a subscription that takes any source).
-func SourcesOf(b Blueprint) []string {
-	var out []string
-	for _, s := range b.Subscriptions(b.DefaultSettings()) {
-		if !slices.Contains(out, s.Source) {
-			out = append(out, s.Source)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 // Describe is how `hookflow blueprints list` shows a subscription.
 func Describe(s workflows.Subscription) string {
 	var b strings.Builder

@@ -169,3 +169,11 @@ func TestBlueprintCommandsAreMounted(t *testing.T) {
 	bp.Name = "audit"
 	require.Panics(t, func() { addBlueprintCommands(newRootCmd(), &globals{}, []blueprints.Blueprint{bp}) }, "a blueprint may not hide a built-in command")
 }
+
+// Every built-in command is a name no blueprint may take.
+func TestBuiltInCommandsAreReserved(t *testing.T) {
+	t.Parallel()
+	for _, c := range newRootCmd().Commands() {
+		require.Error(t, blueprints.CheckName(c.Name()), "add %q to the reserved names in blueprints/blueprint.go", c.Name())
+	}
+}
