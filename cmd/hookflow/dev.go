@@ -91,7 +91,9 @@ keeps the workflows, the journal and the integrations.`,
 				if file.Path() != "" {
 					fmt.Fprintf(out, "  config       %s\n", file.Path())
 				}
-				printBlueprints(out, wc.Blueprints, off)
+				if run["worker"] || run["ingress"] {
+					printBlueprints(out, wc.Blueprints, off)
+				}
 				if ingressAddr != "" {
 					fmt.Fprintf(out, "  admin token  %s\n", filepath.Join(g.dataDir, adminTokenFile))
 				}
