@@ -285,6 +285,7 @@ func NewFake(t testing.TB) *Fake {
 }
 
 // Handle answers pattern with the responses in turn; the last one repeats.
+// Handle each pattern once (http.ServeMux refuses a second registration).
 func (f *Fake) Handle(pattern string, first Response, then ...Response) {
 	f.mu.Lock()
 	f.next[pattern] = append([]Response{first}, then...)
