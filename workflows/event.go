@@ -39,8 +39,17 @@ type Event struct {
 	// Meta holds non-secret sender metadata worth keeping (for example the
 	// GitHub Enterprise host and version).
 	Meta map[string]string `json:"meta,omitempty"`
-	// Payload is the sender's JSON body, unchanged.
+	// Payload is the sender's JSON body, unchanged, when it is small
+	// enough to travel in a signal (the journal's InlinePayloadLimit,
+	// 256 KiB). A larger one stays in the journal and PayloadRef names
+	// it: read it with the payload projection activity
+	// (activities/payload), which returns only the parts asked for.
 	Payload json.RawMessage `json:"payload,omitempty"`
+	// PayloadRef names a payload held by reference ("journal/<seq>");
+	// empty when Payload is inline.
+	PayloadRef string `json:"payload_ref,omitempty"`
+	// PayloadSize is the payload's size in bytes, inline or not.
+	PayloadSize int `json:"payload_size,omitempty"`
 	// ReceivedAt is when the ingress accepted the delivery.
 	ReceivedAt time.Time `json:"received_at"`
 	// Seq is the journal sequence number: acceptance order within a journal.
