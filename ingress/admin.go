@@ -46,10 +46,25 @@ type DeliveryView struct {
 	ReceivedAt  time.Time         `json:"received_at"`
 	UpdatedAt   time.Time         `json:"updated_at"`
 	Attempts    int               `json:"attempts"`
-	Payload     json.RawMessage   `json:"payload,omitempty"`
+	// Routes are the workflows the delivery must reach, each with its
+	// own status.
+	Routes []journal.Route `json:"routes"`
+	// PayloadSize is the payload's size; PayloadRef names a payload held
+	// by reference (over 256 KiB).
+	PayloadSize int             `json:"payload_size,omitempty"`
+	PayloadRef  string          `json:"payload_ref,omitempty"`
+	Payload     json.RawMessage `json:"payload,omitempty"`
 }
 
 func (s *Server) adminRoutes(r chi.Router) {
+	r.With(s.requireWorker).Get("/payloads/{seq}", s.getPayload)
+	if s.cfg.AdminToken == "" {
+		return
+	}
+	r.Group(func(r chi.Router) { s.adminOnly(r) })
+}
+
+func (s *Server) adminOnly(r chi.Router) {
 	r.Use(s.requireAdmin)
 	r.Post("/integrations", s.createIntegration)
 	r.Get("/integrations", s.listIntegrations)
@@ -254,7 +269,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := journal.Filter{Status: journal.Status(q.Get("status")), Source: q.Get("source"), Integration: q.Get("integration")}
 	if f.Status != "" && !f.Status.Valid() {
-		writeError(w, hook.BadRequest("invalid_status", "unknown status "+strconv.Quote(string(f.Status)), "one of accepted, forwarded, ignored, duplicate, rejected, failed"))
+		writeError(w, hook.BadRequest("invalid_status", "unknown status "+strconv.Quote(string(f.Status)), "one of accepted, held, forwarded, ignored, duplicate, rejected, failed"))
 		return
 	}
 	var err error
@@ -307,9 +322,14 @@ func deliveryView(e journal.Entry) DeliveryView {
 	if wf == nil {
 		wf = []string{}
 	}
+	routes := e.Routes
+	if routes == nil {
+		routes = []journal.Route{}
+	}
 	return DeliveryView{Seq: e.Event.Seq, DeliveryID: e.Event.DeliveryID, Integration: e.Event.Integration, Source: e.Event.Source,
 		Event: e.Event.Type, Action: e.Event.Action, Status: string(e.Status), Reason: e.Reason, WorkflowIDs: wf,
-		Keys: e.Event.Keys, ReceivedAt: e.Event.ReceivedAt, UpdatedAt: e.UpdatedAt, Attempts: e.Attempts}
+		Keys: e.Event.Keys, ReceivedAt: e.Event.ReceivedAt, UpdatedAt: e.UpdatedAt, Attempts: e.Attempts, Routes: routes,
+		PayloadSize: e.Event.PayloadSize, PayloadRef: e.Event.PayloadRef}
 }
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {

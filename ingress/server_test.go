@@ -194,14 +194,15 @@ func TestDeliveries(t *testing.T) {
 	require.Equal(t, "d-7", rejected[1].Event.DeliveryID)
 	require.Contains(t, rejected[1].Reason, "413")
 
-	pending, err := f.journal.Pending(context.Background(), 10)
+	pending, err := f.journal.Pending(context.Background(), journal.PendingQuery{})
 	require.NoError(t, err)
 	require.Len(t, pending, 1)
 	ev := pending[0].Event
 	require.Equal(t, f.in.ID, ev.Integration)
 	require.Equal(t, map[string]string{"repo": "o/r", "owner": "o", "name": "r", "pr": "7", "state": "open", "sha": "abc", "installation": "9"}, ev.Keys)
 	require.JSONEq(t, string(prBody), string(ev.Payload))
-	require.Equal(t, []string{"pr/7"}, pending[0].WorkflowIDs)
+	require.Equal(t, "pr/7", pending[0].Route.WorkflowID, "the route decided at accept is the one forwarded")
+	require.Equal(t, "t", pending[0].Route.Blueprint)
 
 	// Logs name deliveries, never bodies or secrets.
 	logs := f.logs.String()
@@ -217,7 +218,7 @@ func TestFormEncodedGitHubDelivery(t *testing.T) {
 	body := []byte("payload=" + strings.NewReplacer("{", "%7B", "}", "%7D", `"`, "%22", ":", "%3A", ",", "%2C", "/", "%2F").Replace(string(prBody)))
 	code, out, _ := f.send(t, delivery{event: "pull_request", id: "form-1", sig: sign(body, secret), body: body, contentType: "application/x-www-form-urlencoded"})
 	require.Equal(t, http.StatusAccepted, code, out)
-	p, err := f.journal.Pending(context.Background(), 1)
+	p, err := f.journal.Pending(context.Background(), journal.PendingQuery{Limit: 1})
 	require.NoError(t, err)
 	require.JSONEq(t, string(prBody), string(p[0].Event.Payload))
 }
@@ -421,9 +422,9 @@ func TestBackpressure(t *testing.T) {
 	require.Equal(t, 200, resp.StatusCode, "healthz is about the process, not the backlog")
 
 	// Once the forwarder drains, deliveries are accepted again.
-	p, err := j.Pending(ctx, 10)
+	p, err := j.Pending(ctx, journal.PendingQuery{Limit: 10})
 	require.NoError(t, err)
-	require.NoError(t, j.Mark(ctx, journal.Mark{Seq: p[0].Event.Seq, Status: journal.Forwarded}))
+	require.NoError(t, j.MarkRoutes(ctx, journal.RouteMark{Seq: p[0].Event.Seq, WorkflowID: p[0].Route.WorkflowID, Status: journal.Forwarded}))
 	require.Eventually(t, func() bool {
 		code, _, _ := f.send(t, delivery{event: "pull_request", id: "bp-3", sig: sign(prBody, secret), body: prBody})
 		return code == http.StatusAccepted
@@ -438,9 +439,9 @@ func TestReplayAndPruneThroughTheAdminAPI(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, code)
 	code, _, _ = f.send(t, delivery{event: "pull_request", id: "rp-2", sig: sign(prBody, "wrong"), body: prBody})
 	require.Equal(t, http.StatusUnauthorized, code)
-	p, err := f.journal.Pending(ctx, 1)
+	p, err := f.journal.Pending(ctx, journal.PendingQuery{Limit: 1})
 	require.NoError(t, err)
-	require.NoError(t, f.journal.Mark(ctx, journal.Mark{Seq: p[0].Event.Seq, Status: journal.Failed, Reason: "boom"}))
+	require.NoError(t, f.journal.MarkRoutes(ctx, journal.RouteMark{Seq: p[0].Event.Seq, WorkflowID: p[0].Route.WorkflowID, Status: journal.Failed, Reason: "boom"}))
 
 	admin := func(path, body string) (int, map[string]any) {
 		req, _ := http.NewRequest("POST", f.srv.URL+path, strings.NewReader(body))

@@ -98,8 +98,17 @@ keeps the workflows, the journal and the integrations.`,
 				return err
 			}
 			defer c.Close()
+			token, _, err := ensureAdminToken(g.dataDir)
+			if err != nil {
+				return err
+			}
 			if run["worker"] {
 				wc.TaskQueue = taskQueue
+				if wc.PayloadURL == "" && run["ingress"] {
+					// The worker reads large payloads from this process's
+					// own ingress.
+					wc.PayloadURL, wc.PayloadToken = "http://"+httpAddr, token
+				}
 				w, err := startWorker(c, g.dataDir, wc)
 				if err != nil {
 					return err
@@ -110,10 +119,6 @@ keeps the workflows, the journal and the integrations.`,
 				banner("")
 				<-ctx.Done()
 				return nil
-			}
-			token, _, err := ensureAdminToken(g.dataDir)
-			if err != nil {
-				return err
 			}
 			if publicURL == "" {
 				publicURL = "http://" + httpAddr

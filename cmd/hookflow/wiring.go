@@ -21,6 +21,7 @@ import (
 	ghact "github.com/hookflow/hookflow/activities/github"
 	fnact "github.com/hookflow/hookflow/activities/httpfunc"
 	jiraact "github.com/hookflow/hookflow/activities/jira"
+	payloadact "github.com/hookflow/hookflow/activities/payload"
 	snact "github.com/hookflow/hookflow/activities/servicenow"
 	splunkact "github.com/hookflow/hookflow/activities/splunk"
 	"github.com/hookflow/hookflow/blueprints/prcomment"
@@ -28,12 +29,14 @@ import (
 	ghconn "github.com/hookflow/hookflow/connectors/github"
 	fnconn "github.com/hookflow/hookflow/connectors/httpfunc"
 	jiraconn "github.com/hookflow/hookflow/connectors/jira"
+	"github.com/hookflow/hookflow/connectors/payloads"
 	snconn "github.com/hookflow/hookflow/connectors/servicenow"
 	splunkconn "github.com/hookflow/hookflow/connectors/splunk"
 	"github.com/hookflow/hookflow/connectors/tokens"
 	"github.com/hookflow/hookflow/ingress"
 	"github.com/hookflow/hookflow/ingress/apikeys"
 	"github.com/hookflow/hookflow/ingress/bitbucket"
+	"github.com/hookflow/hookflow/ingress/forward"
 	"github.com/hookflow/hookflow/ingress/generic"
 	ghsrc "github.com/hookflow/hookflow/ingress/github"
 	"github.com/hookflow/hookflow/ingress/gitlab"
@@ -92,6 +95,12 @@ type workerConfig struct {
 	ServiceNowURL   string
 	ServiceNowOAuth bool
 	SplunkHECURL    string
+	// PayloadURL is the ingress's admin listener, where the payload
+	// activity reads payloads held by reference (over 256 KiB) with
+	// PayloadToken; empty leaves that activity failing with a clear
+	// error.
+	PayloadURL   string
+	PayloadToken string
 	// Tokens is set by startWorker from the data directory.
 	Tokens tokens.Store
 }
@@ -110,6 +119,15 @@ func registerAll(w worker.Registry, cfg workerConfig) error {
 		functions[relay.Function] = cfg.RelayURL
 	}
 	fnact.Register(w, &fnact.Activities{Client: fnconn.New(fnconn.Options{}), Tokens: cfg.Tokens, Functions: functions})
+	pa := &payloadact.Activities{ParseRef: journal.ParsePayloadRef}
+	if cfg.PayloadURL != "" {
+		c, err := payloads.New(payloads.Options{BaseURL: cfg.PayloadURL, Token: cfg.PayloadToken})
+		if err != nil {
+			return fmt.Errorf("--payload-url: %w (the token is HOOKFLOW_WORKER_TOKEN)", err)
+		}
+		pa.Store = c
+	}
+	payloadact.Register(w, pa)
 	// Jira, ServiceNow and Splunk have no default site: their activities
 	// are registered when one is configured.
 	if cfg.JiraURL != "" {
@@ -337,8 +355,14 @@ type ingressConfig struct {
 	// Tracing is the process's OpenTelemetry setup.
 	Tracing    *tracing
 	AdminToken string
+	// WorkerToken lets workers read payloads held by reference.
+	WorkerToken string
 	// RateLimit is the default per-integration requests per second.
 	RateLimit float64
+	// ClientRateLimit bounds requests/s per client address (0: default).
+	ClientRateLimit float64
+	// MaxInFlightBytes bounds the body bytes held at once (0: default).
+	MaxInFlightBytes int64
 	// MaxBacklog bounds accepted-but-unforwarded entries (0: no bound).
 	MaxBacklog int
 	// Retention prunes entries older than this, hourly (0: keep all).
@@ -359,9 +383,10 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	if cfg.Tracing == nil {
 		cfg.Tracing = noTracing()
 	}
-	var fwd *ingress.Forwarder
+	var fwd *forward.Forwarder
 	if cfg.Temporal != nil {
-		fwd, err = ingress.NewForwarder(ingress.ForwarderConfig{Journal: st.journal, Temporal: cfg.Temporal, Router: rt, Logger: log.With("component", "forwarder"), Metrics: metrics})
+		fwd, err = forward.New(forward.Config{Journal: st.journal, Temporal: cfg.Temporal, Router: rt, Logger: log.With("component", "forwarder"),
+			Metrics: forward.NewMetrics(metrics.Registerer())})
 		if err != nil {
 			return err
 		}
@@ -369,7 +394,8 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	srvCfg := ingress.Config{
 		Journal: st.journal, Integrations: st.integrations, APIKeys: st.apikeys, Sources: sources(st.apikeys), Router: rt,
 		RateLimit: cfg.RateLimit, MaxBacklog: cfg.MaxBacklog, Metrics: metrics, Tracer: cfg.Tracing.provider.Tracer("github.com/hookflow/hookflow/ingress"),
-		Logger: log.With("component", "ingress"), AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL,
+		Logger: log.With("component", "ingress"), AdminToken: cfg.AdminToken, WorkerToken: cfg.WorkerToken, PublicURL: cfg.PublicURL,
+		ClientRateLimit: cfg.ClientRateLimit, MaxInFlightBytes: cfg.MaxInFlightBytes,
 	}
 	if fwd != nil {
 		srvCfg.Accepted = fwd.Wake

@@ -21,6 +21,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -151,8 +152,20 @@ type payload struct {
 	} `json:"pullRequest"`
 }
 
+// Label implements hook.Source.
+func (Source) Label(h http.Header, _ map[string]string) hook.Label {
+	id := h.Get(headerCloudID)
+	if id == "" {
+		id = h.Get(headerDCID)
+	}
+	return hook.Label{DeliveryID: id, Event: h.Get(headerEventKey)}
+}
+
+// Ping implements hook.Source: Data Center's "Test connection".
+func (Source) Ping(ev workflows.Event) bool { return ev.Type == "diagnostics:ping" }
+
 // Parse implements hook.Source.
-func (Source) Parse(req *hook.Request) (workflows.Event, error) {
+func (s Source) Parse(req *hook.Request) (workflows.Event, error) {
 	edition, id := editionCloud, req.Header.Get(headerCloudID)
 	if id == "" {
 		edition, id = editionDC, req.Header.Get(headerDCID)

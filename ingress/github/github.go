@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -150,13 +151,23 @@ type payload struct {
 	} `json:"release"`
 }
 
+// Label implements hook.Source.
+func (Source) Label(h http.Header, _ map[string]string) hook.Label {
+	return hook.Label{DeliveryID: h.Get(gh.DeliveryIDHeader), Event: h.Get(gh.EventTypeHeader)}
+}
+
+// Ping implements hook.Source: GitHub's ping event, sent when a hook is
+// created.
+func (Source) Ping(ev workflows.Event) bool { return ev.Type == "ping" }
+
 // Parse implements hook.Source.
-func (Source) Parse(req *hook.Request) (workflows.Event, error) {
-	typ := req.Header.Get(gh.EventTypeHeader)
+func (s Source) Parse(req *hook.Request) (workflows.Event, error) {
+	label := s.Label(req.Header, req.Options)
+	typ := label.Event
 	if typ == "" {
 		return workflows.Event{}, hook.BadRequest("missing_event_type", "missing X-GitHub-Event header", "GitHub sends the event type in X-GitHub-Event")
 	}
-	id := req.Header.Get(gh.DeliveryIDHeader)
+	id := label.DeliveryID
 	if id == "" {
 		// Real GitHub deliveries always carry one; a relay that strips it
 		// still gets deduplication by content.

@@ -28,6 +28,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -129,9 +130,33 @@ type payload struct {
 	} `json:"issue"`
 }
 
+// Label implements hook.Source. A delivery signed with a signing token
+// (Standard Webhooks) is named by its signed webhook-id, so that a
+// captured delivery replayed with a fresh, unsigned Idempotency-Key is
+// still a duplicate; otherwise Idempotency-Key (kept on resends) comes
+// first, then the event and webhook UUIDs.
+func (Source) Label(h http.Header, _ map[string]string) hook.Label {
+	names := []string{headerIdempotency, "webhook-id", headerEventUUID, headerWebhookUUID}
+	if h.Get("webhook-signature") != "" && h.Get("webhook-id") != "" {
+		names = []string{"webhook-id"}
+	}
+	l := hook.Label{Event: h.Get(headerEvent)}
+	for _, n := range names {
+		if v := h.Get(n); v != "" {
+			l.DeliveryID = v
+			break
+		}
+	}
+	return l
+}
+
+// Ping implements hook.Source: GitLab's test deliveries are ordinary
+// events.
+func (Source) Ping(workflows.Event) bool { return false }
+
 // Parse implements hook.Source.
-func (Source) Parse(req *hook.Request) (workflows.Event, error) {
-	id := firstHeader(req, headerIdempotency, "webhook-id", headerEventUUID, headerWebhookUUID)
+func (s Source) Parse(req *hook.Request) (workflows.Event, error) {
+	id := s.Label(req.Header, req.Options).DeliveryID
 	if id == "" {
 		// GitLab before 15.x sends no delivery header: the body stands in.
 		id = hook.BodyDeliveryID(req.Body)
@@ -155,15 +180,6 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 		Meta:       meta(req),
 		Payload:    json.RawMessage(req.Body),
 	}, nil
-}
-
-func firstHeader(req *hook.Request, names ...string) string {
-	for _, n := range names {
-		if v := req.Header.Get(n); v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func isObject(body []byte) bool {

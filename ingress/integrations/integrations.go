@@ -307,3 +307,18 @@ func nonNil(m map[string]string) map[string]string {
 	}
 	return m
 }
+
+// MaybePath reports whether p has the form of an integration's URL path
+// (the base64url of 24 random bytes), so that the ingress neither looks up
+// nor caches paths that cannot be one.
+func MaybePath(p string) bool {
+	if len(p) != base64.RawURLEncoding.EncodedLen(24) {
+		return false
+	}
+	for _, c := range []byte(p) {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

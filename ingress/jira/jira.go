@@ -27,6 +27,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -123,6 +124,14 @@ type payload struct {
 	} `json:"version"`
 	Project *project `json:"project"`
 }
+
+// Label implements hook.Source. Jira names the event in the body only.
+func (Source) Label(h http.Header, _ map[string]string) hook.Label {
+	return hook.Label{DeliveryID: h.Get(headerIdentifier)}
+}
+
+// Ping implements hook.Source: Jira sends no pings.
+func (Source) Ping(workflows.Event) bool { return false }
 
 // Parse implements hook.Source.
 func (Source) Parse(req *hook.Request) (workflows.Event, error) {

@@ -53,6 +53,19 @@ type routeStore struct {
 	now func() time.Time
 }
 
+// RoutesOf converts a router's decision for an event into the routes an
+// entry stores.
+func RoutesOf(routes []workflows.Route) []Route {
+	if len(routes) == 0 {
+		return nil
+	}
+	out := make([]Route, len(routes))
+	for i, r := range routes {
+		out[i] = Route{Blueprint: r.Subscription.Blueprint, Workflow: r.Subscription.Workflow, WorkflowID: r.WorkflowID}
+	}
+	return out
+}
+
 // prepareRoutes fills the fields Append derives: route status, partition,
 // and the entry's workflow IDs.
 func prepareRoutes(e *Entry) {

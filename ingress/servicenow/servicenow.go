@@ -49,6 +49,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 
 	"github.com/hookflow/hookflow/ingress/hook"
@@ -165,6 +166,19 @@ type payload struct {
 	SysUpdatedOn text `json:"sys_updated_on"`
 }
 
+// Label implements hook.Source: the delivery header the integration's
+// delivery_header option names, X-ServiceNow-Delivery by default.
+func (Source) Label(h http.Header, options map[string]string) hook.Label {
+	name := options[OptionDeliveryHeader]
+	if name == "" {
+		name = DefaultDeliveryHeader
+	}
+	return hook.Label{DeliveryID: h.Get(name)}
+}
+
+// Ping implements hook.Source: ServiceNow sends no pings.
+func (Source) Ping(workflows.Event) bool { return false }
+
 // Parse implements hook.Source.
 func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 	var p payload
@@ -179,7 +193,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 	if table == "" {
 		return workflows.Event{}, hook.BadRequest("missing_event_type", "body has no table", `add "table": "${table}" (or sys_class_name) to the outbound REST message content`)
 	}
-	id := req.Header.Get(option(req, OptionDeliveryHeader, DefaultDeliveryHeader))
+	id := Source{}.Label(req.Header, req.Options).DeliveryID
 	if id == "" && p.SysID != "" {
 		switch {
 		case p.SysModCount != "":
