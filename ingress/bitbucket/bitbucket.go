@@ -153,9 +153,9 @@ type payload struct {
 
 // Parse implements hook.Source.
 func (Source) Parse(req *hook.Request) (workflows.Event, error) {
-	edition, id := editionCloud, req.Header.Get(headerCloudID)
+	edition, id := editionCloud, hook.HeaderValue(req.Header, headerCloudID)
 	if id == "" {
-		edition, id = editionDC, req.Header.Get(headerDCID)
+		edition, id = editionDC, hook.HeaderValue(req.Header, headerDCID)
 	}
 	if id == "" {
 		id = hook.BodyDeliveryID(req.Body)
@@ -165,7 +165,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 	if err := json.Unmarshal(req.Body, &p); (err != nil && !errors.As(err, &typeErr)) || !isObject(req.Body) {
 		return workflows.Event{}, hook.BadRequest("malformed_json", "body is not a JSON object", "")
 	}
-	typ := req.Header.Get(headerEventKey)
+	typ := hook.HeaderValue(req.Header, headerEventKey)
 	if typ == "" {
 		typ = p.EventKey
 	}
@@ -174,7 +174,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 	}
 	_, action, _ := strings.Cut(typ, ":")
 	m := map[string]string{metaEdition: edition}
-	if v := req.Header.Get(headerHookUUID); v != "" {
+	if v := hook.HeaderValue(req.Header, headerHookUUID); v != "" {
 		m[metaHookUUIDKey] = v
 	}
 	return workflows.Event{

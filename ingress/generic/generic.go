@@ -187,7 +187,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 	}
 	typ := ""
 	if h := req.Options[OptionTypeHeader]; h != "" {
-		typ = req.Header.Get(h)
+		typ = hook.HeaderValue(req.Header, h)
 	}
 	if typ == "" {
 		typ = scalar(top["type"])
@@ -221,7 +221,7 @@ func deliveryID(req *hook.Request) string {
 		names = names[:2]
 	}
 	for _, h := range names {
-		if v := req.Header.Get(h); h != "" && v != "" {
+		if v := hook.HeaderValue(req.Header, h); h != "" && v != "" {
 			return v
 		}
 	}

@@ -152,11 +152,11 @@ type payload struct {
 
 // Parse implements hook.Source.
 func (Source) Parse(req *hook.Request) (workflows.Event, error) {
-	typ := req.Header.Get(gh.EventTypeHeader)
+	typ := hook.HeaderValue(req.Header, gh.EventTypeHeader)
 	if typ == "" {
 		return workflows.Event{}, hook.BadRequest("missing_event_type", "missing X-GitHub-Event header", "GitHub sends the event type in X-GitHub-Event")
 	}
-	id := req.Header.Get(gh.DeliveryIDHeader)
+	id := hook.HeaderValue(req.Header, gh.DeliveryIDHeader)
 	if id == "" {
 		// Real GitHub deliveries always carry one; a relay that strips it
 		// still gets deduplication by content.
@@ -284,7 +284,7 @@ func keys(p *payload) map[string]string {
 func meta(req *hook.Request) map[string]string {
 	m := map[string]string{}
 	for _, h := range []string{headerGHESHost, headerGHESVer, headerHookID, headerTargetTyp, headerTargetID} {
-		if v := req.Header.Get(h); v != "" {
+		if v := hook.HeaderValue(req.Header, h); v != "" {
 			m[strings.ToLower(h)] = v
 		}
 	}

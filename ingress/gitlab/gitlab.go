@@ -141,7 +141,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 	if err := json.Unmarshal(req.Body, &p); (err != nil && !errors.As(err, &typeErr)) || !isObject(req.Body) {
 		return workflows.Event{}, hook.BadRequest("malformed_json", "body is not a JSON object", "")
 	}
-	typ := eventType(&p, req.Header.Get(headerEvent))
+	typ := eventType(&p, hook.HeaderValue(req.Header, headerEvent))
 	if typ == "" {
 		return workflows.Event{}, hook.BadRequest("missing_event_type", "no object_kind in the body and no X-Gitlab-Event header",
 			"GitLab sends the event type in X-Gitlab-Event and object_kind")
@@ -159,7 +159,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 
 func firstHeader(req *hook.Request, names ...string) string {
 	for _, n := range names {
-		if v := req.Header.Get(n); v != "" {
+		if v := hook.HeaderValue(req.Header, n); v != "" {
 			return v
 		}
 	}
@@ -314,7 +314,7 @@ func text(raw json.RawMessage) string {
 func meta(req *hook.Request) map[string]string {
 	m := map[string]string{}
 	for _, h := range []string{headerEvent, headerInstance, headerEventUUID, headerWebhookUUID} {
-		if v := req.Header.Get(h); v != "" {
+		if v := hook.HeaderValue(req.Header, h); v != "" {
 			m[strings.ToLower(h)] = v
 		}
 	}

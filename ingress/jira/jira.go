@@ -135,7 +135,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 		return workflows.Event{}, hook.BadRequest("missing_event_type", "body has no webhookEvent", "Jira sends the event type in the webhookEvent field")
 	}
 	k := keys(&p)
-	deliveryID := req.Header.Get(headerIdentifier)
+	deliveryID := hook.HeaderValue(req.Header, headerIdentifier)
 	if deliveryID == "" && p.Timestamp != 0 {
 		deliveryID = strconv.FormatInt(p.Timestamp, 10) + "-" + p.WebhookEvent
 		if s := subject(&p); s != "" {

@@ -179,7 +179,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 	if table == "" {
 		return workflows.Event{}, hook.BadRequest("missing_event_type", "body has no table", `add "table": "${table}" (or sys_class_name) to the outbound REST message content`)
 	}
-	id := req.Header.Get(option(req, OptionDeliveryHeader, DefaultDeliveryHeader))
+	id := hook.HeaderValue(req.Header, option(req, OptionDeliveryHeader, DefaultDeliveryHeader))
 	if id == "" && p.SysID != "" {
 		switch {
 		case p.SysModCount != "":
