@@ -89,6 +89,9 @@ type Server struct {
 	cache   integrationCache
 	limits  *limiters
 	backlog backlogGauge
+	// appends is the outcome of the journal's last append (health.go):
+	// /readyz answers 503 while appends fail.
+	appends appendHealth
 }
 
 // New validates cfg and returns a Server. It does no I/O.
@@ -139,9 +142,14 @@ func New(cfg Config) (*Server, error) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// ready answers /readyz: 200 while the journal answers and its backlog is
-// under MaxBacklog, 503 otherwise (so a load balancer sends elsewhere).
+// ready answers /readyz: 200 while the journal answers, its appends do
+// not fail (a full disk) and its backlog is under MaxBacklog, 503
+// otherwise (so a load balancer sends elsewhere).
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	if ok, at, reason := s.appends.healthy(s.cfg.Now()); !ok {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "journal_append_failing", "reason": reason, "failed_at": at.UTC()})
+		return
+	}
 	n, err := s.cfg.Journal.Backlog(r.Context())
 	if err != nil {
 		writeError(w, &hook.Error{Status: http.StatusServiceUnavailable, Code: "journal_unavailable", Message: "journal unavailable"})
