@@ -60,6 +60,10 @@ type Config struct {
 	Logger *slog.Logger
 	// AdminToken guards /admin/v1. Empty disables the admin API.
 	AdminToken string
+	// SeparateAdmin keeps /admin/v1 and /metrics off the Server's own
+	// handler (the public webhook listener): serve AdminHandler on another
+	// listener. False serves them on both.
+	SeparateAdmin bool
 	// PublicURL is the base of the integration URLs the admin API shows
 	// (http://host:port). Empty means http://127.0.0.1:8080.
 	PublicURL string
@@ -129,11 +133,8 @@ func New(cfg Config) (*Server, error) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	r.Get("/readyz", s.ready)
-	if cfg.Metrics != nil {
-		r.Method(http.MethodGet, "/metrics", cfg.Metrics.Handler())
-	}
-	if cfg.AdminToken != "" {
-		r.Route("/admin/v1", s.adminRoutes)
+	if !cfg.SeparateAdmin {
+		s.mountAdmin(r)
 	}
 	s.handler = r
 	return s, nil
@@ -141,6 +142,22 @@ func New(cfg Config) (*Server, error) {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// AdminHandler serves the admin API (/admin/v1, when AdminToken is set),
+// /metrics (when Metrics is set) and /healthz, for a listener of their
+// own (Config.SeparateAdmin). Each call returns a new handler over the
+// same Server.
+func (s *Server) AdminHandler() http.Handler {
+	r := chi.NewRouter()
+	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint"})
+	})
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mountAdmin(r)
+	return r
+}
 
 // ready answers /readyz: 200 while the journal answers, its appends do
 // not fail (a full disk) and its backlog is under MaxBacklog, 503
