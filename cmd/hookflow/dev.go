@@ -111,7 +111,7 @@ keeps the workflows, the journal and the integrations.`,
 				<-ctx.Done()
 				return nil
 			}
-			token, _, err := ensureAdminToken(g.dataDir)
+			token, _, err := ensureAdminToken(g.dataDir, g.env)
 			if err != nil {
 				return err
 			}

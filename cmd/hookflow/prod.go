@@ -25,7 +25,7 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 			if err := os.MkdirAll(g.dataDir, 0o700); err != nil {
 				return fmt.Errorf("create data directory: %w", err)
 			}
-			token, _, err := ensureAdminToken(g.dataDir)
+			token, _, err := ensureAdminToken(g.dataDir, g.env)
 			if err != nil {
 				return err
 			}
