@@ -69,7 +69,11 @@ keeps the workflows, the journal and the integrations.`,
 			}
 			banner := func(ingressAddr string) {
 				fmt.Fprintf(out, "hookflow dev is running\n")
-				if ingressAddr != "" {
+				switch {
+				case ingressAddr != "" && ic.AdminHTTP != "":
+					fmt.Fprintf(out, "  ingress      http://%s  (webhooks at /hooks/<path>)\n", ingressAddr)
+					fmt.Fprintf(out, "  admin API    http://%s  (/admin/v1 and /metrics; hookflow commands need --server http://%s)\n", ic.AdminHTTP, ic.AdminHTTP)
+				case ingressAddr != "":
 					fmt.Fprintf(out, "  ingress      http://%s  (webhooks at /hooks/<path>, admin API at /admin/v1)\n", ingressAddr)
 				}
 				fmt.Fprintf(out, "  temporal     %s  (namespace default, task queue %s)\n", temporalAddr, taskQueue)

@@ -32,6 +32,9 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 			cfg := ic
 			cfg.HTTPAddr, cfg.PublicURL, cfg.DataDir, cfg.TaskQueue, cfg.AdminToken = httpAddr, publicURL, g.dataDir, taskQueue, token
 			cfg.Ready = func(a net.Addr) { fmt.Fprintf(cmd.OutOrStdout(), "hookflow ingress listening on http://%s\n", a) }
+			cfg.AdminReady = func(a net.Addr) {
+				fmt.Fprintf(cmd.OutOrStdout(), "hookflow ingress admin API and /metrics on http://%s\n", a)
+			}
 			if cfg.PublicURL == "" {
 				cfg.PublicURL = "http://" + httpAddr
 			}
