@@ -21,6 +21,19 @@ type globals struct {
 	logLevel string
 	// getenv reads the environment; nil means os.Getenv (tests set it).
 	getenv func(string) string
+	// runTemporal starts the embedded Temporal server; nil means
+	// startTemporal (temporal_*.go). Tests set it to check what dev asks
+	// for without a ~15 minute build of the server.
+	runTemporal func(ip string, grpcPort, uiPort int, dbFile string) (temporalServer, error)
+}
+
+// startTemporal starts the embedded Temporal server with runTemporal, or
+// startTemporal of this build.
+func (g *globals) startTemporal(ip string, grpcPort, uiPort int, dbFile string) (temporalServer, error) {
+	if g.runTemporal != nil {
+		return g.runTemporal(ip, grpcPort, uiPort, dbFile)
+	}
+	return startTemporal(ip, grpcPort, uiPort, dbFile)
 }
 
 // env reads the environment variable key.
