@@ -68,6 +68,10 @@ type Config struct {
 	Logger *slog.Logger
 	// AdminToken guards /admin/v1. Empty disables the admin API.
 	AdminToken string
+	// SeparateAdmin keeps /admin/v1 and /metrics off the Server's own
+	// handler (the public webhook listener): serve AdminHandler on another
+	// listener. False serves them on both.
+	SeparateAdmin bool
 	// PublicURL is the base of the integration URLs the admin API shows
 	// (http://host:port). Empty means http://127.0.0.1:8080.
 	PublicURL string
@@ -91,17 +95,17 @@ type Config struct {
 
 // Server is the ingress HTTP handler.
 type Server struct {
-	cfg          Config
-	log          *slog.Logger
-	handler      http.Handler
-	cache        integrationCache
-	limits       *limiters
-	clients      clientLimits
-	inflight     *inflight
-	refusals     refusalBudget
-	backlog      backlogGauge
-	appendHealth appendStatus
-	pipeline     []stage
+	cfg      Config
+	log      *slog.Logger
+	handler  http.Handler
+	cache    integrationCache
+	limits   *limiters
+	clients  clientLimits
+	inflight *inflight
+	refusals refusalBudget
+	backlog  backlogGauge
+	appends  appendHealth // health.go: /readyz answers 503 while appends fail
+	pipeline []stage
 }
 
 // New validates cfg and returns a Server. It does no I/O.
@@ -147,11 +151,8 @@ func New(cfg Config) (*Server, error) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	r.Get("/readyz", s.ready)
-	if cfg.Metrics != nil {
-		r.Method(http.MethodGet, "/metrics", cfg.Metrics.Handler())
-	}
-	if cfg.AdminToken != "" || cfg.WorkerToken != "" {
-		r.Route("/admin/v1", s.adminRoutes)
+	if !cfg.SeparateAdmin {
+		s.mountAdmin(r)
 	}
 	s.handler = r
 	return s, nil
@@ -160,14 +161,31 @@ func New(cfg Config) (*Server, error) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// ready answers /readyz: 200 while the journal answers and its backlog is
-// under MaxBacklog, 503 otherwise (so a load balancer sends elsewhere).
+// AdminHandler serves the admin API (/admin/v1, when AdminToken is set),
+// /metrics (when Metrics is set) and /healthz, for a listener of their
+// own (Config.SeparateAdmin). Each call returns a new handler over the
+// same Server.
+func (s *Server) AdminHandler() http.Handler {
+	r := chi.NewRouter()
+	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint"})
+	})
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mountAdmin(r)
+	return r
+}
+
+// ready answers /readyz: 200 while the journal answers, its appends do
+// not fail (a full disk) and its backlog is under MaxBacklog, 503
+// otherwise (so a load balancer sends elsewhere).
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	n, err := s.cfg.Journal.Backlog(r.Context())
-	if err == nil && !s.appendHealth.healthy() {
-		writeError(w, &hook.Error{Status: http.StatusServiceUnavailable, Code: "journal_failing", Message: "the last journal append failed; deliveries are refused until one succeeds"})
+	if ok, at, reason := s.appends.healthy(s.cfg.Now()); !ok {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "journal_append_failing", "reason": reason, "failed_at": at.UTC()})
 		return
 	}
+	n, err := s.cfg.Journal.Backlog(r.Context())
 	if err != nil {
 		writeError(w, &hook.Error{Status: http.StatusServiceUnavailable, Code: "journal_unavailable", Message: "journal unavailable"})
 		return

@@ -242,17 +242,17 @@ func TestAdminAPI(t *testing.T) {
 	code, _ = call("GET", "/admin/v1/integrations", "wrong", "")
 	require.Equal(t, 401, code)
 
-	code, body := call("POST", "/admin/v1/integrations", "admin-token-123", `{"name":"second","source":"github","secret":"topsecret-value"}`)
+	code, body := call("POST", "/admin/v1/integrations", "admin-token-123", `{"name":"second","source":"github","secret":"topsecret-value-16"}`)
 	require.Equal(t, 201, code, body)
 	var created ingress.IntegrationView
 	require.NoError(t, json.Unmarshal([]byte(body), &created))
-	require.Equal(t, "topsecret-value", created.Secret)
+	require.Equal(t, "topsecret-value-16", created.Secret)
 	require.True(t, strings.HasPrefix(created.URL, "http://127.0.0.1:8080/hooks/"))
 
 	code, body = call("GET", "/admin/v1/integrations", "admin-token-123", "")
 	require.Equal(t, 200, code)
 	require.Contains(t, body, created.ID)
-	require.NotContains(t, body, "topsecret-value")
+	require.NotContains(t, body, "topsecret-value-16")
 	require.NotContains(t, body, secret)
 
 	for _, bad := range []string{`{"name":"x","source":"svn"}`, `{"name":"x"`, `{"name":"x","source":"github","extra":1}`, `{"name":"second","source":"github"}`} {
@@ -298,13 +298,13 @@ func TestRotationThroughTheAdminAPI(t *testing.T) {
 		code, _, _ := f.send(t, delivery{event: "pull_request", id: id, sig: sign(prBody, key), body: prBody})
 		return code
 	}
-	rotate(`{"secret":"second-secret","overlap":"1h"}`)
+	rotate(`{"secret":"second-secret-value","overlap":"1h"}`)
 	require.Equal(t, http.StatusAccepted, deliver("r-1", secret), "the old secret verifies during the overlap")
-	require.Equal(t, http.StatusAccepted, deliver("r-2", "second-secret"))
-	rotate(`{"secret":"third-secret","overlap":"0s"}`)
-	require.Equal(t, http.StatusUnauthorized, deliver("r-3", "second-secret"), "no overlap: the old secret stops at once")
+	require.Equal(t, http.StatusAccepted, deliver("r-2", "second-secret-value"))
+	rotate(`{"secret":"third-secret-value","overlap":"0s"}`)
+	require.Equal(t, http.StatusUnauthorized, deliver("r-3", "second-secret-value"), "no overlap: the old secret stops at once")
 	require.Equal(t, http.StatusUnauthorized, deliver("r-4", secret))
-	require.Equal(t, http.StatusAccepted, deliver("r-5", "third-secret"))
+	require.Equal(t, http.StatusAccepted, deliver("r-5", "third-secret-value"))
 }
 
 func TestRateLimit(t *testing.T) {

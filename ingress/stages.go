@@ -301,7 +301,7 @@ func (s *Server) route(d *delivery) *refusal {
 // if the sender hangs up: once accepted, a delivery is committed.
 func (s *Server) journal(d *delivery) *refusal {
 	res, err := s.cfg.Journal.Append(context.WithoutCancel(d.ctx), d.entry)
-	s.appendHealth.record(err, d.now)
+	s.appends.record(d.now, err)
 	if err != nil {
 		s.log.ErrorContext(d.ctx, "journal append failed", "error", err, "integration", d.in.ID, "delivery_id", d.ev.DeliveryID)
 		return &refusal{metric: "journal_unavailable", retryAfter: 5 * time.Second, err: &hook.Error{Status: http.StatusServiceUnavailable,
@@ -375,7 +375,7 @@ func (s *Server) appendRefusal(ctx context.Context, d *delivery, deliveryID, rea
 		DeliveryID: deliveryID, Source: d.in.Source, Type: d.label.Event, Integration: d.in.ID, ReceivedAt: d.now.UTC(),
 	}}
 	_, err := s.cfg.Journal.Append(ctx, entry)
-	s.appendHealth.record(err, d.now)
+	s.appends.record(d.now, err)
 	if err != nil {
 		s.log.ErrorContext(ctx, "journal append failed", "error", err, "integration", d.in.ID)
 	}
@@ -491,23 +491,4 @@ func (f *inflight) release(n int64) {
 	if n > 0 {
 		f.n.Add(-n)
 	}
-}
-
-// appendStatus remembers whether the last journal append failed, so that
-// /readyz turns a load balancer away while the disk is full.
-type appendStatus struct {
-	mu      sync.Mutex
-	failing bool
-}
-
-func (a *appendStatus) record(err error, _ time.Time) {
-	a.mu.Lock()
-	a.failing = err != nil
-	a.mu.Unlock()
-}
-
-func (a *appendStatus) healthy() bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return !a.failing
 }

@@ -24,6 +24,7 @@ func (cfg *workerConfig) addFlags(f *pflag.FlagSet) {
 // addFlags registers the flags every command that runs the ingress takes;
 // defaultRate is the per-integration rate limit when none is given.
 func (cfg *ingressConfig) addFlags(f *pflag.FlagSet, defaultRate float64) {
+	f.StringVar(&cfg.AdminHTTP, "admin-http", envOr("HOOKFLOW_ADMIN_HTTP", ""), "serve the admin API (/admin/v1) and /metrics on this address instead of on --http, so the webhook listener exposes neither (env HOOKFLOW_ADMIN_HTTP)")
 	f.StringVar(&cfg.Journal, "journal", envOr("HOOKFLOW_JOURNAL", ""), "journal: sqlite://PATH (default <data-dir>/hookflow.db) or postgres://DSN shared by replicas (env HOOKFLOW_JOURNAL)")
 	f.IntVar(&cfg.MaxBacklog, "max-backlog", 100000, "accepted-but-unforwarded deliveries before the ingress answers 503 (0: no bound)")
 	f.DurationVar(&cfg.Retention, "retention", 30*24*time.Hour, "prune journal entries older than this, hourly (0: keep everything)")

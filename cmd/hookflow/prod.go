@@ -25,13 +25,16 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 			if err := os.MkdirAll(g.dataDir, 0o700); err != nil {
 				return fmt.Errorf("create data directory: %w", err)
 			}
-			token, _, err := ensureAdminToken(g.dataDir)
+			token, _, err := ensureAdminToken(g.dataDir, g.env)
 			if err != nil {
 				return err
 			}
 			cfg := ic
 			cfg.HTTPAddr, cfg.PublicURL, cfg.DataDir, cfg.TaskQueue, cfg.AdminToken = httpAddr, publicURL, g.dataDir, taskQueue, token
 			cfg.Ready = func(a net.Addr) { fmt.Fprintf(cmd.OutOrStdout(), "hookflow ingress listening on http://%s\n", a) }
+			cfg.AdminReady = func(a net.Addr) {
+				fmt.Fprintf(cmd.OutOrStdout(), "hookflow ingress admin API and /metrics on http://%s\n", a)
+			}
 			if cfg.PublicURL == "" {
 				cfg.PublicURL = "http://" + httpAddr
 			}

@@ -312,8 +312,9 @@ func startWorker(c client.Client, dataDir string, cfg workerConfig) (worker.Work
 }
 
 // serveHTTP serves h on addr until ctx is done, then stops accepting and
-// waits up to 15 s for requests in flight. ready is closed once listening.
-func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger, ready chan<- net.Addr) error {
+// waits up to 15 s for requests in flight. ready, when not nil, is called
+// (in its own goroutine) with the address once listening.
+func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger, ready func(net.Addr)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
@@ -328,7 +329,7 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logge
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if ready != nil {
-		ready <- ln.Addr()
+		go ready(ln.Addr())
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -344,7 +345,10 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logge
 
 // ingressConfig configures runIngress.
 type ingressConfig struct {
-	HTTPAddr  string
+	HTTPAddr string
+	// AdminHTTP, when set, is where the admin API and /metrics listen
+	// instead of on HTTPAddr.
+	AdminHTTP string
 	PublicURL string
 	DataDir   string
 	// Journal is "" or sqlite://PATH, or postgres://DSN.
@@ -369,6 +373,8 @@ type ingressConfig struct {
 	Retention time.Duration
 	// Ready, when set, is called once the listener is up.
 	Ready func(net.Addr)
+	// AdminReady, when set, is called once the AdminHTTP listener is up.
+	AdminReady func(net.Addr)
 }
 
 // runIngress serves the ingress and runs its forwarder until ctx is done.
@@ -395,7 +401,7 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 		Journal: st.journal, Integrations: st.integrations, APIKeys: st.apikeys, Sources: sources(st.apikeys), Router: rt,
 		RateLimit: cfg.RateLimit, MaxBacklog: cfg.MaxBacklog, Metrics: metrics, Tracer: cfg.Tracing.provider.Tracer("github.com/hookflow/hookflow/ingress"),
 		Logger: log.With("component", "ingress"), AdminToken: cfg.AdminToken, WorkerToken: cfg.WorkerToken, PublicURL: cfg.PublicURL,
-		ClientRateLimit: cfg.ClientRateLimit, MaxInFlightBytes: cfg.MaxInFlightBytes,
+		ClientRateLimit: cfg.ClientRateLimit, MaxInFlightBytes: cfg.MaxInFlightBytes, SeparateAdmin: cfg.AdminHTTP != "",
 	}
 	if fwd != nil {
 		srvCfg.Accepted = fwd.Wake
@@ -416,14 +422,23 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	} else if cfg.Retention > 0 {
 		log.Warn("this journal cannot prune: retention is off")
 	}
-	ready := make(chan net.Addr, 1)
-	go func() {
-		if a, ok := <-ready; ok && cfg.Ready != nil {
-			cfg.Ready(a)
-		}
-	}()
-	err = serveHTTP(ctx, cfg.HTTPAddr, srv, log, ready)
-	close(ready)
+	// The admin listener, when there is one, lives and dies with the
+	// webhook listener: either failing stops both.
+	ctx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+	adminDone := make(chan error, 1)
+	if cfg.AdminHTTP != "" {
+		go func() {
+			err := serveHTTP(ctx, cfg.AdminHTTP, srv.AdminHandler(), log, cfg.AdminReady)
+			stopServing()
+			adminDone <- err
+		}()
+	} else {
+		adminDone <- nil
+	}
+	err = serveHTTP(ctx, cfg.HTTPAddr, srv, log, cfg.Ready)
+	stopServing()
+	err = errors.Join(err, <-adminDone)
 	// Requests in flight are answered; now stop forwarding and flush.
 	stopFwd()
 	<-fwdDone

@@ -154,11 +154,11 @@ type payload struct {
 
 // Label implements hook.Source.
 func (Source) Label(h http.Header, _ map[string]string) hook.Label {
-	id := h.Get(headerCloudID)
+	id := hook.HeaderValue(h, headerCloudID)
 	if id == "" {
-		id = h.Get(headerDCID)
+		id = hook.HeaderValue(h, headerDCID)
 	}
-	return hook.Label{DeliveryID: id, Event: h.Get(headerEventKey)}
+	return hook.Label{DeliveryID: id, Event: hook.HeaderValue(h, headerEventKey)}
 }
 
 // Ping implements hook.Source: Data Center's "Test connection".
@@ -166,9 +166,9 @@ func (Source) Ping(ev workflows.Event) bool { return ev.Type == "diagnostics:pin
 
 // Parse implements hook.Source.
 func (s Source) Parse(req *hook.Request) (workflows.Event, error) {
-	edition, id := editionCloud, req.Header.Get(headerCloudID)
+	edition, id := editionCloud, hook.HeaderValue(req.Header, headerCloudID)
 	if id == "" {
-		edition, id = editionDC, req.Header.Get(headerDCID)
+		edition, id = editionDC, hook.HeaderValue(req.Header, headerDCID)
 	}
 	if id == "" {
 		id = hook.BodyDeliveryID(req.Body)
@@ -178,7 +178,7 @@ func (s Source) Parse(req *hook.Request) (workflows.Event, error) {
 	if err := json.Unmarshal(req.Body, &p); (err != nil && !errors.As(err, &typeErr)) || !isObject(req.Body) {
 		return workflows.Event{}, hook.BadRequest("malformed_json", "body is not a JSON object", "")
 	}
-	typ := req.Header.Get(headerEventKey)
+	typ := hook.HeaderValue(req.Header, headerEventKey)
 	if typ == "" {
 		typ = p.EventKey
 	}
@@ -187,7 +187,7 @@ func (s Source) Parse(req *hook.Request) (workflows.Event, error) {
 	}
 	_, action, _ := strings.Cut(typ, ":")
 	m := map[string]string{metaEdition: edition}
-	if v := req.Header.Get(headerHookUUID); v != "" {
+	if v := hook.HeaderValue(req.Header, headerHookUUID); v != "" {
 		m[metaHookUUIDKey] = v
 	}
 	return workflows.Event{

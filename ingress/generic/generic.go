@@ -189,13 +189,13 @@ func (Source) Label(h http.Header, options map[string]string) hook.Label {
 	}
 	l := hook.Label{}
 	for _, n := range names {
-		if v := h.Get(n); n != "" && v != "" {
+		if v := hook.HeaderValue(h, n); n != "" && v != "" {
 			l.DeliveryID = v
 			break
 		}
 	}
 	if t := options[OptionTypeHeader]; t != "" {
-		l.Event = h.Get(t)
+		l.Event = hook.HeaderValue(h, t)
 	}
 	return l
 }
@@ -212,7 +212,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 	}
 	typ := ""
 	if h := req.Options[OptionTypeHeader]; h != "" {
-		typ = req.Header.Get(h)
+		typ = hook.HeaderValue(req.Header, h)
 	}
 	if typ == "" {
 		typ = scalar(top["type"])

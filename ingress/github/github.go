@@ -153,7 +153,7 @@ type payload struct {
 
 // Label implements hook.Source.
 func (Source) Label(h http.Header, _ map[string]string) hook.Label {
-	return hook.Label{DeliveryID: h.Get(gh.DeliveryIDHeader), Event: h.Get(gh.EventTypeHeader)}
+	return hook.Label{DeliveryID: hook.HeaderValue(h, gh.DeliveryIDHeader), Event: hook.HeaderValue(h, gh.EventTypeHeader)}
 }
 
 // Ping implements hook.Source: GitHub's ping event, sent when a hook is
@@ -295,7 +295,7 @@ func keys(p *payload) map[string]string {
 func meta(req *hook.Request) map[string]string {
 	m := map[string]string{}
 	for _, h := range []string{headerGHESHost, headerGHESVer, headerHookID, headerTargetTyp, headerTargetID} {
-		if v := req.Header.Get(h); v != "" {
+		if v := hook.HeaderValue(req.Header, h); v != "" {
 			m[strings.ToLower(h)] = v
 		}
 	}

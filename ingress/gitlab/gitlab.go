@@ -137,12 +137,12 @@ type payload struct {
 // first, then the event and webhook UUIDs.
 func (Source) Label(h http.Header, _ map[string]string) hook.Label {
 	names := []string{headerIdempotency, "webhook-id", headerEventUUID, headerWebhookUUID}
-	if h.Get("webhook-signature") != "" && h.Get("webhook-id") != "" {
+	if hook.HeaderValue(h, "webhook-signature") != "" && hook.HeaderValue(h, "webhook-id") != "" {
 		names = []string{"webhook-id"}
 	}
-	l := hook.Label{Event: h.Get(headerEvent)}
+	l := hook.Label{Event: hook.HeaderValue(h, headerEvent)}
 	for _, n := range names {
-		if v := h.Get(n); v != "" {
+		if v := hook.HeaderValue(h, n); v != "" {
 			l.DeliveryID = v
 			break
 		}
@@ -166,7 +166,7 @@ func (s Source) Parse(req *hook.Request) (workflows.Event, error) {
 	if err := json.Unmarshal(req.Body, &p); (err != nil && !errors.As(err, &typeErr)) || !isObject(req.Body) {
 		return workflows.Event{}, hook.BadRequest("malformed_json", "body is not a JSON object", "")
 	}
-	typ := eventType(&p, req.Header.Get(headerEvent))
+	typ := eventType(&p, hook.HeaderValue(req.Header, headerEvent))
 	if typ == "" {
 		return workflows.Event{}, hook.BadRequest("missing_event_type", "no object_kind in the body and no X-Gitlab-Event header",
 			"GitLab sends the event type in X-Gitlab-Event and object_kind")
@@ -330,7 +330,7 @@ func text(raw json.RawMessage) string {
 func meta(req *hook.Request) map[string]string {
 	m := map[string]string{}
 	for _, h := range []string{headerEvent, headerInstance, headerEventUUID, headerWebhookUUID} {
-		if v := req.Header.Get(h); v != "" {
+		if v := hook.HeaderValue(req.Header, h); v != "" {
 			m[strings.ToLower(h)] = v
 		}
 	}

@@ -127,7 +127,7 @@ type payload struct {
 
 // Label implements hook.Source. Jira names the event in the body only.
 func (Source) Label(h http.Header, _ map[string]string) hook.Label {
-	return hook.Label{DeliveryID: h.Get(headerIdentifier)}
+	return hook.Label{DeliveryID: hook.HeaderValue(h, headerIdentifier)}
 }
 
 // Ping implements hook.Source: Jira sends no pings.
@@ -144,7 +144,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 		return workflows.Event{}, hook.BadRequest("missing_event_type", "body has no webhookEvent", "Jira sends the event type in the webhookEvent field")
 	}
 	k := keys(&p)
-	deliveryID := req.Header.Get(headerIdentifier)
+	deliveryID := hook.HeaderValue(req.Header, headerIdentifier)
 	if deliveryID == "" && p.Timestamp != 0 {
 		deliveryID = strconv.FormatInt(p.Timestamp, 10) + "-" + p.WebhookEvent
 		if s := subject(&p); s != "" {

@@ -173,7 +173,7 @@ func (Source) Label(h http.Header, options map[string]string) hook.Label {
 	if name == "" {
 		name = DefaultDeliveryHeader
 	}
-	return hook.Label{DeliveryID: h.Get(name)}
+	return hook.Label{DeliveryID: hook.HeaderValue(h, name)}
 }
 
 // Ping implements hook.Source: ServiceNow sends no pings.
