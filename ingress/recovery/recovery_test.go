@@ -60,14 +60,14 @@ type scenario struct {
 
 func githubScenario(t *testing.T, gh *recoverytest.GitHub, path string) scenario {
 	var s scenario
-	s.held = append(s.held, gh.Deliver(path, "push", "", push(1)))                         // received, accepted
+	s.held = append(s.held, gh.Deliver(path, "push", "", push(1)))                           // received, accepted
 	s.held = append(s.held, gh.Deliver(path, recoverytest.IgnoredEvent, "created", push(2))) // received, ignored
 	gh.SetSecret(path, "a secret the integration does not have")
 	s.missing = append(s.missing, gh.Deliver(path, "pull_request", "opened", pullRequest(3))) // refused: 401, journaled as rejected
 	gh.SetSecret(path, ghSecret)
 	s.missing = append(s.missing,
-		gh.Record(path, "push", "", push(4), recoverytest.Unreachable),                  // never received
-		gh.Record(path, "push", "", push(5), recoverytest.TimedOut),                     // timed out, no status code
+		gh.Record(path, "push", "", push(4), recoverytest.Unreachable), // never received
+		gh.Record(path, "push", "", push(5), recoverytest.TimedOut),    // timed out, no status code
 		gh.Record(path, "pull_request", "synchronize", pullRequest(6), recoverytest.Failed503),
 		gh.Record(path, "push", "", push(7), recoverytest.RecordedOK), // recorded OK, absent from the journal
 	)
@@ -286,4 +286,8 @@ func TestRateLimitResetIsWaitedFor(t *testing.T) {
 	require.Contains(t, logs.String(), "waiting as the sender asks")
 	gh.Wait()
 	require.Equal(t, map[string]int{a: 1, b: 1}, ing.Taken(t, in.ID))
+}
+
+func slogTo(w *recoverytest.SyncBuffer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, nil))
 }

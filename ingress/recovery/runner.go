@@ -48,6 +48,11 @@ type RunnerConfig struct {
 	// LeaseTTL is how long a lease lasts unless renewed; a pass renews
 	// it every third of that. Zero means 5 minutes.
 	LeaseTTL time.Duration
+	// StartGap: the first pass after a start is skipped when a pass of
+	// any replica started less than this long ago, so that replicas
+	// started together (a rolling deploy) do not all make one. Zero
+	// means a minute.
+	StartGap time.Duration
 	// MaxWait is Pass.MaxWait. Zero means DefaultMaxWait.
 	MaxWait time.Duration
 	// Metrics, when set, are updated after each pass.
@@ -86,6 +91,9 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	}
 	if cfg.Overlap <= 0 {
 		cfg.Overlap = 15 * time.Minute
+	}
+	if cfg.StartGap <= 0 {
+		cfg.StartGap = time.Minute
 	}
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 5 * time.Minute
@@ -154,7 +162,7 @@ func (r *Runner) recover(ctx context.Context, in integrations.Integration, set S
 	now := r.cfg.Now()
 	gap := set.Interval
 	if !r.started[in.ID] {
-		gap = 0 // the first pass after a start catches up at once
+		gap = min(gap, r.cfg.StartGap) // the first pass after a start catches up at once
 	}
 	st, ok, err := r.cfg.State.Acquire(ctx, in.ID, r.cfg.Holder, now, r.cfg.LeaseTTL, gap)
 	if err != nil {
