@@ -103,6 +103,27 @@ type DeliveriesPage struct {
 	// Next is the URL of the next page, from the Link header; empty on the
 	// last page.
 	Next string
+	// Rate is the rate limit as the answer's X-RateLimit-* headers left it.
+	Rate Rate
+}
+
+// Rate is GitHub's account of a rate limit (X-RateLimit-Limit,
+// -Remaining, -Reset); the zero Rate when the answer had none.
+type Rate struct {
+	Limit, Remaining int
+	Reset            time.Time
+}
+
+// Spent reports whether no call is left before Reset, at now.
+func (r Rate) Spent(now time.Time) bool {
+	return r.Limit > 0 && r.Remaining == 0 && now.Before(r.Reset)
+}
+
+func rateOf(resp *gh.Response) Rate {
+	if resp == nil {
+		return Rate{}
+	}
+	return Rate{Limit: resp.Rate.Limit, Remaining: resp.Rate.Remaining, Reset: resp.Rate.Reset.Time}
 }
 
 // ListHookDeliveries returns one page of the deliveries GitHub recorded for
@@ -115,10 +136,14 @@ func (c *Client) ListHookDeliveries(ctx context.Context, token string, hook Hook
 	op := "list deliveries of hook " + hook.String()
 	u := hook.path() + "?per_page=100"
 	if next != "" {
-		if !c.underBase(next) {
-			return DeliveriesPage{}, convert(op, fmt.Errorf("the next page %q is outside the API root %s", next, c.base))
+		// Only the next link's query (the cursor) is taken, as go-github
+		// does: the request goes to the hook's own path under the API
+		// root, so that the token never travels to another host.
+		q, err := linkQuery(next)
+		if err != nil {
+			return DeliveriesPage{}, convert(op, err)
 		}
-		u = next
+		u = hook.path() + "?" + q
 	}
 	api := c.api(token)
 	req, err := api.NewRequest(http.MethodGet, u, nil)
@@ -139,6 +164,7 @@ func (c *Client) ListHookDeliveries(ctx context.Context, token string, hook Hook
 		})
 	}
 	page.Next = nextLink(strings.Join(resp.Header.Values("Link"), ","))
+	page.Rate = rateOf(resp)
 	return page, nil
 }
 
@@ -146,21 +172,22 @@ func (c *Client) ListHookDeliveries(ctx context.Context, token string, hook Hook
 // again (POST .../deliveries/{id}/attempts, answered 202): GitHub then
 // sends the original payload, with the same GUID, signed with the hook's
 // current secret.
-func (c *Client) RedeliverHookDelivery(ctx context.Context, token string, hook Hook, id int64) error {
+// The Rate returned is the rate limit as GitHub's answer left it.
+func (c *Client) RedeliverHookDelivery(ctx context.Context, token string, hook Hook, id int64) (Rate, error) {
 	op := fmt.Sprintf("redeliver delivery %d of hook %s", id, hook)
 	api := c.api(token)
 	req, err := api.NewRequest(http.MethodPost, fmt.Sprintf("%s/%d/attempts", hook.path(), id), nil)
 	if err != nil {
-		return convert(op, err)
+		return Rate{}, convert(op, err)
 	}
-	_, err = api.Do(ctx, req, nil)
+	resp, err := api.Do(ctx, req, nil)
 	if _, accepted := errors.AsType[*gh.AcceptedError](err); accepted {
-		return nil
+		return rateOf(resp), nil
 	}
 	if err != nil {
-		return convert(op, err)
+		return rateOf(resp), convert(op, err)
 	}
-	return nil
+	return rateOf(resp), nil
 }
 
 // AppJWTFromPEM is AppJWT with the App's private key in PEM, as the token
@@ -173,15 +200,13 @@ func AppJWTFromPEM(appID string, privateKeyPEM []byte, now time.Time) (string, e
 	return AppJWT(appID, key, now)
 }
 
-// underBase reports whether raw, resolved against the client's API root,
-// is under it.
-func (c *Client) underBase(raw string) bool {
-	ref, err := url.Parse(raw)
-	if err != nil {
-		return false
+// linkQuery is the query of a next-page link, which must hold one.
+func linkQuery(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.RawQuery == "" {
+		return "", fmt.Errorf("the next page link %q holds no query", raw)
 	}
-	u := c.base.ResolveReference(ref)
-	return u.Scheme == c.base.Scheme && u.Host == c.base.Host && strings.HasPrefix(u.Path, c.base.Path)
+	return u.RawQuery, nil
 }
 
 // nextLink returns the rel="next" URL of a Link header, or "".

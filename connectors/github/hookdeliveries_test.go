@@ -52,6 +52,9 @@ func TestListHookDeliveriesFollowsTheLinkHeader(t *testing.T) {
 	mux.HandleFunc("GET /api/v3/repos/o/r/hooks/1/deliveries", func(w http.ResponseWriter, r *http.Request) {
 		require.Equal(t, "Bearer "+testToken, r.Header.Get("Authorization"))
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-RateLimit-Limit", "5000")
+		w.Header().Set("X-RateLimit-Remaining", "4999")
+		w.Header().Set("X-RateLimit-Reset", "1924992000")
 		if r.URL.Query().Get("cursor") == "" {
 			require.Equal(t, "100", r.URL.Query().Get("per_page"))
 			w.Header().Set("Link", fmt.Sprintf(`<%s/api/v3/repos/o/r/hooks/1/deliveries?per_page=100&cursor=v1_2>; rel="next"`, srvURL))
@@ -74,10 +77,16 @@ func TestListHookDeliveriesFollowsTheLinkHeader(t *testing.T) {
 	require.Equal(t, []HookDelivery{{ID: 2, GUID: "g2", DeliveredAt: time.Date(2026, 12, 1, 10, 0, 2, 0, time.UTC), Redelivery: true, Status: "timed out", Event: "pull_request", Action: "opened"}}, p2.Deliveries)
 	require.Empty(t, p2.Next)
 
-	// A next page elsewhere would carry the token there: refused.
-	_, err = c.ListHookDeliveries(ctx, testToken, hook, "https://elsewhere.example/api/v3/repos/o/r/hooks/1/deliveries?cursor=x")
-	require.ErrorContains(t, err, "outside the API root")
-	require.NotContains(t, err.Error(), testToken)
+	require.Equal(t, 5000, p2.Rate.Limit)
+	require.Equal(t, 4999, p2.Rate.Remaining)
+
+	// A next link to another host: only its cursor is taken; the token
+	// goes to the API root, never elsewhere.
+	p3, err := c.ListHookDeliveries(ctx, testToken, hook, "https://elsewhere.example/api/v3/repos/o/r/hooks/1/deliveries?per_page=100&cursor=v1_2")
+	require.NoError(t, err)
+	require.Equal(t, p2.Deliveries, p3.Deliveries)
+	_, err = c.ListHookDeliveries(ctx, testToken, hook, "https://elsewhere.example/no-query")
+	require.ErrorContains(t, err, "holds no query")
 }
 
 func TestRedeliverHookDelivery(t *testing.T) {
@@ -102,7 +111,7 @@ func TestRedeliverHookDelivery(t *testing.T) {
 				w.WriteHeader(tc.status)
 				_, _ = w.Write([]byte(tc.body))
 			}))
-			err := c.RedeliverHookDelivery(context.Background(), testToken, Hook{Kind: "orgs", Owner: "octo", ID: 4}, 99)
+			_, err := c.RedeliverHookDelivery(context.Background(), testToken, Hook{Kind: "orgs", Owner: "octo", ID: 4}, 99)
 			require.Equal(t, "POST /api/v3/orgs/octo/hooks/4/deliveries/99/attempts", got)
 			if tc.want == 0 {
 				require.NoError(t, err)

@@ -156,11 +156,14 @@ func (c *Client) ListHookEvents(ctx context.Context, token string, hook Hook, ne
 	target := c.base.JoinPath(hook.path())
 	target.RawQuery = "per_page=100"
 	if next != "" {
-		u, ok := c.resolve(next)
-		if !ok {
-			return EventsPage{}, &apierror.Error{System: System, Op: op, Message: fmt.Sprintf("the next page %q is outside the API root %s", next, c.base)}
+		// Only the next link's query (page, per_page) is taken: the
+		// request goes to the hook's own path under the API root, so
+		// that the token never travels to another host.
+		u, err := url.Parse(next)
+		if err != nil || u.RawQuery == "" {
+			return EventsPage{}, &apierror.Error{System: System, Op: op, Message: fmt.Sprintf("the next page link %q holds no query", next)}
 		}
-		target = u
+		target.RawQuery = u.RawQuery
 	}
 	resp, err := c.do(ctx, op, token, http.MethodGet, target)
 	if err != nil {
@@ -295,17 +298,6 @@ func (c *Client) nextPage(resp *http.Response, current *url.URL) string {
 		return u.String()
 	}
 	return ""
-}
-
-// resolve resolves raw against the API root and reports whether it is
-// under it.
-func (c *Client) resolve(raw string) (*url.URL, bool) {
-	ref, err := url.Parse(raw)
-	if err != nil {
-		return nil, false
-	}
-	u := c.base.ResolveReference(ref)
-	return u, u.Scheme == c.base.Scheme && u.Host == c.base.Host && strings.HasPrefix(u.EscapedPath(), c.base.EscapedPath())
 }
 
 // nextLink returns the rel="next" URL of a Link header, or "".

@@ -233,7 +233,7 @@ func TestAPIErrors(t *testing.T) {
 		{name: "403 rate limit on page 2", setup: func(gh *recoverytest.GitHub) (string, string) {
 			gh.RateLimitAfter(1, time.Now().Add(time.Hour))
 			return ghToken, repoHook
-		}, want: []string{"listing page 2", "rate limit exceeded", "nothing was requested"}},
+		}, want: []string{"listing page 2", "X-RateLimit-Remaining: 0", "asks to wait", "nothing was requested"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -284,6 +284,7 @@ func TestRateLimitResetIsWaitedFor(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, rep.Requested)
 	require.Contains(t, logs.String(), "waiting as the sender asks")
+	require.Zero(t, gh.Refused(), "X-RateLimit-Remaining: 0 is waited out before the next call, not run into")
 	gh.Wait()
 	require.Equal(t, map[string]int{a: 1, b: 1}, ing.Taken(t, in.ID))
 }

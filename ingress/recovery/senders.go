@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/hookflow/hookflow/connectors/apierror"
 	ghconn "github.com/hookflow/hookflow/connectors/github"
 	glconn "github.com/hookflow/hookflow/connectors/gitlab"
 	"github.com/hookflow/hookflow/connectors/tokens"
@@ -332,6 +333,32 @@ type githubSender struct {
 	retention  time.Duration
 	credential credential
 	limit      *rate.Limiter
+
+	mu   sync.Mutex
+	rate ghconn.Rate // as the last answer left it
+}
+
+// spent answers, without a call, a call the last answer's
+// X-RateLimit-Remaining 0 says would be refused: a 429 that asks to wait
+// until X-RateLimit-Reset, which the pass waits for or reports.
+func (g *githubSender) spent(op string) error {
+	g.mu.Lock()
+	r := g.rate
+	g.mu.Unlock()
+	now := time.Now()
+	if !r.Spent(now) {
+		return nil
+	}
+	return &apierror.Error{System: ghconn.System, Op: op, Status: http.StatusTooManyRequests, Message: "rate limit spent (X-RateLimit-Remaining: 0)", RetryAfter: r.Reset.Sub(now)}
+}
+
+func (g *githubSender) saw(r ghconn.Rate) {
+	if r.Limit == 0 {
+		return
+	}
+	g.mu.Lock()
+	g.rate = r
+	g.mu.Unlock()
 }
 
 func (g *githubSender) Source() string           { return ghconn.System }
@@ -343,10 +370,14 @@ func (g *githubSender) List(ctx context.Context, next string) ([]Delivery, strin
 	if err != nil {
 		return nil, "", err
 	}
+	if err := g.spent("list deliveries of hook " + g.hook.String()); err != nil {
+		return nil, "", err
+	}
 	page, err := g.client.ListHookDeliveries(ctx, tok, g.hook, next)
 	if err != nil {
 		return nil, "", err
 	}
+	g.saw(page.Rate)
 	out := make([]Delivery, 0, len(page.Deliveries))
 	for _, d := range page.Deliveries {
 		status := d.Status
@@ -366,7 +397,12 @@ func (g *githubSender) Redeliver(ctx context.Context, d Delivery) error {
 	if err != nil {
 		return err
 	}
-	return g.client.RedeliverHookDelivery(ctx, tok, g.hook, d.ID)
+	if err := g.spent(fmt.Sprintf("redeliver delivery %d of hook %s", d.ID, g.hook)); err != nil {
+		return err
+	}
+	r, err := g.client.RedeliverHookDelivery(ctx, tok, g.hook, d.ID)
+	g.saw(r)
+	return err
 }
 
 type gitlabSender struct {

@@ -77,8 +77,8 @@ type GitHub struct {
 	hooks       map[string]*ghHook
 	nextID      int64
 	redelivered []int64
-	calls       int
-	limitAfter  int
+	remaining   int
+	refused     int
 	limitUntil  time.Time
 	inflight    sync.WaitGroup
 }
@@ -267,42 +267,54 @@ func (g *GitHub) GUIDOf(id int64) string {
 // Wait waits for the redeliveries asked for to be sent.
 func (g *GitHub) Wait() { g.inflight.Wait() }
 
-// RateLimitAfter makes every call after the next n answer 403 with
-// X-RateLimit-Remaining 0 until reset, as GitHub does when the primary
-// rate limit is spent.
+// RateLimitAfter leaves n calls in the primary rate limit until reset:
+// each answer's X-RateLimit-Remaining counts down, and once it is 0 every
+// call is answered 403 until reset, when the limit is whole again, as
+// GitHub does.
 func (g *GitHub) RateLimitAfter(n int, reset time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	// GitHub's X-RateLimit-Reset is in whole seconds.
-	g.limitAfter, g.limitUntil, g.calls = n, reset.Truncate(time.Second), 0
+	g.remaining, g.limitUntil = n, reset.Truncate(time.Second)
+}
+
+// Refused counts the calls answered 403 because the rate limit was spent.
+func (g *GitHub) Refused() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.refused
 }
 
 // limits adds GitHub's rate-limit headers and answers 403 while the
 // limit is spent.
 func (g *GitHub) limits(next http.Handler) http.Handler {
+	const limit = 5000
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
-		g.calls++
-		spent := !g.limitUntil.IsZero() && g.calls > g.limitAfter && time.Now().Before(g.limitUntil)
-		reset := g.limitUntil
-		g.mu.Unlock()
-		if reset.IsZero() || !spent {
-			reset = time.Now().Add(time.Hour)
+		now := time.Now()
+		if g.limitUntil.IsZero() || !now.Before(g.limitUntil) {
+			g.remaining, g.limitUntil = limit, now.Add(time.Hour).Truncate(time.Second)
 		}
+		spent := g.remaining == 0
+		if spent {
+			g.refused++
+		} else {
+			g.remaining--
+		}
+		remaining, reset := g.remaining, g.limitUntil
+		g.mu.Unlock()
 		h := w.Header()
-		h.Set("X-RateLimit-Limit", "5000")
+		h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-RateLimit-Used", strconv.Itoa(limit-remaining))
 		h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
 		h.Set("X-RateLimit-Resource", "core")
 		h.Set("X-GitHub-Api-Version-Selected", "2022-11-28")
 		if spent {
-			h.Set("X-RateLimit-Remaining", "0")
-			h.Set("X-RateLimit-Used", "5000")
 			writeJSON(w, http.StatusForbidden, map[string]string{"message": "API rate limit exceeded for user ID 1.",
 				"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-primary-rate-limits"})
 			return
 		}
-		h.Set("X-RateLimit-Remaining", "4990")
-		h.Set("X-RateLimit-Used", "10")
 		next.ServeHTTP(w, r)
 	})
 }
