@@ -26,7 +26,7 @@ func newRecoverCmdEnv(g *globals, getenv func(string) string) *cobra.Command {
 	var (
 		integration, since, until, hook, apiURL, journalURL, appID string
 		dryRun                                                     bool
-		maxWait                                                    time.Duration
+		maxWait, wait                                              time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "recover --integration ID [--since 72h] [--until T] [--dry-run] [--hook HOOK] [--api-url URL]",
@@ -103,11 +103,30 @@ Exits non-zero when listing fails (then nothing was requested) or any request fa
 			if err != nil {
 				return err
 			}
+			// Wait for the redeliveries, so that the journal holds them
+			// when the command returns (and a run right after asks for
+			// none again).
+			arrived := map[string]bool{}
+			if asked := rep.RequestedGUIDs(); len(asked) > 0 && wait > 0 {
+				late, err := recovery.AwaitArrival(ctx, rec, in.ID, asked, wait, 0)
+				if err != nil {
+					return err
+				}
+				for _, id := range asked {
+					arrived[id] = true
+				}
+				for _, id := range late {
+					delete(arrived, id)
+				}
+				if len(late) > 0 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%d of %d redeliveries had not arrived after %s; the sender may still send them: run again later to check\n", len(late), len(asked), wait)
+				}
+			}
 			if g.output == "json" {
 				if err := printJSON(cmd, rep); err != nil {
 					return err
 				}
-			} else if err := printRecovery(cmd, rep); err != nil {
+			} else if err := printRecovery(cmd, rep, arrived, wait > 0); err != nil {
 				return err
 			}
 			if n := len(rep.Failed); n > 0 {
@@ -126,6 +145,7 @@ Exits non-zero when listing fails (then nothing was requested) or any request fa
 	f.StringVar(&journalURL, "journal", "", "the ingress's journal: sqlite://PATH (default <data-dir>/hookflow.db) or postgres://DSN (env HOOKFLOW_JOURNAL)")
 	f.StringVar(&appID, "github-app-id", "", "the GitHub App whose hook is app (default: the option recover_app_id, HOOKFLOW_GITHUB_APP_ID)")
 	f.DurationVar(&maxWait, "max-wait", recovery.DefaultMaxWait, "wait at most this long for a rate limit to reset; longer, and the call fails")
+	f.DurationVar(&wait, "wait", 30*time.Second, "then wait up to this long for the redeliveries to arrive in the journal (0: do not wait)")
 	_ = cmd.MarkFlagRequired("integration")
 	return cmd
 }
@@ -151,7 +171,7 @@ func findIntegration(ctx context.Context, store *integrations.Store, ref string)
 	return integrations.Integration{}, fmt.Errorf("no integration %q in this journal (hookflow integrations list shows them; --data-dir or --journal must name the ingress's database)", ref)
 }
 
-func printRecovery(cmd *cobra.Command, rep recovery.Report) error {
+func printRecovery(cmd *cobra.Command, rep recovery.Report, arrived map[string]bool, waited bool) error {
 	out := cmd.OutOrStdout()
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	verb := "requested"
@@ -182,8 +202,13 @@ func printRecovery(cmd *cobra.Command, rep recovery.Report) error {
 	fmt.Fprintln(tw, "ATTEMPT\tDELIVERY\tEVENT\tAT\tSENDER SAID\tRESULT")
 	for _, d := range rep.Missing {
 		result := verb
-		if e, ok := failed[d.GUID]; ok {
+		switch e, ok := failed[d.GUID]; {
+		case ok:
 			result = "failed: " + e
+		case arrived[d.GUID]:
+			result = "requested, arrived"
+		case waited && !rep.DryRun:
+			result = "requested, not arrived yet"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.GUID, d.Event, d.At.Local().Format("01-02 15:04:05"), d.Status, result)
 	}
