@@ -183,6 +183,9 @@ func printRecovery(cmd *cobra.Command, rep recovery.Report, arrived map[string]b
 		events = append(events, fmt.Sprintf("%s=%d", ev, n))
 	}
 	slices.Sort(events)
+	if len(events) == 0 {
+		events = []string{"-"}
+	}
 	fmt.Fprintf(tw, "integration\t%s\nhook\t%s\nwindow\t%s to %s\nlisted\t%d\nin journal\t%d\n%s\t%d\nfailed\t%d\nby event\t%s\n",
 		rep.Integration, rep.Hook, rep.Since.Format(time.RFC3339), rep.Until.Format(time.RFC3339), rep.Listed, rep.InJournal,
 		verb, rep.Requested, len(rep.Failed), strings.Join(events, " "))

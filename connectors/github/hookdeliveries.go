@@ -190,6 +190,9 @@ func (c *Client) RedeliverHookDelivery(ctx context.Context, token string, hook H
 	return rateOf(resp), nil
 }
 
+// BaseURL returns the client's REST API root.
+func (c *Client) BaseURL() string { return c.base.String() }
+
 // AppJWTFromPEM is AppJWT with the App's private key in PEM, as the token
 // store keeps it. Errors wrap ErrPrivateKey and never show the key.
 func AppJWTFromPEM(appID string, privateKeyPEM []byte, now time.Time) (string, error) {

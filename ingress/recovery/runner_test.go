@@ -339,3 +339,41 @@ func metric(t *testing.T, m *recovery.Metrics, name, source string) float64 {
 	}
 	return 0
 }
+
+// TestRetentionWarnings: a pass long after the last success says that
+// the outage approaches the sender's retention, or has passed it.
+func TestRetentionWarnings(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		behind time.Duration
+		want   string
+	}{
+		{name: "recent", behind: time.Hour},
+		{name: "approaching", behind: 40 * time.Hour, want: "the outage approaches the sender's retention of 3 days"},
+		{name: "past", behind: 80 * time.Hour, want: "deliveries may be lost for good"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			ing := recoverytest.StartIngress(t, t.TempDir(), "")
+			gh := recoverytest.NewGitHub(t, recoverytest.GitHubOptions{Token: ghToken})
+			in := createIntegration(t, ing, "github", ghSecret, map[string]string{recovery.OptionRecover: "auto",
+				recovery.OptionHook: repoHook, recovery.OptionAPIURL: gh.URL, recovery.OptionRetention: "3d"})
+			gh.AddHook(repoHook, ing.HookURL(in), ghSecret)
+			then := time.Now().Add(-tc.behind)
+			_, ok, err := ing.State.Acquire(ctx, in.ID, "old", then, time.Minute, 0)
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.NoError(t, ing.State.Finish(ctx, in.ID, "old", then, then, nil))
+			logs := &recoverytest.SyncBuffer{}
+			p := startRunner(t, ing, "new", nil, logs)
+			require.Eventually(t, func() bool { return p.count() == 1 }, 5*time.Second, 10*time.Millisecond)
+			if tc.want == "" {
+				require.NotContains(t, logs.String(), "retention")
+				return
+			}
+			require.Contains(t, logs.String(), tc.want)
+		})
+	}
+}

@@ -308,10 +308,13 @@ func (s *Senders) installationToken(c *ghconn.Client, appID string, inst int64) 
 	if s.appTokens == nil {
 		s.appTokens = map[string]*ghconn.AppTokens{}
 	}
-	at := s.appTokens[appID]
+	// One cache per App and API root: the same App ID on GitHub.com and
+	// on a GHES are two Apps.
+	cacheKey := appID + " " + c.BaseURL()
+	at := s.appTokens[cacheKey]
 	if at == nil {
 		at = c.AppTokens(ghconn.AppTokensOptions{Now: s.now})
-		s.appTokens[appID] = at
+		s.appTokens[cacheKey] = at
 	}
 	s.mu.Unlock()
 	return func(ctx context.Context) (string, error) {
@@ -326,6 +329,11 @@ func (s *Senders) installationToken(c *ghconn.Client, appID string, inst int64) 
 		return tok, err
 	}
 }
+
+var (
+	_ Sender = (*githubSender)(nil)
+	_ Sender = (*gitlabSender)(nil)
+)
 
 type githubSender struct {
 	client     *ghconn.Client
