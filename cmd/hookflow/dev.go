@@ -140,6 +140,7 @@ keeps the workflows, the journal and the integrations.`,
 			}
 			ic.HTTPAddr, ic.PublicURL, ic.DataDir, ic.TaskQueue = httpAddr, publicURL, g.dataDir, taskQueue
 			ic.Temporal, ic.Tracing, ic.AdminToken = c, tr, token
+			ic.Recovery = recoverySettings{GitHubAPIURL: wc.GitHubAPIURL, GitHubAppID: wc.GitHubAppID}
 			ic.Ready = func(a net.Addr) { banner(a.String()) }
 			return runIngress(ctx, ic, log)
 		},

@@ -375,6 +375,8 @@ type ingressConfig struct {
 	Ready func(net.Addr)
 	// AdminReady, when set, is called once the AdminHTTP listener is up.
 	AdminReady func(net.Addr)
+	// Recovery are the defaults of automatic recovery (recover_wiring.go).
+	Recovery recoverySettings
 }
 
 // runIngress serves the ingress and runs its forwarder until ctx is done.
@@ -411,6 +413,11 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 		return err
 	}
 	fwdCtx, stopFwd := context.WithCancel(context.WithoutCancel(ctx))
+	recDone, err := startRecovery(fwdCtx, cfg, st, metrics, log, os.Getenv)
+	if err != nil {
+		stopFwd()
+		return err
+	}
 	fwdDone := make(chan struct{})
 	if fwd != nil {
 		go func() { defer close(fwdDone); _ = fwd.Run(fwdCtx) }()
@@ -442,6 +449,7 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	// Requests in flight are answered; now stop forwarding and flush.
 	stopFwd()
 	<-fwdDone
+	<-recDone
 	return err
 }
 
