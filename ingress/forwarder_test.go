@@ -70,7 +70,7 @@ func newJournal(t *testing.T) journal.Journal {
 
 func accept(t *testing.T, j journal.Journal, id, typ, pr string) {
 	_, err := j.Append(context.Background(), journal.Entry{Status: journal.Accepted, Event: workflows.Event{
-		DeliveryID: id, Integration: "int", Source: "github", Type: typ, Keys: map[string]string{"pr": pr}, Payload: []byte(`{}`)}})
+		DeliveryID: id, Integration: "int", Source: "github", Type: typ, Keys: map[string]string{workflows.KeyPullRequest: pr}, Payload: []byte(`{}`)}})
 	require.NoError(t, err)
 }
 

@@ -33,8 +33,9 @@ type Event struct {
 	Action string `json:"action,omitempty"`
 	// Integration is the ID of the integration the delivery arrived on.
 	Integration string `json:"integration"`
-	// Keys are the business keys routing uses: "repo", "owner", "number",
-	// "ref", "sha", "installation", "issue", ... Empty values are omitted.
+	// Keys are the business keys routing uses, named by the Key constants
+	// (KeyHost, KeyRepoPath, KeyPullRequest, ...). Empty values are
+	// omitted.
 	Keys map[string]string `json:"keys,omitempty"`
 	// Meta holds non-secret sender metadata worth keeping (for example the
 	// GitHub Enterprise host and version).

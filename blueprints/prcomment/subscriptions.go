@@ -22,7 +22,7 @@ func WorkflowID(ev workflows.Event) string {
 	if ev.Source != "github" || ev.Type != "pull_request" {
 		return ""
 	}
-	repo, pr := ev.Key("repo"), ev.Key("pr")
+	repo, pr := ev.Key(workflows.KeyRepoPath), ev.Key(workflows.KeyPullRequest)
 	if repo == "" || pr == "" {
 		return ""
 	}
