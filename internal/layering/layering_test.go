@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 
+	bsact "github.com/hookflow/hookflow/activities/backstage"
 	ghact "github.com/hookflow/hookflow/activities/github"
 	fnact "github.com/hookflow/hookflow/activities/httpfunc"
 	jiraact "github.com/hookflow/hookflow/activities/jira"
@@ -194,6 +195,7 @@ var _ worker.ActivityRegistry = (*registry)(nil)
 // name.
 func registered() map[string]any {
 	r := &registry{fns: map[string]any{}}
+	bsact.Register(r, &bsact.Activities{})
 	ghact.Register(r, &ghact.Activities{})
 	fnact.Register(r, &fnact.Activities{})
 	jiraact.Register(r, &jiraact.Activities{})
@@ -235,6 +237,7 @@ func TestActivitiesOwnTheirTypes(t *testing.T) {
 	fns := registered()
 	require.Contains(t, fns, ghact.CreateComment)
 	require.Contains(t, fns, jiraact.AddRemoteLink)
+	require.Contains(t, fns, bsact.RefreshEntity)
 	ctxType := reflect.TypeOf((*context.Context)(nil)).Elem()
 	errType := reflect.TypeOf((*error)(nil)).Elem()
 	for name, fn := range fns {
