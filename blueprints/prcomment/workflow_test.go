@@ -114,6 +114,9 @@ func TestWorkflowID(t *testing.T) {
 	noPR := prEvent("d", "opened", "open")
 	delete(noPR.Keys, workflows.KeyPullRequest)
 	require.Empty(t, WorkflowID(noPR))
+	legacy := prEvent("d", "opened", "open") // journaled before the key vocabulary
+	legacy.Keys = map[string]string{"repo": "octo/hello", "owner": "octo", "name": "hello", "pr": "7"}
+	require.Equal(t, "github/octo/hello/pr/7", WorkflowID(legacy))
 	gl := prEvent("d", "opened", "open")
 	gl.Source = "gitlab"
 	require.Empty(t, WorkflowID(gl))
