@@ -1,7 +1,10 @@
 // Package workflows holds the contracts every blueprint shares: the Event
-// envelope the ingress produces, the signal that carries it, the routing
-// contract between the forwarder and the blueprints, and the entity loop that
-// applies events once and in order.
+// envelope the ingress produces, the vocabulary of its business keys
+// (keys.go), the typed views a blueprint reads an event's payload through
+// (PullRequestOf, PushesOf, DeploymentOf, JiraIssueOf, RecordOf), the
+// signal that carries events, the routing contract between the forwarder
+// and the blueprints, and the entity loop that applies events once and in
+// order.
 //
 // It imports the Temporal SDK's workflow package but no connector: the
 // ingress and the blueprints both depend on it, so it stays small.

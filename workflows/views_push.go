@@ -43,8 +43,10 @@ type Push struct {
 	HasCommits bool `json:"has_commits"`
 	// Truncated reports that the sender listed only some of the commits:
 	// GitLab lists at most 20 (total_commits_count says how many there
-	// are), Bitbucket Cloud at most 5 (truncated). GitHub lists up to 2048
-	// and does not say when it cut the list.
+	// are), Bitbucket Cloud the 5 most recent (truncated). GitHub's
+	// documented 20-commit limit applies to timeline events, not to
+	// webhook deliveries, and its payload has no field that says a list
+	// was cut: Truncated is always false there.
 	Truncated bool `json:"truncated"`
 	// Commits are the pushed commits as the sender lists them (GitHub and
 	// GitLab oldest first, Bitbucket Cloud newest first).
