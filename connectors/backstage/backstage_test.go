@@ -220,3 +220,19 @@ func TestFakeFollowsTheDocumentedAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, post("/api/catalog/refresh", `{"entityRef":"COMPONENT:default/Payments"}`))
 	require.Len(t, fake.Requests(), 7)
 }
+
+func FuzzParseEntityRef(f *testing.F) {
+	for _, s := range []string{"component:default/payments", "API:payments", "a:b/c/d", ":", "x:/", "ü:ns/ñ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ref, err := backstage.ParseEntityRef(s)
+		if err != nil {
+			return
+		}
+		// What String gives back parses to the same entity, in lower case.
+		again, err := backstage.ParseEntityRef(ref.String())
+		require.NoError(t, err)
+		require.Equal(t, ref.String(), again.String())
+	})
+}
