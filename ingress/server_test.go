@@ -46,7 +46,7 @@ type fixture struct {
 func prRouter() *workflows.Router {
 	return workflows.NewRouter(workflows.Subscription{Blueprint: "t", Workflow: "T", TaskQueue: "q", Route: func(ev workflows.Event) string {
 		if ev.Type == "pull_request" {
-			return "pr/" + ev.Key("pr")
+			return "pr/" + ev.Key(workflows.KeyPullRequest)
 		}
 		return ""
 	}})
@@ -199,7 +199,7 @@ func TestDeliveries(t *testing.T) {
 	require.Len(t, pending, 1)
 	ev := pending[0].Event
 	require.Equal(t, f.in.ID, ev.Integration)
-	require.Equal(t, map[string]string{"repo": "o/r", "owner": "o", "name": "r", "pr": "7", "state": "open", "sha": "abc", "installation": "9"}, ev.Keys)
+	require.Equal(t, map[string]string{"host": "github.com", "repo_path": "o/r", "owner": "o", "repo_name": "r", "pull_request": "7", "sha": "abc", "installation": "9"}, ev.Keys)
 	require.JSONEq(t, string(prBody), string(ev.Payload))
 	require.Equal(t, "pr/7", pending[0].Route.WorkflowID, "the route decided at accept is the one forwarded")
 	require.Equal(t, "t", pending[0].Route.Blueprint)

@@ -16,13 +16,26 @@ func Subscription(taskQueue string) workflows.Subscription {
 	}
 }
 
+// The keys GitHub events carried before workflows/keys.go: "repo" was
+// today's KeyRepoPath, "pr" today's KeyPullRequest.
+const (
+	legacyKeyRepo = "repo"
+	legacyKeyPR   = "pr"
+)
+
 // WorkflowID returns the ID of the workflow that owns ev, or "" for events
 // this blueprint does not take.
 func WorkflowID(ev workflows.Event) string {
 	if ev.Source != "github" || ev.Type != "pull_request" {
 		return ""
 	}
-	repo, pr := ev.Key("repo"), ev.Key("pr")
+	repo, pr := ev.Key(workflows.KeyRepoPath), ev.Key(workflows.KeyPullRequest)
+	if repo == "" && pr == "" {
+		// Deliveries journaled before the key vocabulary (and forwarded
+		// after an upgrade) name them "repo" and "pr": they still reach
+		// their pull request's workflow.
+		repo, pr = ev.Key(legacyKeyRepo), ev.Key(legacyKeyPR)
+	}
 	if repo == "" || pr == "" {
 		return ""
 	}

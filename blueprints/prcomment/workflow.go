@@ -5,7 +5,6 @@ package prcomment
 
 import (
 	"fmt"
-	"strconv"
 
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -56,10 +55,13 @@ func PullRequest(ctx workflow.Context, in Input) (Output, error) {
 			}
 			comments++
 			return false, nil
-		case ev.Action == "closed" || ev.Key("state") == "closed":
+		case ev.Action == "closed":
 			return true, nil
 		}
-		return false, nil
+		// Any other event that shows the pull request closed (a redelivered
+		// edit after the close) also ends it.
+		pr, err := workflows.PullRequestOfEvent(ev)
+		return err == nil && pr.State != workflows.PullRequestOpen, nil
 	}
 	err := entity.Run(ctx, apply, func(st workflows.EntityState) error {
 		return workflow.NewContinueAsNewError(ctx, WorkflowName, Input{State: st, Comments: comments})
@@ -69,16 +71,18 @@ func PullRequest(ctx workflow.Context, in Input) (Output, error) {
 }
 
 func comment(ctx workflow.Context, ev workflows.Event) error {
-	number, err := strconv.Atoi(ev.Key("pr"))
+	// The view reads the pull request from the payload: a number, never a
+	// key parsed back into one.
+	pr, err := workflows.PullRequestOfEvent(ev)
 	if err != nil {
-		return fmt.Errorf("prcomment: event %s has no pull request number", ev.DeliveryID)
+		return fmt.Errorf("prcomment: event %s: %w", ev.DeliveryID, err)
 	}
 	wf := workflow.GetInfo(ctx).WorkflowExecution.ID
 	in := ghact.CreateCommentInput{
-		Installation: ev.Key("installation"),
-		Owner:        ev.Key("owner"),
-		Repo:         ev.Key("name"),
-		Number:       number,
+		Installation: ev.Key(workflows.KeyInstallation),
+		Owner:        pr.Owner,
+		Repo:         pr.Repo,
+		Number:       pr.Number,
 		Body: fmt.Sprintf("Thanks for the pull request! Hookflow is tracking it as workflow `%s` (%s delivery `%s`).",
 			wf, ev.Action, ev.DeliveryID),
 		Marker: "hookflow:" + Name + ":" + ev.DeliveryID,
