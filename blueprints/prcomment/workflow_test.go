@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	ghact "github.com/hookflow/hookflow/activities/github"
+	"github.com/hookflow/hookflow/activities/payload"
 	"github.com/hookflow/hookflow/ingress/github"
 	"github.com/hookflow/hookflow/ingress/hook"
 	"github.com/hookflow/hookflow/workflows"
@@ -189,4 +190,43 @@ func TestEventWithoutPayloadDoesNotComment(t *testing.T) {
 	require.NoError(t, env.GetWorkflowResult(&out))
 	require.Equal(t, Output{Applied: 2}, out)
 	require.Zero(t, calls)
+}
+
+// TestLargePayloadByReference: an event whose payload the journal holds
+// (over 256 KiB) is read through the projection activity, which returns
+// only the fields the comment needs; the history never holds the payload.
+func TestLargePayloadByReference(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	env.RegisterActivityWithOptions(func(context.Context, payload.ProjectInput) (payload.ProjectOutput, error) {
+		panic("mocked")
+	}, activityOptions(payload.ProjectPayload))
+	var asked []payload.ProjectInput
+	env.OnActivity(payload.ProjectPayload, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in payload.ProjectInput) (payload.ProjectOutput, error) {
+			asked = append(asked, in)
+			p, err := workflows.Project(prEvent("x", "opened", "open").Payload, in.Paths)
+			p.Values["sender.login"] = json.RawMessage(`"octocat"`)
+			return payload.ProjectOutput{Projection: p}, err
+		})
+	var got []ghact.CreateCommentInput
+	env.OnActivity(ghact.CreateComment, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in ghact.CreateCommentInput) (ghact.CreateCommentOutput, error) {
+			got = append(got, in)
+			return ghact.CreateCommentOutput{CommentID: 1, Created: true}, nil
+		})
+	big := prEvent("big", "opened", "open")
+	big.Payload, big.PayloadRef, big.PayloadSize = nil, "journal/12", 3<<20
+	send(env, time.Second, big)
+	send(env, 2*time.Second, prEvent("d3", "closed", "closed"))
+	env.ExecuteWorkflow(WorkflowName, Input{})
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, asked, 1)
+	require.Equal(t, "journal/12", asked[0].Ref)
+	require.Contains(t, asked[0].Paths, "sender.login")
+	require.Len(t, got, 1)
+	require.Equal(t, 7, got[0].Number)
+	require.Equal(t, "octo", got[0].Owner)
+	require.Equal(t, "hello", got[0].Repo)
+	require.Contains(t, got[0].Body, "@octocat", "the sender, the last field of the payload, is greeted")
 }
