@@ -13,6 +13,10 @@ func Subscription(taskQueue string) workflows.Subscription {
 		TaskQueue: taskQueue,
 		Route:     WorkflowID,
 		Input:     func(string) any { return Input{} },
+		// A pull request whose workflow completed (it was closed) starts
+		// a new one only when it is reopened; other late events for it
+		// are recorded as ignored ("entity finished").
+		Starts: func(ev workflows.Event) bool { return ev.Action == "opened" || ev.Action == "reopened" },
 	}
 }
 
