@@ -52,7 +52,7 @@ func prRouter() *workflows.Router {
 	}})
 }
 
-func newFixture(t *testing.T, opts map[string]string) *fixture {
+func newFixture(t *testing.T, opts map[string]string, configure ...func(*ingress.Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "hookflow.db"))
@@ -69,11 +69,15 @@ func newFixture(t *testing.T, opts map[string]string) *fixture {
 	require.NoError(t, err)
 	gen := generic.Source{VerifyKey: func(req *hook.Request, key string) bool { return keys.Verify(req.Context, req.IntegrationID, key) }}
 	logs := &bytes.Buffer{}
-	s, err := ingress.New(ingress.Config{
+	cfg := ingress.Config{
 		Journal: j, Integrations: store, APIKeys: keys, Router: prRouter(), Metrics: ingress.NewMetrics(),
 		Sources: map[string]hook.Source{"github": ghsrc.Source{}, "generic": gen},
 		Logger:  slog.New(slog.NewJSONHandler(logs, nil)), AdminToken: "admin-token-123",
-	})
+	}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	s, err := ingress.New(cfg)
 	require.NoError(t, err)
 	srv := httptest.NewServer(s)
 	t.Cleanup(func() { srv.Close(); j.Close(); db.Close() })

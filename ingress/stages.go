@@ -135,7 +135,9 @@ func (s *Server) resolve(d *delivery) *refusal {
 	if !integrations.MaybePath(path) {
 		return notFound // not even looked up, and never cached
 	}
-	in, err := s.cache.byPath(d.ctx, path)
+	// The lookup outlives a client that hangs up: its refusal is still
+	// journaled.
+	in, err := s.cache.byPath(context.WithoutCancel(d.ctx), path)
 	if errors.Is(err, integrations.ErrNotFound) {
 		return notFound
 	}
