@@ -99,6 +99,9 @@ func TestInFlightBytesAreBounded(t *testing.T) {
 		_, err = c.Write(bytes.Repeat([]byte(" "), 500<<10))
 		require.NoError(t, err)
 	}
+	require.Eventually(t, func() bool {
+		return strings.Contains(metrics(t, f), "hookflow_ingress_inflight_bytes 1.024e+06")
+	}, 5*time.Second, 10*time.Millisecond, "the two slow bodies are held")
 	body := []byte(`{"pad":"` + strings.Repeat("x", 100<<10) + `"}`)
 	require.Eventually(t, func() bool {
 		code, out, h := f.send(t, delivery{event: "pull_request", id: "third", sig: sign(body, secret), body: body})
@@ -143,12 +146,17 @@ func TestRefusalsAreJournaledAtABoundedRate(t *testing.T) {
 	require.Equal(t, "m2-0", list[0].Event.DeliveryID)
 	require.Contains(t, list[1].Reason, "5 more refusals in the minute from 2026-12-02T10:00:00Z", "one summary row for the suppressed ones")
 
+	require.Contains(t, metrics(t, f), `hookflow_refusals_suppressed_total{source="github",status="401"} 5`)
+}
+
+func metrics(t *testing.T, f *fixture) string {
+	t.Helper()
 	resp, err := http.Get(f.srv.URL + "/metrics")
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	var b bytes.Buffer
 	_, _ = b.ReadFrom(resp.Body)
-	require.Contains(t, b.String(), `hookflow_refusals_suppressed_total{source="github",status="401"} 5`)
+	return b.String()
 }
 
 func TestUnparseableContentTypeIsRefused(t *testing.T) {

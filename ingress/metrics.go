@@ -49,8 +49,9 @@ func NewMetrics() *Metrics {
 	return m
 }
 
-// Registerer is where other components (the forwarder) register their
-// metrics, so that one /metrics serves them all.
+// Registerer is where components that run beside the ingress and keep
+// metrics of their own (the forwarder, recovery) register them, so that
+// one /metrics serves them all.
 func (m *Metrics) Registerer() prometheus.Registerer { return m.registry }
 
 // Handler serves the metrics in the Prometheus text format.
@@ -79,4 +80,15 @@ func (m *Metrics) refusalSuppressed(source string, status int) {
 		return
 	}
 	m.suppressed.WithLabelValues(source, strconv.Itoa(status)).Inc()
+}
+
+// watchInflight exports the body bytes the ingress holds as a gauge.
+func (m *Metrics) watchInflight(f *inflight) {
+	if m == nil {
+		return
+	}
+	_ = m.registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hookflow_ingress_inflight_bytes",
+		Help: "Request body bytes the ingress holds while reading them (bounded by --max-inflight-bytes).",
+	}, func() float64 { return float64(f.n.Load()) }))
 }

@@ -139,6 +139,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, cache: integrationCache{store: cfg.Integrations, ttl: 2 * time.Second, now: cfg.Now},
 		limits: newLimiters(cfg.RateLimit), clients: clientLimits{perSec: cfg.ClientRateLimit}, inflight: &inflight{max: cfg.MaxInFlightBytes}}
 	s.pipeline = s.stages()
+	cfg.Metrics.watchInflight(s.inflight)
 	r := chi.NewRouter()
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint"})

@@ -49,6 +49,9 @@ type Entity struct {
 	seen  map[string]bool
 	// handled counts the events this run received.
 	handled int
+	// attrs says whether this run upserts search attributes: false when
+	// replaying a history recorded before the entity loop did.
+	attrs bool
 }
 
 // NewEntity resumes an entity from state (the zero state for a new one).
@@ -64,7 +67,8 @@ func NewEntity(state EntityState) *Entity {
 func (e *Entity) State() EntityState { return e.state }
 
 // Run applies the events left pending by the previous run, then loops on
-// the signal channel until apply reports done or fails. It returns nil when
+// the signal channel until apply reports done or fails. Before applying an
+// event it upserts the entity's search attributes (search.go). It returns nil when
 // the entity is done and nothing else arrived; otherwise, and when the run
 // has taken EventsPerRun events, the history passes HistoryLimit or
 // Temporal suggests it, it returns what
@@ -72,6 +76,7 @@ func (e *Entity) State() EntityState { return e.state }
 // with buffered events carried in State.Pending.
 func (e *Entity) Run(ctx workflow.Context, apply Apply, continueAsNew func(EntityState) error) error {
 	ch := workflow.GetSignalChannel(ctx, SignalEvents)
+	e.attrs = workflow.GetVersion(ctx, searchAttributesVersion, workflow.DefaultVersion, 1) >= 1
 	pending := Batch{Events: e.state.Pending}
 	e.state.Pending = nil
 	for {
@@ -134,6 +139,12 @@ func (e *Entity) applyBatch(ctx workflow.Context, b Batch, apply Apply) (bool, e
 		}
 		e.remember(key)
 		e.state.Applied++
+		if e.attrs {
+			if err := upsertSearchAttributes(ctx, ev); err != nil {
+				// Finding the entity is worth less than acting on it.
+				logger.Warn("search attributes not upserted", "delivery_id", ev.DeliveryID, "error", err)
+			}
+		}
 		done, err := apply(ctx, ev)
 		if done {
 			e.keep(b.Events[i+1:]) // the rest of the batch is the next run's

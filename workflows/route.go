@@ -3,9 +3,28 @@ package workflows
 // Subscription says which events a blueprint takes and which workflow owns
 // each of them. The forwarder (and the ingress, to answer "ignored") asks
 // every registered subscription about every event.
+//
+// Source, Events and Actions say declaratively what the subscription takes:
+// `hookflow blueprints list` and the docs show them, and the Router checks
+// them before it calls Route, so Route only builds the ID (and may refuse
+// events the declaration lets through, for example ones lacking a key).
 type Subscription struct {
 	// Blueprint names the blueprint, for logs and the delivery console.
+	// Every subscription of one blueprint has the same Workflow, TaskQueue
+	// and Input: the forwarder finds them by blueprint name.
 	Blueprint string
+	// Source is the sender kind the subscription takes ("github"). Empty
+	// means any source.
+	Source string
+	// Events are the event types it takes ("pull_request"). Empty means
+	// any type.
+	Events []string
+	// Actions are the actions it takes ("opened", "closed"). Empty means
+	// any action, and events without one.
+	Actions []string
+	// IDPattern shows the workflow IDs Route builds, for listings and docs:
+	// "prcomment/<host>/<owner>/<repo>/pr/<number>".
+	IDPattern string
 	// Workflow is the registered workflow type name.
 	Workflow string
 	// TaskQueue is where the blueprint's worker polls.
@@ -28,6 +47,24 @@ type Subscription struct {
 // MayStart reports whether ev may start a new run of a completed entity.
 func (s *Subscription) MayStart(ev Event) bool { return s.Starts == nil || s.Starts(ev) }
 
+// Takes reports whether ev matches the subscription's Source, Events and
+// Actions. Route decides the rest.
+func (s *Subscription) Takes(ev Event) bool {
+	return (s.Source == "" || s.Source == ev.Source) && in(s.Events, ev.Type) && in(s.Actions, ev.Action)
+}
+
+func in(list []string, v string) bool {
+	if len(list) == 0 {
+		return true
+	}
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
 // Route is one workflow an event must reach.
 type Route struct {
 	Subscription *Subscription
@@ -48,6 +85,9 @@ func NewRouter(subs ...Subscription) *Router {
 func (r *Router) Routes(ev Event) []Route {
 	var out []Route
 	for i := range r.subs {
+		if !r.subs[i].Takes(ev) {
+			continue
+		}
 		if id := r.subs[i].Route(ev); id != "" {
 			out = append(out, Route{Subscription: &r.subs[i], WorkflowID: id})
 		}

@@ -27,6 +27,10 @@ type Input struct {
 	State workflows.EntityState
 	// Comments counts comments posted by earlier runs.
 	Comments int
+	// Settings are the blueprint's settings when the pull request's
+	// workflow started. Histories from before settings existed carry the
+	// zero value, which means the defaults.
+	Settings Settings `json:",omitzero"`
 }
 
 // Output is the workflow result.
@@ -45,13 +49,17 @@ func Register(r worker.WorkflowRegistry) {
 func PullRequest(ctx workflow.Context, in Input) (Output, error) {
 	entity := workflows.NewEntity(in.State)
 	comments := in.Comments
+	settings := in.Settings
+	if settings.Greeting == "" {
+		settings.Greeting = DefaultGreeting
+	}
 	apply := func(ctx workflow.Context, ev workflows.Event) (bool, error) {
 		switch {
 		case ev.Action == "opened" || ev.Action == "reopened":
 			// A comment that cannot be posted (after the preset's retries)
 			// is recorded in the history; the pull request's workflow
 			// stays alive for its next events.
-			if err := comment(ctx, ev); err != nil {
+			if err := comment(ctx, settings, ev); err != nil {
 				workflow.GetLogger(ctx).Warn("comment failed", "delivery_id", ev.DeliveryID, "error", err)
 				return false, nil
 			}
@@ -66,7 +74,7 @@ func PullRequest(ctx workflow.Context, in Input) (Output, error) {
 		return err == nil && pr.State != workflows.PullRequestOpen, nil
 	}
 	err := entity.Run(ctx, apply, func(st workflows.EntityState) error {
-		return workflow.NewContinueAsNewError(ctx, WorkflowName, Input{State: st, Comments: comments})
+		return workflow.NewContinueAsNewError(ctx, WorkflowName, Input{State: st, Comments: comments, Settings: in.Settings})
 	})
 	st := entity.State()
 	return Output{Applied: st.Applied, Dropped: st.Dropped, Comments: comments}, err
@@ -76,7 +84,7 @@ func PullRequest(ctx workflow.Context, in Input) (Output, error) {
 // comment (recorded histories before it comment without a name).
 const greetSender = "greet-sender"
 
-func comment(ctx workflow.Context, ev workflows.Event) error {
+func comment(ctx workflow.Context, settings Settings, ev workflows.Event) error {
 	// The view reads the pull request from the payload: a number, never a
 	// key parsed back into one. A payload held by reference (over 256 KiB)
 	// is read by the projection activity, which returns only these fields.
@@ -85,11 +93,10 @@ func comment(ctx workflow.Context, ev workflows.Event) error {
 		return fmt.Errorf("prcomment: event %s: %w", ev.DeliveryID, err)
 	}
 	wf := workflow.GetInfo(ctx).WorkflowExecution.ID
-	body := fmt.Sprintf("Thanks for the pull request! Hookflow is tracking it as workflow `%s` (%s delivery `%s`).",
-		wf, ev.Action, ev.DeliveryID)
+	body := fmt.Sprintf("%s Hookflow is tracking it as workflow `%s` (%s delivery `%s`).",
+		settings.Greeting, wf, ev.Action, ev.DeliveryID)
 	if workflow.GetVersion(ctx, greetSender, workflow.DefaultVersion, 1) == 1 && sender != "" {
-		body = fmt.Sprintf("Thanks for the pull request, @%s! Hookflow is tracking it as workflow `%s` (%s delivery `%s`).",
-			sender, wf, ev.Action, ev.DeliveryID)
+		body = "@" + sender + " " + body
 	}
 	in := ghact.CreateCommentInput{
 		Installation: ev.Key(workflows.KeyInstallation),

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,19 +109,64 @@ func TestEventsAfterCloseGoToTheNextRun(t *testing.T) {
 
 func TestWorkflowID(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, "github/octo/hello/pr/7", WorkflowID(prEvent("d", "opened", "open")))
-	push := prEvent("d", "", "")
-	push.Type = "push"
-	require.Empty(t, WorkflowID(push))
-	noPR := prEvent("d", "opened", "open")
-	delete(noPR.Keys, workflows.KeyPullRequest)
-	require.Empty(t, WorkflowID(noPR))
-	legacy := prEvent("d", "opened", "open") // journaled before the key vocabulary
-	legacy.Keys = map[string]string{"repo": "octo/hello", "owner": "octo", "name": "hello", "pr": "7"}
-	require.Equal(t, "github/octo/hello/pr/7", WorkflowID(legacy))
-	gl := prEvent("d", "opened", "open")
-	gl.Source = "gitlab"
-	require.Empty(t, WorkflowID(gl))
+	with := func(f func(*workflows.Event)) workflows.Event {
+		ev := prEvent("d", "opened", "open")
+		f(&ev)
+		return ev
+	}
+	ghes := with(func(e *workflows.Event) { e.Keys[workflows.KeyHost] = "ghe.example.com" }) // as the sender sets it from X-GitHub-Enterprise-Host
+	tests := []struct {
+		name       string
+		ev         workflows.Event
+		id, legacy string
+	}{
+		{"github.com", prEvent("d", "opened", "open"), "prcomment/github.com/octo/hello/pr/7", "github/octo/hello/pr/7"},
+		{"GHES names its host, old scheme or not", ghes, "prcomment/ghe.example.com/octo/hello/pr/7", "prcomment/ghe.example.com/octo/hello/pr/7"},
+		{"push", with(func(e *workflows.Event) { e.Type = "push" }), "", ""},
+		{"no pull request number", with(func(e *workflows.Event) { delete(e.Keys, workflows.KeyPullRequest) }), "", ""},
+		{"journaled before the key vocabulary", with(func(e *workflows.Event) {
+			e.Keys = map[string]string{"repo": "octo/hello", "owner": "octo", "name": "hello", "pr": "7"}
+		}), "prcomment/github.com/octo/hello/pr/7", "github/octo/hello/pr/7"},
+		{"gitlab", with(func(e *workflows.Event) { e.Source = "gitlab" }), "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.id, WorkflowID(tt.ev))
+			require.Equal(t, tt.legacy, LegacyWorkflowID(tt.ev))
+			legacy := Subscription("q", &Settings{Greeting: "hi", LegacyWorkflowIDs: true})
+			require.Equal(t, tt.legacy, legacy.Route(tt.ev))
+		})
+	}
+}
+
+func TestSettingsAreCapturedAtStart(t *testing.T) {
+	t.Parallel()
+	sub := Subscription("q", &Settings{Greeting: "Welcome aboard."})
+	in, ok := sub.Input("prcomment/github.com/octo/hello/pr/7").(Input)
+	require.True(t, ok)
+	require.Equal(t, "Welcome aboard.", in.Settings.Greeting)
+
+	env := newEnv(t)
+	var body string
+	env.OnActivity(ghact.CreateComment, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in ghact.CreateCommentInput) (ghact.CreateCommentOutput, error) {
+			body = in.Body
+			return ghact.CreateCommentOutput{CommentID: 1, Created: true}, nil
+		})
+	send(env, time.Second, prEvent("d1", "opened", "open"))
+	send(env, 2*time.Second, prEvent("d2", "closed", "closed"))
+	env.ExecuteWorkflow(WorkflowName, in)
+	require.NoError(t, env.GetWorkflowError())
+	require.True(t, strings.HasPrefix(body, "Welcome aboard. Hookflow is tracking"), body)
+}
+
+func TestSettingsValidate(t *testing.T) {
+	t.Parallel()
+	require.NoError(t, DefaultSettings().Validate())
+	require.ErrorContains(t, (&Settings{Greeting: "  "}).Validate(), "greeting")
+	require.ErrorContains(t, (&Settings{Greeting: strings.Repeat("x", 1001)}).Validate(), "greeting")
+	require.NoError(t, Blueprint.Check())
 }
 
 func activityOptions(name string) activity.RegisterOptions {
@@ -146,7 +192,7 @@ func recorded(t *testing.T, file string) workflows.Event {
 func TestRecordedDeliveryRoutesAndComments(t *testing.T) {
 	t.Parallel()
 	opened := recorded(t, "pull_request.opened.http")
-	require.Equal(t, "github/Codertocat/Hello-World/pr/2", WorkflowID(opened))
+	require.Equal(t, "prcomment/github.com/Codertocat/Hello-World/pr/2", WorkflowID(opened))
 	closed := recorded(t, "pull_request.synchronize.http")
 	closed.DeliveryID, closed.Action = "closed-by-state", "edited"
 	closed.Payload = bytes.Replace(closed.Payload, []byte(`"state":"open"`), []byte(`"state":"closed"`), 1)

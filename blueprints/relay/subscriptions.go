@@ -10,10 +10,13 @@ const EntityKey = workflows.KeyEntity
 
 // Subscription routes every event that carries an EntityKey from a generic
 // integration to the workflow of its entity:
-// relay/<integration>/<entity>.
+// relay/<integration>/<entity>. Generic senders have no provider host: the
+// integration stands in its place.
 func Subscription(taskQueue string) workflows.Subscription {
 	return workflows.Subscription{
 		Blueprint: Name,
+		Source:    "generic",
+		IDPattern: Name + "/<integration>/<entity>",
 		Workflow:  WorkflowName,
 		TaskQueue: taskQueue,
 		Route:     WorkflowID,

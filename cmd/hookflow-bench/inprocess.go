@@ -74,7 +74,7 @@ func newInproc(ctx context.Context, dir string, secret []byte) (*inproc, error) 
 	p.srv, err = ingress.New(ingress.Config{
 		Journal: p.j, Integrations: ints,
 		Sources: map[string]hook.Source{ghsrc.Name: ghsrc.Source{}},
-		Router:  workflows.NewRouter(prcomment.Subscription("hookflow")),
+		Router:  workflows.NewRouter(prcomment.Subscription("hookflow", nil)),
 		Logger:  slog.New(slog.NewJSONHandler(p.logf, nil)),
 	})
 	if err != nil {

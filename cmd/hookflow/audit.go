@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -10,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
@@ -43,17 +47,34 @@ type auditDelivery struct {
 	ReceivedAt  string `json:"received_at"`
 }
 
+// auditedWorkflow is one workflow of an entity, for audit --entity.
+type auditedWorkflow struct {
+	WorkflowID string      `json:"workflow_id"`
+	Blueprint  string      `json:"blueprint"`
+	Steps      []auditStep `json:"steps"`
+}
+
 func newAuditCmd(g *globals) *cobra.Command {
-	var temporalAddr, namespace string
+	var temporalAddr, namespace, entity string
 	cmd := &cobra.Command{
-		Use:   "audit WORKFLOW-ID",
+		Use:   "audit WORKFLOW-ID | --entity KEY",
 		Short: "Export the step-by-step record of an entity: deliveries, activities, outcomes",
 		Long: `Print what happened to one entity (a pull request, an issue, a change), from its
 workflow histories in Temporal, every run included: which deliveries arrived and when,
 which activities ran, how many attempts they took and how they ended. Payloads are left out:
-the journal keeps them (hookflow deliveries show). For compliance reviews use --output json.`,
-		Example: `  hookflow audit github/octo/app/pr/42 --output json`,
-		Args:    cobra.ExactArgs(1),
+the journal keeps them (hookflow deliveries show). For compliance reviews use --output json.
+
+With --entity, find every workflow of the entity by its HookflowEntity search attribute
+(OWNER/REPO#N on github.com, HOST/OWNER/REPO#N elsewhere, PROJ-123, CHG0031234), one per
+blueprint that handles it, and print each one's record.`,
+		Example: `  hookflow audit prcomment/github.com/octo/app/pr/42 --output json
+  hookflow audit --entity octo/app#42`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if (entity == "") == (len(args) == 0) || len(args) > 1 {
+				return fmt.Errorf("give one WORKFLOW-ID or --entity KEY")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := g.checkOutput(); err != nil {
 				return err
@@ -63,6 +84,9 @@ the journal keeps them (hookflow deliveries show). For compliance reviews use --
 				return err
 			}
 			defer c.Close()
+			if entity != "" {
+				return auditEntity(cmd, g, c, namespace, entity)
+			}
 			steps, err := audit(cmd.Context(), c, args[0])
 			if err != nil {
 				return err
@@ -70,27 +94,86 @@ the journal keeps them (hookflow deliveries show). For compliance reviews use --
 			if g.output == "json" {
 				return printJSON(cmd, steps)
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TIME\tSTEP\tWHAT")
-			for _, s := range steps {
-				what := s.Activity
-				for _, d := range s.Deliveries {
-					what += fmt.Sprintf("%s %s.%s %s ", d.Source, d.Event, d.Action, d.DeliveryID)
-				}
-				if s.Attempt > 1 {
-					what += fmt.Sprintf(" (attempt %d)", s.Attempt)
-				}
-				if s.Detail != "" {
-					what += " " + s.Detail
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Time.Local().Format("2006-01-02 15:04:05.000"), s.Step, strings.TrimSpace(what))
-			}
-			return tw.Flush()
+			return printSteps(cmd.OutOrStdout(), steps)
 		},
 	}
+	cmd.Flags().StringVar(&entity, "entity", "", "the entity's human key (HookflowEntity): owner/repo#42, PROJ-123, CHG0031234")
 	cmd.Flags().StringVar(&temporalAddr, "temporal-address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
 	cmd.Flags().StringVar(&namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
 	return cmd
+}
+
+// entityQuery is the visibility query for an entity's workflows.
+func entityQuery(entity string) string {
+	return fmt.Sprintf("%s = %s", workflows.AttrEntity.GetName(), strconv.Quote(entity))
+}
+
+func auditEntity(cmd *cobra.Command, g *globals, c client.Client, namespace, entity string) error {
+	ctx := cmd.Context()
+	var ids []string
+	seen := map[string]bool{}
+	var token []byte
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: namespace, Query: entityQuery(entity), NextPageToken: token})
+		if err != nil {
+			return fmt.Errorf("find the workflows of %s: %w", entity, err)
+		}
+		for _, e := range resp.GetExecutions() {
+			if id := e.GetExecution().GetWorkflowId(); !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			break
+		}
+	}
+	if len(ids) == 0 {
+		return fmt.Errorf("no workflow has %s (a workflow upserts it when it applies its first event; visibility lags by a second or so)", entityQuery(entity))
+	}
+	sort.Strings(ids)
+	var out []auditedWorkflow
+	for _, id := range ids {
+		steps, err := audit(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		bp, _, _ := strings.Cut(id, "/")
+		out = append(out, auditedWorkflow{WorkflowID: id, Blueprint: bp, Steps: steps})
+	}
+	if g.output == "json" {
+		return printJSON(cmd, out)
+	}
+	w := cmd.OutOrStdout()
+	for i, a := range out {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "== %s (blueprint %s)\n", a.WorkflowID, a.Blueprint)
+		if err := printSteps(w, a.Steps); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func printSteps(w io.Writer, steps []auditStep) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tSTEP\tWHAT")
+	for _, s := range steps {
+		what := s.Activity
+		for _, d := range s.Deliveries {
+			what += fmt.Sprintf("%s %s.%s %s ", d.Source, d.Event, d.Action, d.DeliveryID)
+		}
+		if s.Attempt > 1 {
+			what += fmt.Sprintf(" (attempt %d)", s.Attempt)
+		}
+		if s.Detail != "" {
+			what += " " + s.Detail
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Time.Local().Format("2006-01-02 15:04:05.000"), s.Step, strings.TrimSpace(what))
+	}
+	return tw.Flush()
 }
 
 // audit reads every run of workflowID, oldest first.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hookflow/hookflow/blueprints"
 	"github.com/hookflow/hookflow/ingress"
 	"github.com/hookflow/hookflow/ingress/journal"
 )
@@ -113,8 +114,8 @@ done and one was forwarded.`,
 	f.StringVar(&status, "status", "", "only this status")
 	f.StringVar(&source, "source", "", "only this source (github, ...)")
 	f.StringVar(&integration, "integration", "", "only this integration ID")
-	f.StringVar(&since, "since", "", "only received since: a duration ago (1h, 30m) or an RFC 3339 time")
-	f.StringVar(&until, "until", "", "only received before: a duration ago or an RFC 3339 time")
+	f.StringVar(&since, "since", "", "only received since: days or a duration ago (30d, 1h) or an RFC 3339 time")
+	f.StringVar(&until, "until", "", "only received before: days or a duration ago (7d, 1h) or an RFC 3339 time")
 	f.IntVar(&limit, "limit", 50, "at most this many")
 	return cmd
 }
@@ -151,15 +152,10 @@ func newDeliveriesShowCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// parseWhen reads "1h"/"30m" as that long ago, or an RFC 3339 time.
+// parseWhen reads a time flag with the one parser every --since and
+// --until shares: "30d" or "1h" ago, or an RFC 3339 time.
 func parseWhen(v string) (time.Time, error) {
-	if d, err := time.ParseDuration(v); err == nil {
-		return time.Now().Add(-d), nil
-	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("%q is neither a duration (1h) nor an RFC 3339 time", v)
+	return blueprints.ParseTime(v, time.Now())
 }
 
 func printJSON(cmd *cobra.Command, v any) error {

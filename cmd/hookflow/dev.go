@@ -38,7 +38,10 @@ func newDevCmd(g *globals) *cobra.Command {
     on 127.0.0.1 even when --http is a LAN address: it has no authentication, so only
     --temporal-listen IP puts it on a network
   - the ingress on --http, with the journal and integrations in <data-dir>/hookflow.db
-  - the forwarder, and a worker with every blueprint registered
+  - the forwarder, and a worker with every enabled blueprint registered
+
+With no configuration file (--config, HOOKFLOW_CONFIG) every blueprint that can run
+is enabled, and the banner says which are off and what would turn them on.
 
 GitHub calls use the token store (see hookflow tokens), then HOOKFLOW_GITHUB_TOKEN (or
 GITHUB_TOKEN), or act as the GitHub App given with --github-app-id, against the API at
@@ -49,6 +52,14 @@ keeps the workflows, the journal and the integrations.`,
 			ctx := cmd.Context()
 			log := g.logger()
 			run, err := parseComponents(components)
+			if err != nil {
+				return err
+			}
+			file, err := g.loadConfig(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			off, err := resolveBlueprints(&wc, file)
 			if err != nil {
 				return err
 			}
@@ -92,6 +103,12 @@ keeps the workflows, the journal and the integrations.`,
 					fmt.Fprintf(out, "  temporal UI  %s\n", uiURL)
 				}
 				fmt.Fprintf(out, "  data dir     %s\n", g.dataDir)
+				if file.Path() != "" {
+					fmt.Fprintf(out, "  config       %s\n", file.Path())
+				}
+				if run["worker"] || run["ingress"] {
+					printBlueprints(out, wc.Blueprints, off)
+				}
 				if ingressAddr != "" {
 					fmt.Fprintf(out, "  admin token  %s\n", filepath.Join(g.dataDir, adminTokenFile))
 				}
@@ -124,7 +141,7 @@ keeps the workflows, the journal and the integrations.`,
 					// own ingress.
 					wc.PayloadURL, wc.PayloadToken = "http://"+httpAddr, token
 				}
-				w, err := startWorker(c, g.dataDir, wc)
+				w, err := startWorker(ctx, c, g.dataDir, wc)
 				if err != nil {
 					return err
 				}
@@ -139,7 +156,7 @@ keeps the workflows, the journal and the integrations.`,
 				publicURL = "http://" + httpAddr
 			}
 			ic.HTTPAddr, ic.PublicURL, ic.DataDir, ic.TaskQueue = httpAddr, publicURL, g.dataDir, taskQueue
-			ic.Temporal, ic.Tracing, ic.AdminToken = c, tr, token
+			ic.Temporal, ic.Tracing, ic.AdminToken, ic.Blueprints = c, tr, token, wc.Blueprints
 			ic.Recovery = recoverySettings{GitHubAPIURL: wc.GitHubAPIURL, GitHubAppID: wc.GitHubAppID}
 			ic.Ready = func(a net.Addr) { banner(a.String()) }
 			return runIngress(ctx, ic, log)

@@ -13,6 +13,7 @@ func newIngressCmd(g *globals) *cobra.Command {
 	var httpAddr, publicURL, temporalAddr, namespace, taskQueue string
 	var forward bool
 	var ic ingressConfig
+	var wc workerConfig
 	cmd := &cobra.Command{
 		Use:   "ingress",
 		Short: "Run the ingress (and its forwarder) against an existing Temporal",
@@ -22,6 +23,16 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := g.logger()
+			file, err := g.loadConfig(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			// The ingress routes to the blueprints the workers run: it
+			// reads the same file, flags and variables to know which.
+			off, err := resolveBlueprints(&wc, file)
+			if err != nil {
+				return err
+			}
 			if err := os.MkdirAll(g.dataDir, 0o700); err != nil {
 				return fmt.Errorf("create data directory: %w", err)
 			}
@@ -31,7 +42,11 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 			}
 			cfg := ic
 			cfg.HTTPAddr, cfg.PublicURL, cfg.DataDir, cfg.TaskQueue, cfg.AdminToken = httpAddr, publicURL, g.dataDir, taskQueue, token
-			cfg.Ready = func(a net.Addr) { fmt.Fprintf(cmd.OutOrStdout(), "hookflow ingress listening on http://%s\n", a) }
+			cfg.Blueprints = wc.Blueprints
+			cfg.Ready = func(a net.Addr) {
+				fmt.Fprintf(cmd.OutOrStdout(), "hookflow ingress listening on http://%s\n", a)
+				printBlueprints(cmd.OutOrStdout(), wc.Blueprints, off)
+			}
 			cfg.AdminReady = func(a net.Addr) {
 				fmt.Fprintf(cmd.OutOrStdout(), "hookflow ingress admin API and /metrics on http://%s\n", a)
 			}
@@ -63,6 +78,7 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 	f.StringVar(&taskQueue, "task-queue", "hookflow", "task queue of the blueprints' workers")
 	f.BoolVar(&forward, "forward", true, "run the forwarder in this process")
 	ic.addFlags(f, 200)
+	wc.addFlags(f)
 	return cmd
 }
 
@@ -71,10 +87,18 @@ func newWorkerCmd(g *globals) *cobra.Command {
 	var wc workerConfig
 	cmd := &cobra.Command{
 		Use:   "worker",
-		Short: "Run a worker with every blueprint and activity against an existing Temporal",
+		Short: "Run a worker with every enabled blueprint and every activity against an existing Temporal",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := g.logger()
+			file, err := g.loadConfig(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			off, err := resolveBlueprints(&wc, file)
+			if err != nil {
+				return err
+			}
 			tr, err := newTracing(cmd.Context(), "worker")
 			if err != nil {
 				return err
@@ -85,13 +109,14 @@ func newWorkerCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			wc.TaskQueue = taskQueue
-			w, err := startWorker(c, g.dataDir, wc)
+			wc.TaskQueue, wc.Namespace = taskQueue, namespace
+			w, err := startWorker(cmd.Context(), c, g.dataDir, wc)
 			if err != nil {
 				return err
 			}
 			defer w.Stop()
 			fmt.Fprintf(cmd.OutOrStdout(), "hookflow worker polling %s on %s\n", taskQueue, temporalAddr)
+			printBlueprints(cmd.OutOrStdout(), wc.Blueprints, off)
 			<-cmd.Context().Done()
 			return nil
 		},

@@ -82,7 +82,7 @@ func startRecovery(ctx context.Context, cfg ingressConfig, st *stores, metrics *
 		return nil, err
 	}
 	m := recovery.NewMetrics()
-	if err := metrics.Register(m); err != nil {
+	if err := metrics.Registerer().Register(m); err != nil {
 		return nil, err
 	}
 	r, err := recovery.NewRunner(recovery.RunnerConfig{

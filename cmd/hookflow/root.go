@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/blueprints/all"
 )
 
 // globals are the flags every subcommand shares.
@@ -19,6 +21,8 @@ type globals struct {
 	server   string
 	output   string
 	logLevel string
+	// config is --config; configPath falls back to HOOKFLOW_CONFIG.
+	config string
 	// getenv reads the environment; nil means os.Getenv (tests set it).
 	getenv func(string) string
 	// runTemporal starts the embedded Temporal server; nil means
@@ -71,7 +75,10 @@ Start everything on a laptop with "hookflow dev"; create an integration with
 	pf.StringVar(&g.server, "server", defServer, "URL of a running hookflow server, for admin commands (env HOOKFLOW_SERVER)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	root.AddCommand(newDevCmd(g), newIngressCmd(g), newWorkerCmd(g), newIntegrationsCmd(g), newKeysCmd(g), newTokensCmd(g), newDeliveriesCmd(g), newAuditCmd(g), newSendCmd(g), newRecoverCmd(g))
+	pf.StringVar(&g.config, "config", "", "configuration file, hookflow.yaml (env HOOKFLOW_CONFIG; none: the defaults; see docs/configuration.md)")
+	root.AddCommand(newDevCmd(g), newIngressCmd(g), newWorkerCmd(g), newIntegrationsCmd(g), newKeysCmd(g), newTokensCmd(g), newDeliveriesCmd(g), newAuditCmd(g), newSendCmd(g), newRecoverCmd(g),
+		newConfigCmd(g), newBlueprintsCmd(g), newNewCmd(g))
+	addBlueprintCommands(root, g, all.List())
 	return root
 }
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -24,8 +25,7 @@ import (
 	payloadact "github.com/hookflow/hookflow/activities/payload"
 	snact "github.com/hookflow/hookflow/activities/servicenow"
 	splunkact "github.com/hookflow/hookflow/activities/splunk"
-	"github.com/hookflow/hookflow/blueprints/prcomment"
-	"github.com/hookflow/hookflow/blueprints/relay"
+	"github.com/hookflow/hookflow/blueprints"
 	ghconn "github.com/hookflow/hookflow/connectors/github"
 	fnconn "github.com/hookflow/hookflow/connectors/httpfunc"
 	jiraconn "github.com/hookflow/hookflow/connectors/jira"
@@ -68,12 +68,11 @@ func sources(keys *apikeys.Store) map[string]hook.Source {
 	return m
 }
 
-// router holds every blueprint's subscription.
-func router(taskQueue string) *workflows.Router {
-	return workflows.NewRouter(
-		prcomment.Subscription(taskQueue),
-		relay.Subscription(taskQueue),
-	)
+// router holds the subscriptions of every enabled blueprint (blueprints/all,
+// resolved against the configuration by resolveBlueprints). name resolves
+// an integration ID to its name for blueprints restricted to integrations.
+func router(taskQueue string, enabled []blueprints.Enabled, name func(id string) string) *workflows.Router {
+	return blueprints.Router(taskQueue, enabled, name)
 }
 
 // workerConfig is what a worker needs besides its Temporal client.
@@ -101,22 +100,33 @@ type workerConfig struct {
 	// error.
 	PayloadURL   string
 	PayloadToken string
+	// Namespace is the Temporal namespace, for the search-attribute check.
+	// Empty means "default".
+	Namespace string
+	// Blueprints are the blueprints to register, with their settings
+	// (resolveBlueprints).
+	Blueprints []blueprints.Enabled
+	// Functions are the URLs of the functions activities/httpfunc calls,
+	// by name (resolveBlueprints: --relay-url and connectors.functions).
+	Functions map[string]string
 	// Tokens is set by startWorker from the data directory.
 	Tokens tokens.Store
 }
 
-// registerAll registers every blueprint and activity on w.
+// registerAll registers the enabled blueprints and every activity on w.
 func registerAll(w worker.Registry, cfg workerConfig) error {
 	gh, err := ghconn.New(ghconn.Options{BaseURL: cfg.GitHubAPIURL})
 	if err != nil {
 		return err
 	}
-	prcomment.Register(w)
-	relay.Register(w)
+	blueprints.RegisterWorkflows(w, cfg.Blueprints)
 	ghact.Register(w, &ghact.Activities{Client: gh, Tokens: cfg.Tokens, AppID: cfg.GitHubAppID})
 	functions := map[string]string{}
+	for name, url := range cfg.Functions {
+		functions[name] = url
+	}
 	if cfg.RelayURL != "" {
-		functions[relay.Function] = cfg.RelayURL
+		functions["relay"] = cfg.RelayURL
 	}
 	fnact.Register(w, &fnact.Activities{Client: fnconn.New(fnconn.Options{}), Tokens: cfg.Tokens, Functions: functions})
 	pa := &payloadact.Activities{ParseRef: journal.ParsePayloadRef}
@@ -288,9 +298,13 @@ func clientOptions(address, namespace string, log *slog.Logger, tr *tracing) (cl
 	}, nil
 }
 
-// startWorker opens the token store of dataDir, registers every blueprint
-// and activity on a worker for cfg.TaskQueue and starts it polling.
-func startWorker(c client.Client, dataDir string, cfg workerConfig) (worker.Worker, error) {
+// startWorker checks the namespace's search attributes, opens the token
+// store of dataDir, registers the enabled blueprints and every activity on
+// a worker for cfg.TaskQueue and starts it polling.
+func startWorker(ctx context.Context, c client.Client, dataDir string, cfg workerConfig) (worker.Worker, error) {
+	if err := checkSearchAttributes(ctx, c, cfg.Namespace); err != nil {
+		return nil, err
+	}
 	ts, err := openTokenStore(dataDir)
 	if err != nil {
 		return nil, err
@@ -354,6 +368,9 @@ type ingressConfig struct {
 	// Journal is "" or sqlite://PATH, or postgres://DSN.
 	Journal   string
 	TaskQueue string
+	// Blueprints are the enabled blueprints (resolveBlueprints): events no
+	// one of them takes are answered "ignored".
+	Blueprints []blueprints.Enabled
 	// Temporal may be nil: the ingress then journals without forwarding.
 	Temporal client.Client
 	// Tracing is the process's OpenTelemetry setup.
@@ -386,7 +403,7 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 		return err
 	}
 	defer st.Close()
-	rt := router(cfg.TaskQueue)
+	rt := router(cfg.TaskQueue, cfg.Blueprints, integrationNames(ctx, st.integrations))
 	metrics := ingress.NewMetrics()
 	if cfg.Tracing == nil {
 		cfg.Tracing = noTracing()
@@ -467,5 +484,26 @@ func retain(ctx context.Context, m journal.Maintenance, keep time.Duration, log 
 			return
 		case <-time.After(time.Hour):
 		}
+	}
+}
+
+// integrationNames resolves integration IDs to names for blueprints
+// restricted to integrations by name, remembering each answer: names do
+// not change.
+func integrationNames(ctx context.Context, store *integrations.Store) func(id string) string {
+	var mu sync.Mutex
+	names := map[string]string{}
+	return func(id string) string {
+		mu.Lock()
+		defer mu.Unlock()
+		if n, ok := names[id]; ok {
+			return n
+		}
+		in, err := store.Get(context.WithoutCancel(ctx), id)
+		if err != nil {
+			return "" // not remembered: the next event asks again
+		}
+		names[id] = in.Name
+		return in.Name
 	}
 }

@@ -11,7 +11,11 @@ import (
 	jiraact "github.com/hookflow/hookflow/activities/jira"
 	snact "github.com/hookflow/hookflow/activities/servicenow"
 	splunkact "github.com/hookflow/hookflow/activities/splunk"
+	"github.com/hookflow/hookflow/blueprints/prcomment"
+	"github.com/hookflow/hookflow/blueprints/relay"
 	"github.com/hookflow/hookflow/connectors/tokens"
+	"github.com/hookflow/hookflow/internal/config"
+	"github.com/hookflow/hookflow/workflows"
 )
 
 // names records what is registered. Registration goes through the
@@ -19,12 +23,17 @@ import (
 type names struct {
 	worker.Registry
 	activities map[string]bool
+	workflows  map[string]bool
 }
 
 func (n *names) RegisterActivityWithOptions(_ any, o activity.RegisterOptions) {
 	n.activities[o.Name] = true
 }
-func (n *names) RegisterWorkflowWithOptions(any, workflow.RegisterOptions) {}
+func (n *names) RegisterWorkflowWithOptions(_ any, o workflow.RegisterOptions) {
+	if n.workflows != nil {
+		n.workflows[o.Name] = true
+	}
+}
 
 // The Jira, ServiceNow and Splunk activities are registered exactly when
 // their site is configured.
@@ -44,4 +53,32 @@ func TestRegisterAllWiresConfiguredSystems(t *testing.T) {
 		}
 	}
 	require.Error(t, registerAll(&names{activities: map[string]bool{}}, workerConfig{JiraURL: "::not a url", Tokens: tokens.Static{}}))
+}
+
+// The worker registers the workflows of the enabled blueprints, and only those.
+func TestRegisterAllRegistersEnabledBlueprints(t *testing.T) {
+	t.Parallel()
+	cfg := workerConfig{TaskQueue: "q", Tokens: tokens.Static{}}
+	off, err := resolveBlueprints(&cfg, config.Default())
+	require.NoError(t, err)
+	reg := &names{activities: map[string]bool{}, workflows: map[string]bool{}}
+	require.NoError(t, registerAll(reg, cfg))
+	require.Equal(t, map[string]bool{prcomment.WorkflowName: true}, reg.workflows, "relay is off without --relay-url")
+	require.Len(t, off, 1)
+	// An event only relay would take is not routed (the ingress answers
+	// "ignored"): it is never forwarded to a workflow nothing polls.
+	relayEvent := workflows.Event{DeliveryID: "d", Source: "generic", Type: "build", Integration: "int_1", Keys: map[string]string{relay.EntityKey: "e"}}
+	require.Empty(t, router("q", cfg.Blueprints, nil).Routes(relayEvent))
+
+	cfg = workerConfig{TaskQueue: "q", Tokens: tokens.Static{}, RelayURL: "http://127.0.0.1:9/"}
+	_, err = resolveBlueprints(&cfg, config.Default())
+	require.NoError(t, err)
+	reg = &names{activities: map[string]bool{}, workflows: map[string]bool{}}
+	require.NoError(t, registerAll(reg, cfg))
+	require.Equal(t, map[string]bool{prcomment.WorkflowName: true, relay.WorkflowName: true}, reg.workflows)
+	// And the router routes to exactly those.
+	rt := router("q", cfg.Blueprints, nil)
+	require.Len(t, rt.Subscriptions(), 2)
+	require.Equal(t, "q", rt.Subscriptions()[0].TaskQueue)
+	require.Len(t, rt.Routes(relayEvent), 1)
 }

@@ -7,8 +7,10 @@
 package devserver
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -18,6 +20,10 @@ import (
 	uiserver "github.com/temporalio/ui-server/v2/server"
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	uioptions "github.com/temporalio/ui-server/v2/server/server_options"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	sdkclient "go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
@@ -47,6 +53,9 @@ type Options struct {
 	// LogLevel is the server's own log level ("debug", "info", "warn",
 	// "error"). Empty means "warn": the server is chatty.
 	LogLevel string
+	// SearchAttributes are registered in Namespace at start when missing,
+	// as the Temporal CLI's --search-attribute does.
+	SearchAttributes map[string]enumspb.IndexedValueType
 }
 
 // Server is a running embedded Temporal server.
@@ -113,6 +122,10 @@ func Start(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("devserver: start server: %w", err)
 	}
 	s := &Server{temporal: srv, opts: opts}
+	if err := s.registerSearchAttributes(); err != nil {
+		s.Stop()
+		return nil, err
+	}
 	if opts.UIPort != 0 {
 		s.ui = uiserver.NewServer(uioptions.WithConfigProvider(&uiconfig.Config{
 			Host:                opts.IP,
@@ -152,6 +165,38 @@ func (s *Server) Stop() {
 		s.ui.Stop()
 	}
 	s.temporal.Stop()
+}
+
+// registerSearchAttributes adds the attributes of Options.SearchAttributes
+// the namespace lacks (a restart on the same database has them already).
+func (s *Server) registerSearchAttributes() error {
+	if len(s.opts.SearchAttributes) == 0 {
+		return nil
+	}
+	c, err := sdkclient.Dial(sdkclient.Options{HostPort: s.Address(), Namespace: s.opts.Namespace, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		return fmt.Errorf("devserver: connect to register search attributes: %w", err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: s.opts.Namespace})
+	if err != nil {
+		return fmt.Errorf("devserver: list search attributes: %w", err)
+	}
+	add := map[string]enumspb.IndexedValueType{}
+	for name, t := range s.opts.SearchAttributes {
+		if _, ok := have.GetCustomAttributes()[name]; !ok {
+			add[name] = t
+		}
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	if _, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: s.opts.Namespace, SearchAttributes: add}); err != nil {
+		return fmt.Errorf("devserver: register search attributes: %w", err)
+	}
+	return nil
 }
 
 func (o Options) serverConfig() (*config.Config, error) {

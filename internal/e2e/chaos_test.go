@@ -98,7 +98,7 @@ func runChaos(t *testing.T, opts chaosOptions) {
 	}
 	ingressProc := func(i int) *proc {
 		args := append([]string{"--data-dir", filepath.Join(dataDir, fmt.Sprint("ingress-", i)), "ingress", "--http", httpAddrs[i],
-			"--temporal-address", temporalAddr, "--rate-limit", "0"}, journalArgs...)
+			"--temporal-address", temporalAddr, "--rate-limit", "0", "--relay-url", sink.URL}, journalArgs...)
 		return startProc(t, fmt.Sprint("ingress-", i), bin, env, "listening on", args...)
 	}
 	tp, wp := temporal(), worker()

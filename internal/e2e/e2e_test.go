@@ -27,6 +27,7 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -55,7 +56,7 @@ func TestPullRequestEndToEnd(t *testing.T) {
 
 	opened := recordedBody(t, "pull_request.opened.http")
 	closed := recordedBody(t, "pull_request.closed.http")
-	wfID := "github/Codertocat/Hello-World/pr/2"
+	wfID := "prcomment/github.com/Codertocat/Hello-World/pr/2"
 	closed = bytes.ReplaceAll(closed, []byte("Octocoders"), []byte("Codertocat")) // the same PR as opened
 
 	// The first comment POST "loses" its answer: the activity retries, and
@@ -129,6 +130,17 @@ func TestPullRequestEndToEnd(t *testing.T) {
 	}
 	require.NotContains(t, hist.String(), githubToken)
 	require.NotContains(t, hist.String(), in.Secret)
+
+	// Operators find the pull request by its entity search attribute, which
+	// hookflow dev registered at start, and audit it by entity.
+	entityQuery := `HookflowEntity = "Codertocat/Hello-World#2" AND HookflowBlueprint = "prcomment"`
+	require.Eventually(t, func() bool {
+		resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: "default", Query: entityQuery})
+		return err == nil && len(resp.GetExecutions()) == 1 && resp.GetExecutions()[0].GetExecution().GetWorkflowId() == wfID
+	}, 30*time.Second, 200*time.Millisecond, "the workflow is found by %s", entityQuery)
+	audited := string(h.cli(t, "audit", "--entity", "Codertocat/Hello-World#2", "--temporal-address", h.temporal, "--output", "json"))
+	require.Contains(t, audited, `"workflow_id": "`+wfID+`"`)
+	require.Contains(t, audited, `"delivery_id": "e2e-closed"`)
 
 	// The compliance record, as `hookflow audit` exports it.
 	var steps []struct {
@@ -216,7 +228,7 @@ func TestPullRequestEndToEnd(t *testing.T) {
 	scheduled := 0
 	require.Eventually(t, func() bool {
 		scheduled = 0
-		iter := tc.GetWorkflowHistory(ctx, "github/Codertocat/Hello-World/pr/3", "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		iter := tc.GetWorkflowHistory(ctx, "prcomment/github.com/Codertocat/Hello-World/pr/3", "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for iter.HasNext() {
 			ev, err := iter.Next()
 			if err != nil {

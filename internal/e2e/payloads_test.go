@@ -68,7 +68,7 @@ func TestLargePayloadsEndToEnd(t *testing.T) {
 		code, answer := post(t, in.URL, in.Secret, "pull_request", id, body)
 		require.Equal(t, http.StatusAccepted, code, answer)
 
-		wfID := fmt.Sprintf("github/Codertocat/Hello-World/pr/%d", tt.pr)
+		wfID := fmt.Sprintf("prcomment/github.com/Codertocat/Hello-World/pr/%d", tt.pr)
 		require.Eventually(t, func() bool {
 			for _, b := range gh.bodies() {
 				if strings.Contains(b, id) {
@@ -120,7 +120,7 @@ func TestLargePayloadsEndToEnd(t *testing.T) {
 	closed = []byte(strings.Replace(string(closed), `"action":"opened"`, `"action":"closed"`, 1))
 	code, answer := post(t, in.URL, in.Secret, "pull_request", "close-10", closed)
 	require.Equal(t, http.StatusAccepted, code, answer)
-	wf10 := "github/Codertocat/Hello-World/pr/10"
+	wf10 := "prcomment/github.com/Codertocat/Hello-World/pr/10"
 	require.NoError(t, tc.GetWorkflow(ctx, wf10, "").Get(ctx, nil))
 	edited := []byte(strings.Replace(string(closed), `"action":"closed"`, `"action":"edited"`, 1))
 	code, answer = post(t, in.URL, in.Secret, "pull_request", "edit-10", edited)

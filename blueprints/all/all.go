@@ -1,0 +1,21 @@
+// Package all is the one list of blueprints: the router, the worker,
+// `hookflow blueprints list` and the docs derive from it. A blueprint
+// package never imports it.
+package all
+
+import (
+	"github.com/hookflow/hookflow/blueprints"
+	"github.com/hookflow/hookflow/blueprints/prcomment"
+	"github.com/hookflow/hookflow/blueprints/relay"
+	// hookflow:imports (new blueprints go above this line)
+)
+
+// List returns every blueprint, in the order they are listed and routed.
+// `hookflow new blueprint` adds its lines above the markers.
+func List() []blueprints.Blueprint {
+	return []blueprints.Blueprint{
+		prcomment.Blueprint,
+		relay.Blueprint,
+		// hookflow:blueprints (new blueprints go above this line)
+	}
+}
