@@ -1,6 +1,7 @@
 package ingress
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -18,6 +20,26 @@ import (
 	"github.com/hookflow/hookflow/ingress/integrations"
 	"github.com/hookflow/hookflow/ingress/journal"
 )
+
+// MinSecretBytes is the shortest webhook secret the admin API takes for
+// an integration (create or rotate): 128 bits even if every byte were
+// random. A generated secret is 32 random bytes.
+const MinSecretBytes = 16
+
+// MinAdminTokenLength is the shortest admin token hookflow accepts
+// (HOOKFLOW_ADMIN_TOKEN or the admin-token file); a generated one is 64 hex
+// digits. cmd/hookflow enforces it, where tokens are read.
+const MinAdminTokenLength = 32
+
+// checkSecret refuses a given secret shorter than MinSecretBytes; "" asks
+// for a generated one. The secret itself is never in the answer.
+func checkSecret(secret string) *hook.Error {
+	if secret != "" && len(secret) < MinSecretBytes {
+		return hook.BadRequest("secret_too_short", fmt.Sprintf("the secret is %d bytes; a webhook secret needs at least %d", len(secret), MinSecretBytes),
+			"leave it out to get a random one, or generate one with: openssl rand -hex 32")
+	}
+	return nil
+}
 
 // IntegrationView is an integration as the admin API shows it. Secret is
 // set only in the answer to a create or rotate: it is shown once.
@@ -46,10 +68,36 @@ type DeliveryView struct {
 	ReceivedAt  time.Time         `json:"received_at"`
 	UpdatedAt   time.Time         `json:"updated_at"`
 	Attempts    int               `json:"attempts"`
-	Payload     json.RawMessage   `json:"payload,omitempty"`
+	// Routes are the workflows the delivery must reach, each with its
+	// own status.
+	Routes []journal.Route `json:"routes"`
+	// PayloadSize is the payload's size; PayloadRef names a payload held
+	// by reference (over 256 KiB).
+	PayloadSize int             `json:"payload_size,omitempty"`
+	PayloadRef  string          `json:"payload_ref,omitempty"`
+	Payload     json.RawMessage `json:"payload,omitempty"`
+}
+
+// mountAdmin mounts /metrics and /admin/v1 on r: on the public handler,
+// or on AdminHandler's with Config.SeparateAdmin.
+func (s *Server) mountAdmin(r chi.Router) {
+	if s.cfg.Metrics != nil {
+		r.Method(http.MethodGet, "/metrics", s.cfg.Metrics.Handler())
+	}
+	if s.cfg.AdminToken != "" || s.cfg.WorkerToken != "" {
+		r.Route("/admin/v1", s.adminRoutes)
+	}
 }
 
 func (s *Server) adminRoutes(r chi.Router) {
+	r.With(s.requireWorker).Get("/payloads/{seq}", s.getPayload)
+	if s.cfg.AdminToken == "" {
+		return
+	}
+	r.Group(func(r chi.Router) { s.adminOnly(r) })
+}
+
+func (s *Server) adminOnly(r chi.Router) {
 	r.Use(s.requireAdmin)
 	r.Post("/integrations", s.createIntegration)
 	r.Get("/integrations", s.listIntegrations)
@@ -150,15 +198,79 @@ func parseTTL(v string) (time.Duration, error) {
 	return d, nil
 }
 
+// requireAdmin lets through requests with the admin token. A refused
+// one is answered after a delay that grows with the refusals of the last
+// minute, up to a second (badTokens), and logged, without what was sent;
+// a request with the right token is never delayed.
 func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	want := []byte("Bearer " + s.cfg.AdminToken)
+	bad := &badTokens{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			delay, refusals := bad.refuse(s.cfg.Now())
+			if refusals > 0 {
+				s.log.WarnContext(r.Context(), "admin token refused", "remote_addr", r.RemoteAddr, "path", r.URL.Path,
+					"token_sent", r.Header.Get("Authorization") != "", "refusals", refusals, "delay", delay.String())
+			}
+			wait(r.Context(), delay)
 			writeError(w, hook.Unauthorized("admin token required", "send Authorization: Bearer <token from the data directory's admin-token file or HOOKFLOW_ADMIN_TOKEN>"))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// Refused admin tokens wait badTokenDelay, doubled for each refusal in the
+// last badTokenMemory, up to maxBadTokenDelay: a guess costs a second once
+// someone keeps guessing, while a mistyped token costs a tenth of one.
+const (
+	badTokenDelay    = 100 * time.Millisecond
+	maxBadTokenDelay = time.Second
+	badTokenMemory   = time.Minute
+)
+
+// badTokens counts refused admin requests, for their delay and their log
+// lines. It is shared by every client: behind a load balancer all of them
+// have one address, and a request with the right token never waits, so
+// a flood of guesses slows only the guesses.
+type badTokens struct {
+	mu       sync.Mutex
+	count    int       // refusals since the last quiet badTokenMemory
+	last     time.Time // the last refusal
+	logged   time.Time // the last log line
+	unlogged int       // refusals since the last log line
+}
+
+// refuse records a refusal at now. It returns how long to wait before
+// answering and, at most once a second, how many refusals to log (0: do
+// not log this one).
+func (b *badTokens) refuse(now time.Time) (delay time.Duration, logRefusals int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if now.Sub(b.last) >= badTokenMemory {
+		b.count = 0
+	}
+	b.count++
+	b.last = now
+	delay = maxBadTokenDelay
+	if b.count <= 4 { // 100, 200, 400, 800 ms, then 1 s
+		delay = badTokenDelay << (b.count - 1)
+	}
+	b.unlogged++
+	if now.Sub(b.logged) >= time.Second {
+		logRefusals, b.unlogged, b.logged = b.unlogged, 0, now
+	}
+	return delay, logRefusals
+}
+
+// wait sleeps for d or until ctx is done (the client hung up).
+func wait(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 func (s *Server) view(in integrations.Integration, withSecret bool) IntegrationView {
@@ -185,6 +297,10 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, ok := s.cfg.Sources[req.Source]; !ok {
 		writeError(w, hook.BadRequest("unknown_source", "unknown source "+strconv.Quote(req.Source), "one of: "+strings.Join(s.sourceNames(), ", ")))
+		return
+	}
+	if err := checkSecret(req.Secret); err != nil {
+		writeError(w, err)
 		return
 	}
 	in := integrations.Integration{Name: req.Name, Source: req.Source, Options: req.Options}
@@ -227,6 +343,10 @@ func (s *Server) rotateIntegration(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if err := checkSecret(req.Secret); err != nil {
+		writeError(w, err)
+		return
+	}
 	var overlap time.Duration
 	if req.Overlap != "" {
 		d, err := time.ParseDuration(req.Overlap)
@@ -254,7 +374,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := journal.Filter{Status: journal.Status(q.Get("status")), Source: q.Get("source"), Integration: q.Get("integration")}
 	if f.Status != "" && !f.Status.Valid() {
-		writeError(w, hook.BadRequest("invalid_status", "unknown status "+strconv.Quote(string(f.Status)), "one of accepted, forwarded, ignored, duplicate, rejected, failed"))
+		writeError(w, hook.BadRequest("invalid_status", "unknown status "+strconv.Quote(string(f.Status)), "one of accepted, held, forwarded, ignored, duplicate, rejected, failed"))
 		return
 	}
 	var err error
@@ -307,9 +427,14 @@ func deliveryView(e journal.Entry) DeliveryView {
 	if wf == nil {
 		wf = []string{}
 	}
+	routes := e.Routes
+	if routes == nil {
+		routes = []journal.Route{}
+	}
 	return DeliveryView{Seq: e.Event.Seq, DeliveryID: e.Event.DeliveryID, Integration: e.Event.Integration, Source: e.Event.Source,
 		Event: e.Event.Type, Action: e.Event.Action, Status: string(e.Status), Reason: e.Reason, WorkflowIDs: wf,
-		Keys: e.Event.Keys, ReceivedAt: e.Event.ReceivedAt, UpdatedAt: e.UpdatedAt, Attempts: e.Attempts}
+		Keys: e.Event.Keys, ReceivedAt: e.Event.ReceivedAt, UpdatedAt: e.UpdatedAt, Attempts: e.Attempts, Routes: routes,
+		PayloadSize: e.Event.PayloadSize, PayloadRef: e.Event.PayloadRef}
 }
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {

@@ -8,18 +8,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -49,8 +44,21 @@ type Config struct {
 	APIKeys *apikeys.Store
 	// RateLimit is each integration's request rate limit per second
 	// (burst: twice as many), overridable with the integration option
-	// rate_limit. Zero means no limit.
+	// rate_limit, charged only to verified deliveries. Zero means no
+	// limit.
 	RateLimit float64
+	// ClientRateLimit bounds requests per second from one client address
+	// to /hooks, verified or not (burst: as many). Zero means
+	// DefaultClientRateLimit; negative means no bound.
+	ClientRateLimit float64
+	// MaxInFlightBytes bounds the request body bytes held at once;
+	// requests past it get 503 with Retry-After. Zero means
+	// DefaultMaxInFlightBytes; it is raised to MaxBodyBytes when smaller.
+	MaxInFlightBytes int64
+	// WorkerToken lets workers read payloads held by reference
+	// (GET /admin/v1/payloads/{seq}) and nothing else. Empty means only
+	// the admin token reads them.
+	WorkerToken string
 	// Sources are the senders this server accepts, by name. Required.
 	Sources map[string]hook.Source
 	// Router says which blueprints take an event; events no blueprint
@@ -60,6 +68,10 @@ type Config struct {
 	Logger *slog.Logger
 	// AdminToken guards /admin/v1. Empty disables the admin API.
 	AdminToken string
+	// SeparateAdmin keeps /admin/v1 and /metrics off the Server's own
+	// handler (the public webhook listener): serve AdminHandler on another
+	// listener. False serves them on both.
+	SeparateAdmin bool
 	// PublicURL is the base of the integration URLs the admin API shows
 	// (http://host:port). Empty means http://127.0.0.1:8080.
 	PublicURL string
@@ -83,12 +95,17 @@ type Config struct {
 
 // Server is the ingress HTTP handler.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	handler http.Handler
-	cache   integrationCache
-	limits  *limiters
-	backlog backlogGauge
+	cfg      Config
+	log      *slog.Logger
+	handler  http.Handler
+	cache    integrationCache
+	limits   *limiters
+	clients  clientLimits
+	inflight *inflight
+	refusals refusalBudget
+	backlog  backlogGauge
+	appends  appendHealth // health.go: /readyz answers 503 while appends fail
+	pipeline []stage
 }
 
 // New validates cfg and returns a Server. It does no I/O.
@@ -112,8 +129,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Tracer == nil {
 		cfg.Tracer = noop.NewTracerProvider().Tracer("")
 	}
+	if cfg.ClientRateLimit == 0 {
+		cfg.ClientRateLimit = DefaultClientRateLimit
+	}
+	if cfg.MaxInFlightBytes <= 0 {
+		cfg.MaxInFlightBytes = DefaultMaxInFlightBytes
+	}
+	cfg.MaxInFlightBytes = max(cfg.MaxInFlightBytes, cfg.MaxBodyBytes)
 	s := &Server{cfg: cfg, log: cfg.Logger, cache: integrationCache{store: cfg.Integrations, ttl: 2 * time.Second, now: cfg.Now},
-		limits: newLimiters(cfg.RateLimit)}
+		limits: newLimiters(cfg.RateLimit), clients: clientLimits{perSec: cfg.ClientRateLimit}, inflight: &inflight{max: cfg.MaxInFlightBytes}}
+	s.pipeline = s.stages()
+	cfg.Metrics.watchInflight(s.inflight)
 	r := chi.NewRouter()
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint"})
@@ -126,11 +152,8 @@ func New(cfg Config) (*Server, error) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	r.Get("/readyz", s.ready)
-	if cfg.Metrics != nil {
-		r.Method(http.MethodGet, "/metrics", cfg.Metrics.Handler())
-	}
-	if cfg.AdminToken != "" {
-		r.Route("/admin/v1", s.adminRoutes)
+	if !cfg.SeparateAdmin {
+		s.mountAdmin(r)
 	}
 	s.handler = r
 	return s, nil
@@ -139,9 +162,30 @@ func New(cfg Config) (*Server, error) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// ready answers /readyz: 200 while the journal answers and its backlog is
-// under MaxBacklog, 503 otherwise (so a load balancer sends elsewhere).
+// AdminHandler serves the admin API (/admin/v1, when AdminToken is set),
+// /metrics (when Metrics is set) and /healthz, for a listener of their
+// own (Config.SeparateAdmin). Each call returns a new handler over the
+// same Server.
+func (s *Server) AdminHandler() http.Handler {
+	r := chi.NewRouter()
+	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint"})
+	})
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mountAdmin(r)
+	return r
+}
+
+// ready answers /readyz: 200 while the journal answers, its appends do
+// not fail (a full disk) and its backlog is under MaxBacklog, 503
+// otherwise (so a load balancer sends elsewhere).
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	if ok, at, reason := s.appends.healthy(s.cfg.Now()); !ok {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "journal_append_failing", "reason": reason, "failed_at": at.UTC()})
+		return
+	}
 	n, err := s.cfg.Journal.Backlog(r.Context())
 	if err != nil {
 		writeError(w, &hook.Error{Status: http.StatusServiceUnavailable, Code: "journal_unavailable", Message: "journal unavailable"})
@@ -188,148 +232,6 @@ type answer struct {
 	Reason     string `json:"reason,omitempty"`
 }
 
-func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
-	ctx, span := s.cfg.Tracer.Start(r.Context(), "hookflow.receive", trace.WithSpanKind(trace.SpanKindServer))
-	defer span.End()
-	now := s.cfg.Now()
-	source, status := "unknown", "rejected"
-	defer func() {
-		span.SetAttributes(attribute.String("hookflow.source", source), attribute.String("hookflow.status", status))
-		s.cfg.Metrics.delivery(source, status, now)
-	}()
-	in, err := s.cache.byPath(ctx, chi.URLParam(r, "path"))
-	if err == nil {
-		source = in.Source
-		span.SetAttributes(attribute.String("hookflow.integration", in.ID))
-	}
-	if errors.Is(err, integrations.ErrNotFound) {
-		status = "unknown_integration"
-		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "unknown_integration", Message: "no integration at this URL", Hint: "check the URL printed by `hookflow integrations create`"})
-		return
-	}
-	if err != nil {
-		s.log.ErrorContext(ctx, "integration lookup failed", "error", err)
-		writeError(w, &hook.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "integration lookup failed"})
-		return
-	}
-	if s.cfg.MaxBacklog > 0 && s.backlog.get(ctx, s.cfg.Journal, now, s.cfg.Metrics) >= s.cfg.MaxBacklog {
-		status = "backlog_full"
-		// Not journaled either: the journal is what is full.
-		w.Header().Set("Retry-After", "30")
-		writeError(w, &hook.Error{Status: http.StatusServiceUnavailable, Code: "backlog_full", Message: "too many deliveries are waiting to be forwarded; retry later", Hint: "the delivery was not stored: send it again after Retry-After seconds"})
-		return
-	}
-	if wait, ok := s.limits.allow(in, now); !ok {
-		status = "rate_limited"
-		// Not journaled: a flood must not turn into journal writes.
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		writeError(w, &hook.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "too many requests for this integration", Hint: "retry after the number of seconds in Retry-After; raise the integration's rate_limit option if the sender needs more"})
-		return
-	}
-	src := s.cfg.Sources[in.Source]
-	if src == nil {
-		s.reject(ctx, w, r, in, "", &hook.Error{Status: http.StatusInternalServerError, Code: "unknown_source", Message: fmt.Sprintf("source %q is not built into this server", in.Source)})
-		return
-	}
-	limit := s.cfg.MaxBodyBytes
-	if v, err := strconv.ParseInt(in.Options[OptionMaxBodyBytes], 10, 64); err == nil && v > 0 {
-		limit = v
-	}
-	tooLarge := &hook.Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: fmt.Sprintf("body exceeds %d bytes", limit), Hint: "raise the integration's max_body_bytes option if the sender needs more"}
-	if r.ContentLength > limit {
-		s.reject(ctx, w, r, in, "", tooLarge)
-		return
-	}
-	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if !acceptableMediaType(mediaType) {
-		s.reject(ctx, w, r, in, "", &hook.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: fmt.Sprintf("content type %q is not accepted", mediaType), Hint: "send application/json"})
-		return
-	}
-	body, err := readBody(w, r, limit)
-	if err != nil {
-		var maxErr *http.MaxBytesError
-		if errors.As(err, &maxErr) {
-			s.reject(ctx, w, r, in, "", tooLarge)
-			return
-		}
-		s.reject(ctx, w, r, in, "", hook.BadRequest("unreadable_body", "could not read the body", ""))
-		return
-	}
-	req := &hook.Request{Context: ctx, IntegrationID: in.ID, Header: r.Header, Body: body, ContentType: mediaType, Secrets: in.ValidSecrets(now), Options: in.Options, Now: now}
-	if err := src.Verify(req); err != nil {
-		s.reject(ctx, w, r, in, "", asHookError(err))
-		return
-	}
-	ev, err := src.Parse(req)
-	if err != nil {
-		s.reject(ctx, w, r, in, ev.Type, asHookError(err))
-		return
-	}
-	ev.Integration, ev.ReceivedAt, ev.Source = in.ID, now.UTC(), src.Name()
-
-	entry := journal.Entry{Event: ev, Status: journal.Accepted}
-	if ev.Type == "ping" {
-		entry.Status, entry.Reason = journal.Ignored, "ping"
-	} else if routes := s.cfg.Router.Routes(ev); len(routes) == 0 {
-		entry.Status, entry.Reason = journal.Ignored, fmt.Sprintf("no blueprint subscribes to %s %s", ev.Source, eventName(ev))
-	} else {
-		for _, rt := range routes {
-			entry.WorkflowIDs = append(entry.WorkflowIDs, rt.WorkflowID)
-		}
-	}
-	res, err := s.cfg.Journal.Append(ctx, entry)
-	if err != nil {
-		s.log.ErrorContext(ctx, "journal append failed", "error", err, "integration", in.ID, "delivery_id", ev.DeliveryID)
-		w.Header().Set("Retry-After", "5")
-		writeError(w, &hook.Error{Status: http.StatusServiceUnavailable, Code: "journal_unavailable", Message: "the delivery could not be stored; retry later"})
-		return
-	}
-	code := http.StatusAccepted
-	status = string(entry.Status)
-	span.SetAttributes(attribute.String("hookflow.delivery_id", ev.DeliveryID), attribute.String("hookflow.event", eventName(ev)))
-	switch {
-	case res.Duplicate:
-		status, code, entry.Reason = string(journal.Duplicate), http.StatusOK, ""
-	case entry.Status == journal.Ignored:
-		code = http.StatusOK
-	default:
-		s.backlog.add(1)
-		if s.cfg.Accepted != nil {
-			s.cfg.Accepted()
-		}
-	}
-	s.log.InfoContext(ctx, "delivery", "status", status, "delivery_id", ev.DeliveryID, "source", ev.Source,
-		"event", ev.Type, "action", ev.Action, "integration", in.ID, "seq", res.Seq)
-	writeJSON(w, code, answer{DeliveryID: ev.DeliveryID, Status: status, Reason: entry.Reason})
-}
-
-// reject answers with e and journals the refusal, without the body.
-func (s *Server) reject(ctx context.Context, w http.ResponseWriter, r *http.Request, in integrations.Integration, eventType string, e *hook.Error) {
-	id := deliveryIDFromHeaders(r.Header)
-	entry := journal.Entry{Status: journal.Rejected, Reason: fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message), Event: workflows.Event{
-		DeliveryID: id, Source: in.Source, Type: eventType, Integration: in.ID, ReceivedAt: s.cfg.Now().UTC(),
-	}}
-	if _, err := s.cfg.Journal.Append(ctx, entry); err != nil {
-		s.log.ErrorContext(ctx, "journal append failed", "error", err, "integration", in.ID)
-	}
-	s.log.WarnContext(ctx, "delivery rejected", "status", e.Status, "code", e.Code, "delivery_id", id, "source", in.Source, "integration", in.ID)
-	writeError(w, e)
-}
-
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	rd := http.MaxBytesReader(w, r.Body, limit)
-	if r.ContentLength > 0 {
-		buf := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(rd, buf); err != nil {
-			return nil, err
-		}
-		// Anything after the declared length is a protocol error the
-		// server handles; the body is complete.
-		return buf, nil
-	}
-	return io.ReadAll(rd)
-}
-
 func acceptableMediaType(t string) bool {
 	switch {
 	case t == "", t == "application/json", t == "application/x-www-form-urlencoded", t == "text/plain":
@@ -338,23 +240,6 @@ func acceptableMediaType(t string) bool {
 		return true
 	}
 	return false
-}
-
-// deliveryHeaders are where senders put their delivery ID; used to label
-// refused deliveries, which are never parsed.
-var deliveryHeaders = []string{"X-GitHub-Delivery", "X-Gitlab-Event-UUID", "X-Request-UUID", "X-Request-Id",
-	"X-Atlassian-Webhook-Identifier", "Webhook-Id", "Idempotency-Key"}
-
-func deliveryIDFromHeaders(h http.Header) string {
-	for _, k := range deliveryHeaders {
-		if v := h.Get(k); v != "" {
-			if len(v) > 200 {
-				v = v[:200]
-			}
-			return v
-		}
-	}
-	return ""
 }
 
 func eventName(ev workflows.Event) string {
@@ -403,6 +288,11 @@ type cached struct {
 	expires time.Time
 }
 
+// maxCachedPaths bounds the cache. Only paths of an integration's form are
+// looked up at all (integrations.MaybePath), so an entry is at most a
+// 32-byte key whatever a request sends.
+const maxCachedPaths = 10000
+
 func (c *integrationCache) byPath(ctx context.Context, path string) (integrations.Integration, error) {
 	now := c.now()
 	c.mu.Lock()
@@ -417,7 +307,7 @@ func (c *integrationCache) byPath(ctx context.Context, path string) (integration
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.entries == nil || len(c.entries) > 10000 {
+	if c.entries == nil || len(c.entries) >= maxCachedPaths {
 		c.entries = map[string]cached{}
 	}
 	c.entries[path] = cached{in: in, err: err, expires: now.Add(c.ttl)}

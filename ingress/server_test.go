@@ -46,13 +46,13 @@ type fixture struct {
 func prRouter() *workflows.Router {
 	return workflows.NewRouter(workflows.Subscription{Blueprint: "t", Workflow: "T", TaskQueue: "q", Route: func(ev workflows.Event) string {
 		if ev.Type == "pull_request" {
-			return "pr/" + ev.Key("pr")
+			return "pr/" + ev.Key(workflows.KeyPullRequest)
 		}
 		return ""
 	}})
 }
 
-func newFixture(t *testing.T, opts map[string]string) *fixture {
+func newFixture(t *testing.T, opts map[string]string, configure ...func(*ingress.Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "hookflow.db"))
@@ -69,11 +69,15 @@ func newFixture(t *testing.T, opts map[string]string) *fixture {
 	require.NoError(t, err)
 	gen := generic.Source{VerifyKey: func(req *hook.Request, key string) bool { return keys.Verify(req.Context, req.IntegrationID, key) }}
 	logs := &bytes.Buffer{}
-	s, err := ingress.New(ingress.Config{
+	cfg := ingress.Config{
 		Journal: j, Integrations: store, APIKeys: keys, Router: prRouter(), Metrics: ingress.NewMetrics(),
 		Sources: map[string]hook.Source{"github": ghsrc.Source{}, "generic": gen},
 		Logger:  slog.New(slog.NewJSONHandler(logs, nil)), AdminToken: "admin-token-123",
-	})
+	}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	s, err := ingress.New(cfg)
 	require.NoError(t, err)
 	srv := httptest.NewServer(s)
 	t.Cleanup(func() { srv.Close(); j.Close(); db.Close() })
@@ -194,14 +198,15 @@ func TestDeliveries(t *testing.T) {
 	require.Equal(t, "d-7", rejected[1].Event.DeliveryID)
 	require.Contains(t, rejected[1].Reason, "413")
 
-	pending, err := f.journal.Pending(context.Background(), 10)
+	pending, err := f.journal.Pending(context.Background(), journal.PendingQuery{})
 	require.NoError(t, err)
 	require.Len(t, pending, 1)
 	ev := pending[0].Event
 	require.Equal(t, f.in.ID, ev.Integration)
-	require.Equal(t, map[string]string{"repo": "o/r", "owner": "o", "name": "r", "pr": "7", "state": "open", "sha": "abc", "installation": "9"}, ev.Keys)
+	require.Equal(t, map[string]string{"host": "github.com", "repo_path": "o/r", "owner": "o", "repo_name": "r", "pull_request": "7", "sha": "abc", "installation": "9"}, ev.Keys)
 	require.JSONEq(t, string(prBody), string(ev.Payload))
-	require.Equal(t, []string{"pr/7"}, pending[0].WorkflowIDs)
+	require.Equal(t, "pr/7", pending[0].Route.WorkflowID, "the route decided at accept is the one forwarded")
+	require.Equal(t, "t", pending[0].Route.Blueprint)
 
 	// Logs name deliveries, never bodies or secrets.
 	logs := f.logs.String()
@@ -217,7 +222,7 @@ func TestFormEncodedGitHubDelivery(t *testing.T) {
 	body := []byte("payload=" + strings.NewReplacer("{", "%7B", "}", "%7D", `"`, "%22", ":", "%3A", ",", "%2C", "/", "%2F").Replace(string(prBody)))
 	code, out, _ := f.send(t, delivery{event: "pull_request", id: "form-1", sig: sign(body, secret), body: body, contentType: "application/x-www-form-urlencoded"})
 	require.Equal(t, http.StatusAccepted, code, out)
-	p, err := f.journal.Pending(context.Background(), 1)
+	p, err := f.journal.Pending(context.Background(), journal.PendingQuery{Limit: 1})
 	require.NoError(t, err)
 	require.JSONEq(t, string(prBody), string(p[0].Event.Payload))
 }
@@ -241,17 +246,17 @@ func TestAdminAPI(t *testing.T) {
 	code, _ = call("GET", "/admin/v1/integrations", "wrong", "")
 	require.Equal(t, 401, code)
 
-	code, body := call("POST", "/admin/v1/integrations", "admin-token-123", `{"name":"second","source":"github","secret":"topsecret-value"}`)
+	code, body := call("POST", "/admin/v1/integrations", "admin-token-123", `{"name":"second","source":"github","secret":"topsecret-value-16"}`)
 	require.Equal(t, 201, code, body)
 	var created ingress.IntegrationView
 	require.NoError(t, json.Unmarshal([]byte(body), &created))
-	require.Equal(t, "topsecret-value", created.Secret)
+	require.Equal(t, "topsecret-value-16", created.Secret)
 	require.True(t, strings.HasPrefix(created.URL, "http://127.0.0.1:8080/hooks/"))
 
 	code, body = call("GET", "/admin/v1/integrations", "admin-token-123", "")
 	require.Equal(t, 200, code)
 	require.Contains(t, body, created.ID)
-	require.NotContains(t, body, "topsecret-value")
+	require.NotContains(t, body, "topsecret-value-16")
 	require.NotContains(t, body, secret)
 
 	for _, bad := range []string{`{"name":"x","source":"svn"}`, `{"name":"x"`, `{"name":"x","source":"github","extra":1}`, `{"name":"second","source":"github"}`} {
@@ -297,13 +302,13 @@ func TestRotationThroughTheAdminAPI(t *testing.T) {
 		code, _, _ := f.send(t, delivery{event: "pull_request", id: id, sig: sign(prBody, key), body: prBody})
 		return code
 	}
-	rotate(`{"secret":"second-secret","overlap":"1h"}`)
+	rotate(`{"secret":"second-secret-value","overlap":"1h"}`)
 	require.Equal(t, http.StatusAccepted, deliver("r-1", secret), "the old secret verifies during the overlap")
-	require.Equal(t, http.StatusAccepted, deliver("r-2", "second-secret"))
-	rotate(`{"secret":"third-secret","overlap":"0s"}`)
-	require.Equal(t, http.StatusUnauthorized, deliver("r-3", "second-secret"), "no overlap: the old secret stops at once")
+	require.Equal(t, http.StatusAccepted, deliver("r-2", "second-secret-value"))
+	rotate(`{"secret":"third-secret-value","overlap":"0s"}`)
+	require.Equal(t, http.StatusUnauthorized, deliver("r-3", "second-secret-value"), "no overlap: the old secret stops at once")
 	require.Equal(t, http.StatusUnauthorized, deliver("r-4", secret))
-	require.Equal(t, http.StatusAccepted, deliver("r-5", "third-secret"))
+	require.Equal(t, http.StatusAccepted, deliver("r-5", "third-secret-value"))
 }
 
 func TestRateLimit(t *testing.T) {
@@ -421,9 +426,9 @@ func TestBackpressure(t *testing.T) {
 	require.Equal(t, 200, resp.StatusCode, "healthz is about the process, not the backlog")
 
 	// Once the forwarder drains, deliveries are accepted again.
-	p, err := j.Pending(ctx, 10)
+	p, err := j.Pending(ctx, journal.PendingQuery{Limit: 10})
 	require.NoError(t, err)
-	require.NoError(t, j.Mark(ctx, journal.Mark{Seq: p[0].Event.Seq, Status: journal.Forwarded}))
+	require.NoError(t, j.MarkRoutes(ctx, journal.RouteMark{Seq: p[0].Event.Seq, WorkflowID: p[0].Route.WorkflowID, Status: journal.Forwarded}))
 	require.Eventually(t, func() bool {
 		code, _, _ := f.send(t, delivery{event: "pull_request", id: "bp-3", sig: sign(prBody, secret), body: prBody})
 		return code == http.StatusAccepted
@@ -438,9 +443,9 @@ func TestReplayAndPruneThroughTheAdminAPI(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, code)
 	code, _, _ = f.send(t, delivery{event: "pull_request", id: "rp-2", sig: sign(prBody, "wrong"), body: prBody})
 	require.Equal(t, http.StatusUnauthorized, code)
-	p, err := f.journal.Pending(ctx, 1)
+	p, err := f.journal.Pending(ctx, journal.PendingQuery{Limit: 1})
 	require.NoError(t, err)
-	require.NoError(t, f.journal.Mark(ctx, journal.Mark{Seq: p[0].Event.Seq, Status: journal.Failed, Reason: "boom"}))
+	require.NoError(t, f.journal.MarkRoutes(ctx, journal.RouteMark{Seq: p[0].Event.Seq, WorkflowID: p[0].Route.WorkflowID, Status: journal.Failed, Reason: "boom"}))
 
 	admin := func(path, body string) (int, map[string]any) {
 		req, _ := http.NewRequest("POST", f.srv.URL+path, strings.NewReader(body))

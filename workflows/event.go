@@ -1,7 +1,10 @@
 // Package workflows holds the contracts every blueprint shares: the Event
-// envelope the ingress produces, the signal that carries it, the routing
-// contract between the forwarder and the blueprints, and the entity loop that
-// applies events once and in order.
+// envelope the ingress produces, the vocabulary of its business keys
+// (keys.go), the typed views a blueprint reads an event's payload through
+// (PullRequestOf, PushesOf, DeploymentOf, JiraIssueOf, RecordOf), the
+// signal that carries events, the routing contract between the forwarder
+// and the blueprints, and the entity loop that applies events once and in
+// order.
 //
 // It imports the Temporal SDK's workflow package but no connector: the
 // ingress and the blueprints both depend on it, so it stays small.
@@ -33,14 +36,24 @@ type Event struct {
 	Action string `json:"action,omitempty"`
 	// Integration is the ID of the integration the delivery arrived on.
 	Integration string `json:"integration"`
-	// Keys are the business keys routing uses: "repo", "owner", "number",
-	// "ref", "sha", "installation", "issue", ... Empty values are omitted.
+	// Keys are the business keys routing uses, named by the Key constants
+	// (KeyHost, KeyRepoPath, KeyPullRequest, ...). Empty values are
+	// omitted.
 	Keys map[string]string `json:"keys,omitempty"`
 	// Meta holds non-secret sender metadata worth keeping (for example the
 	// GitHub Enterprise host and version).
 	Meta map[string]string `json:"meta,omitempty"`
-	// Payload is the sender's JSON body, unchanged.
+	// Payload is the sender's JSON body, unchanged, when it is small
+	// enough to travel in a signal (the journal's InlinePayloadLimit,
+	// 256 KiB). A larger one stays in the journal and PayloadRef names
+	// it: read it with the payload projection activity
+	// (activities/payload), which returns only the parts asked for.
 	Payload json.RawMessage `json:"payload,omitempty"`
+	// PayloadRef names a payload held by reference ("journal/<seq>");
+	// empty when Payload is inline.
+	PayloadRef string `json:"payload_ref,omitempty"`
+	// PayloadSize is the payload's size in bytes, inline or not.
+	PayloadSize int `json:"payload_size,omitempty"`
 	// ReceivedAt is when the ingress accepted the delivery.
 	ReceivedAt time.Time `json:"received_at"`
 	// Seq is the journal sequence number: acceptance order within a journal.

@@ -35,7 +35,17 @@ type Subscription struct {
 	// Input builds the input of a workflow started by this event. Nil means
 	// the workflow is started with no argument besides its context.
 	Input func(workflowID string) any
+	// Starts says whether ev may start a new run of an entity whose
+	// workflow has completed (a reopened pull request may; a comment on a
+	// merged one may not). An event that may not is recorded on its route
+	// as ignored ("entity finished"). A workflow that failed, timed out or
+	// was terminated is always started again, and an entity never seen
+	// starts on any event. Nil means every event may start one.
+	Starts func(ev Event) bool
 }
+
+// MayStart reports whether ev may start a new run of a completed entity.
+func (s *Subscription) MayStart(ev Event) bool { return s.Starts == nil || s.Starts(ev) }
 
 // Takes reports whether ev matches the subscription's Source, Events and
 // Actions. Route decides the rest.
@@ -83,6 +93,17 @@ func (r *Router) Routes(ev Event) []Route {
 		}
 	}
 	return out
+}
+
+// Subscription returns the subscription of blueprint whose workflow type
+// is workflow: how the forwarder starts a stored route.
+func (r *Router) Subscription(blueprint, workflow string) (*Subscription, bool) {
+	for i := range r.subs {
+		if r.subs[i].Blueprint == blueprint && r.subs[i].Workflow == workflow {
+			return &r.subs[i], true
+		}
+	}
+	return nil, false
 }
 
 // Subscriptions returns the registered subscriptions.

@@ -52,7 +52,24 @@ type CreateStatusInput struct {
 	Owner        string
 	Repo         string
 	SHA          string
-	Status       ghconn.Status
+	Status       Status
+}
+
+// Status is a commit status to set: this package's own type, so that a
+// connector change cannot change what workflow histories hold.
+type Status struct {
+	// State is "error", "failure", "pending" or "success".
+	State string
+	// Context tells this status from others on the commit ("hookflow/deploy").
+	// Empty means GitHub's "default".
+	Context     string
+	Description string
+	// TargetURL links the status to details. Empty means none.
+	TargetURL string
+}
+
+func (s Status) connector() ghconn.Status {
+	return ghconn.Status{State: s.State, Context: s.Context, Description: s.Description, TargetURL: s.TargetURL}
 }
 
 // CreateStatusOutput is the result of CreateStatus.
@@ -74,7 +91,7 @@ func (a *Activities) CreateStatus(ctx context.Context, in CreateStatusInput) (Cr
 	if err != nil {
 		return CreateStatusOutput{}, err
 	}
-	id, err := a.Client.CreateStatus(ctx, token, in.Owner, in.Repo, in.SHA, in.Status)
+	id, err := a.Client.CreateStatus(ctx, token, in.Owner, in.Repo, in.SHA, in.Status.connector())
 	if err != nil {
 		return CreateStatusOutput{}, a.fail(in.Installation, err)
 	}

@@ -91,7 +91,7 @@ func TestCreateStatus(t *testing.T) {
 	var body []byte
 	e := ghEnv(t, ghServer(t, "status_201.http", &body, nil), ghStore)
 	v, err := e.ExecuteActivity(CreateStatus, CreateStatusInput{Owner: "octocat", Repo: "Hello-World", SHA: "6dcb09b5b57875f334f61aebed695e2e4193db5e",
-		Status: ghconn.Status{State: "success", Context: "hookflow/deploy", Description: "Deployed", TargetURL: "https://ci.example.com/1000/output"}})
+		Status: Status{State: "success", Context: "hookflow/deploy", Description: "Deployed", TargetURL: "https://ci.example.com/1000/output"}})
 	require.NoError(t, err)
 	var out CreateStatusOutput
 	require.NoError(t, v.Get(&out))
@@ -119,7 +119,7 @@ func TestLabelsStatusErrors(t *testing.T) {
 	}
 	inputs := map[string]any{
 		AddLabels:    AddLabelsInput{Installation: "1", Owner: "o", Repo: "r", Number: 1, Labels: []string{"x"}},
-		CreateStatus: CreateStatusInput{Installation: "1", Owner: "o", Repo: "r", SHA: "abc", Status: ghconn.Status{State: "pending"}},
+		CreateStatus: CreateStatusInput{Installation: "1", Owner: "o", Repo: "r", SHA: "abc", Status: Status{State: "pending"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {

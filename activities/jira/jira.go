@@ -70,7 +70,39 @@ type GetIssueInput struct {
 
 // GetIssueOutput is the result of GetIssue.
 type GetIssueOutput struct {
-	Issue jiraconn.Issue
+	Issue Issue
+}
+
+// Issue is an issue as GetIssue reads it. It is this package's own type,
+// converted from the connector's, so that a connector change cannot change
+// what workflow histories hold.
+type Issue struct {
+	ID  string
+	Key string
+	// Self is the issue's REST URL.
+	Self        string
+	Summary     string
+	Description string
+	Status      string
+	// StatusCategory is "new", "indeterminate" or "done".
+	StatusCategory string
+	IssueType      string
+	Project        string
+	// Assignee is the account ID on Cloud, the user name on Data Center;
+	// empty when unassigned.
+	Assignee string
+	Labels   []string
+	// Custom holds the custom fields that were asked for, as Jira sent
+	// them.
+	Custom map[string]any
+}
+
+func issueOf(is jiraconn.Issue) Issue {
+	return Issue{
+		ID: is.ID, Key: is.Key, Self: is.Self, Summary: is.Summary, Description: is.Description, Status: is.Status,
+		StatusCategory: is.StatusCategory, IssueType: is.IssueType, Project: is.Project, Assignee: is.Assignee,
+		Labels: is.Labels, Custom: is.Custom,
+	}
 }
 
 // GetIssue reads an issue.
@@ -86,7 +118,7 @@ func (a *Activities) GetIssue(ctx context.Context, in GetIssueInput) (GetIssueOu
 	if err != nil {
 		return GetIssueOutput{}, classify.Error(err)
 	}
-	return GetIssueOutput{Issue: is}, nil
+	return GetIssueOutput{Issue: issueOf(is)}, nil
 }
 
 // AddCommentInput is the input of AddComment.
@@ -181,7 +213,33 @@ type AddRemoteLinkInput struct {
 	Key          string
 	// Link is the link to add; a link with the same GlobalID (default: the
 	// URL) is updated rather than added twice.
-	Link jiraconn.RemoteLink
+	Link RemoteLink
+}
+
+// RemoteLink is a link from an issue to an object in another system (a
+// pull request, a build, a change request).
+type RemoteLink struct {
+	// GlobalID identifies the linked object; Jira updates the existing link
+	// with the same GlobalID instead of adding a second one, which makes
+	// the call idempotent. Empty means the URL.
+	GlobalID string
+	URL      string
+	Title    string
+	Summary  string
+	// Relationship is the link's label ("mentioned in", "deployed by").
+	// Empty means Jira's default, "links to".
+	Relationship string
+	// IconURL is a 16×16 icon. Empty means none.
+	IconURL string
+	// Resolved strikes the link through (a merged PR, a closed change).
+	Resolved bool
+}
+
+func (l RemoteLink) connector() jiraconn.RemoteLink {
+	return jiraconn.RemoteLink{
+		GlobalID: l.GlobalID, URL: l.URL, Title: l.Title, Summary: l.Summary,
+		Relationship: l.Relationship, IconURL: l.IconURL, Resolved: l.Resolved,
+	}
 }
 
 // AddRemoteLinkOutput is the result of AddRemoteLink.
@@ -199,7 +257,7 @@ func (a *Activities) AddRemoteLink(ctx context.Context, in AddRemoteLinkInput) (
 	if err != nil {
 		return AddRemoteLinkOutput{}, err
 	}
-	res, err := a.Client.AddRemoteLink(ctx, cred, in.Key, in.Link)
+	res, err := a.Client.AddRemoteLink(ctx, cred, in.Key, in.Link.connector())
 	if err != nil {
 		return AddRemoteLinkOutput{}, classify.Error(err)
 	}
@@ -240,7 +298,26 @@ func (a *Activities) SetFields(ctx context.Context, in SetFieldsInput) (SetField
 // CreateIssueInput is the input of CreateIssue.
 type CreateIssueInput struct {
 	Installation string
-	Issue        jiraconn.NewIssue
+	Issue        NewIssue
+}
+
+// NewIssue is an issue to create.
+type NewIssue struct {
+	// Project is the project key.
+	Project string
+	// IssueType is the issue type's name ("Task", "Bug").
+	IssueType   string
+	Summary     string
+	Description string
+	Labels      []string
+	// Fields are further fields, by ID ("customfield_10010", "priority").
+	Fields map[string]any
+}
+
+func (n NewIssue) connector() jiraconn.NewIssue {
+	return jiraconn.NewIssue{
+		Project: n.Project, IssueType: n.IssueType, Summary: n.Summary, Description: n.Description, Labels: n.Labels, Fields: n.Fields,
+	}
 }
 
 // CreateIssueOutput is the result of CreateIssue.
@@ -262,7 +339,7 @@ func (a *Activities) CreateIssue(ctx context.Context, in CreateIssueInput) (Crea
 	if err != nil {
 		return CreateIssueOutput{}, err
 	}
-	res, err := a.Client.CreateIssue(ctx, cred, in.Issue)
+	res, err := a.Client.CreateIssue(ctx, cred, in.Issue.connector())
 	if err != nil {
 		return CreateIssueOutput{}, classify.Error(err)
 	}

@@ -69,7 +69,7 @@ func TestActivitiesSucceed(t *testing.T) {
 			require.NoError(t, v.Get(&out))
 			require.Equal(t, TransitionIssueOutput{TransitionID: "711", Status: "Closed", Changed: true}, out)
 		}},
-		{AddRemoteLink, AddRemoteLinkInput{Key: "EX-1", Link: jiraconn.RemoteLink{URL: "https://x/", Title: "x"}}, func(t *testing.T, v interface{ Get(any) error }) {
+		{AddRemoteLink, AddRemoteLinkInput{Key: "EX-1", Link: RemoteLink{URL: "https://x/", Title: "x"}}, func(t *testing.T, v interface{ Get(any) error }) {
 			var out AddRemoteLinkOutput
 			require.NoError(t, v.Get(&out))
 			require.Equal(t, 10000, out.LinkID)
@@ -78,7 +78,7 @@ func TestActivitiesSucceed(t *testing.T) {
 			var out SetFieldsOutput
 			require.NoError(t, v.Get(&out))
 		}},
-		{CreateIssue, CreateIssueInput{Issue: jiraconn.NewIssue{Project: "ED", IssueType: "Task", Summary: "s"}}, func(t *testing.T, v interface{ Get(any) error }) {
+		{CreateIssue, CreateIssueInput{Issue: NewIssue{Project: "ED", IssueType: "Task", Summary: "s"}}, func(t *testing.T, v interface{ Get(any) error }) {
 			var out CreateIssueOutput
 			require.NoError(t, v.Get(&out))
 			require.Equal(t, "ED-24", out.Key)
@@ -98,9 +98,9 @@ var inputs = map[string]any{
 	GetIssue:        GetIssueInput{Installation: "acme", Key: "EX-1"},
 	AddComment:      AddCommentInput{Installation: "acme", Key: "EX-1", Body: "hi", Marker: "m"},
 	TransitionIssue: TransitionIssueInput{Installation: "acme", Key: "EX-1", Transition: "QA Review"},
-	AddRemoteLink:   AddRemoteLinkInput{Installation: "acme", Key: "EX-1", Link: jiraconn.RemoteLink{URL: "https://x/", Title: "x"}},
+	AddRemoteLink:   AddRemoteLinkInput{Installation: "acme", Key: "EX-1", Link: RemoteLink{URL: "https://x/", Title: "x"}},
 	SetFields:       SetFieldsInput{Installation: "acme", Key: "EX-1", Fields: map[string]any{"summary": "s"}},
-	CreateIssue:     CreateIssueInput{Installation: "acme", Issue: jiraconn.NewIssue{Project: "ED", IssueType: "Task", Summary: "s"}},
+	CreateIssue:     CreateIssueInput{Installation: "acme", Issue: NewIssue{Project: "ED", IssueType: "Task", Summary: "s"}},
 }
 
 func TestActivityErrors(t *testing.T) {

@@ -71,8 +71,19 @@ type CreateRecordOutput struct {
 	Number string
 	// Created is false when the record existed already.
 	Created bool
-	Record  snconn.Record
+	Record  Record
 }
+
+// Record is a ServiceNow record's fields as the Table API returned them
+// (display values off): this package's own type, so that a connector
+// change cannot change what workflow histories hold.
+type Record map[string]string
+
+// SysID is the record's sys_id.
+func (r Record) SysID() string { return r["sys_id"] }
+
+// Number is the record's number (CHG0030001, INC0010001).
+func (r Record) Number() string { return r["number"] }
 
 // CreateChangeRequest creates a change request once per correlation ID.
 func (a *Activities) CreateChangeRequest(ctx context.Context, in CreateRecordInput) (CreateRecordOutput, error) {
@@ -96,7 +107,7 @@ func (a *Activities) create(ctx context.Context, name, table string, in CreateRe
 	if err != nil {
 		return CreateRecordOutput{}, classify.Error(err)
 	}
-	return CreateRecordOutput{SysID: r.SysID(), Number: r.Number(), Created: created, Record: r}, nil
+	return CreateRecordOutput{SysID: r.SysID(), Number: r.Number(), Created: created, Record: Record(r)}, nil
 }
 
 // GetChangeRequestInput is the input of GetChangeRequest.
@@ -108,7 +119,7 @@ type GetChangeRequestInput struct {
 
 // GetChangeRequestOutput is the result of GetChangeRequest.
 type GetChangeRequestOutput struct {
-	Record snconn.Record
+	Record Record
 }
 
 // GetChangeRequest reads a change request.
@@ -124,7 +135,7 @@ func (a *Activities) GetChangeRequest(ctx context.Context, in GetChangeRequestIn
 	if err != nil {
 		return GetChangeRequestOutput{}, classify.Error(err)
 	}
-	return GetChangeRequestOutput{Record: r}, nil
+	return GetChangeRequestOutput{Record: Record(r)}, nil
 }
 
 // UpdateChangeRequestInput is the input of UpdateChangeRequest.
@@ -137,7 +148,7 @@ type UpdateChangeRequestInput struct {
 
 // UpdateChangeRequestOutput is the result of UpdateChangeRequest.
 type UpdateChangeRequestOutput struct {
-	Record snconn.Record
+	Record Record
 }
 
 // UpdateChangeRequest sets fields on a change request.
@@ -153,7 +164,7 @@ func (a *Activities) UpdateChangeRequest(ctx context.Context, in UpdateChangeReq
 	if err != nil {
 		return UpdateChangeRequestOutput{}, classify.Error(err)
 	}
-	return UpdateChangeRequestOutput{Record: r}, nil
+	return UpdateChangeRequestOutput{Record: Record(r)}, nil
 }
 
 // AddWorkNoteInput is the input of AddWorkNote.

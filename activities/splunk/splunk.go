@@ -9,8 +9,10 @@ package splunk
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -45,7 +47,7 @@ func Register(r worker.ActivityRegistry, a *Activities) {
 type SendEventsInput struct {
 	// Installation names the HEC token; it selects the credential.
 	Installation string
-	Events       []splunkconn.Event
+	Events       []Event
 	// Ack waits until the indexers acknowledge every batch (the token must
 	// have indexer acknowledgement on). Set a HeartbeatTimeout on the
 	// activity: it heartbeats while it polls.
@@ -54,6 +56,34 @@ type SendEventsInput struct {
 	// from the workflow and activity IDs when Ack is set, so that every
 	// attempt uses the same channel, and none otherwise.
 	Channel string
+}
+
+// Event is one HEC event. It is this package's own type (with the JSON
+// names the connector's had), so that a connector change cannot change
+// what workflow histories hold.
+type Event struct {
+	// Time is when it happened. Zero means the time HEC receives it.
+	Time time.Time `json:",omitzero"`
+	// Host, Source, SourceType and Index override the token's defaults
+	// when not empty.
+	Host       string `json:",omitempty"`
+	Source     string `json:",omitempty"`
+	SourceType string `json:",omitempty"`
+	Index      string `json:",omitempty"`
+	// Event is the payload: a JSON object or a string.
+	Event json.RawMessage
+	// Fields are indexed fields. Nil means none.
+	Fields map[string]any `json:",omitempty"`
+}
+
+func connectorEvents(evs []Event) []splunkconn.Event {
+	out := make([]splunkconn.Event, len(evs))
+	for i, e := range evs {
+		out[i] = splunkconn.Event{
+			Time: e.Time, Host: e.Host, Source: e.Source, SourceType: e.SourceType, Index: e.Index, Event: e.Event, Fields: e.Fields,
+		}
+	}
+	return out
 }
 
 // SendEventsOutput is the result of SendEvents.
@@ -96,7 +126,7 @@ func (a *Activities) SendEvents(ctx context.Context, in SendEventsInput) (SendEv
 	if len(in.Events) == 0 {
 		return SendEventsOutput{}, classify.Final(classify.TypeValidation, "splunk.SendEvents: no events")
 	}
-	batches, err := a.Client.Batches(in.Events)
+	batches, err := a.Client.Batches(connectorEvents(in.Events))
 	if err != nil { // ErrEventTooLarge, ErrEmptyEvent: no retry can send them
 		return SendEventsOutput{}, classify.Final(classify.TypeValidation, err.Error())
 	}

@@ -76,8 +76,8 @@ func env(t *testing.T, baseURL string, store tokens.Store) *testsuite.TestActivi
 
 var store = tokens.Static{"splunk": secret}
 
-func twoEvents() []splunkconn.Event {
-	return []splunkconn.Event{{Event: json.RawMessage(`{"n":0}`)}, {Event: json.RawMessage(`{"n":1}`)}}
+func twoEvents() []Event {
+	return []Event{{Event: json.RawMessage(`{"n":0}`)}, {Event: json.RawMessage(`{"n":1}`)}}
 }
 
 func TestSendEvents(t *testing.T) {
@@ -200,7 +200,7 @@ func TestSendEventsFinal(t *testing.T) {
 	}{
 		{"missing token", tokens.Static{}, SendEventsInput{Installation: "prod", Events: twoEvents()}, classify.TypeAuth, `splunk: no HEC token for "prod"`},
 		{"no events", store, SendEventsInput{}, classify.TypeValidation, "no events"},
-		{"too large", store, SendEventsInput{Events: []splunkconn.Event{{Event: json.RawMessage(`"` + string(big) + `"`)}}}, classify.TypeValidation, "larger than the batch limit"},
+		{"too large", store, SendEventsInput{Events: []Event{{Event: json.RawMessage(`"` + string(big) + `"`)}}}, classify.TypeValidation, "larger than the batch limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

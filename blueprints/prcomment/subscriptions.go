@@ -34,8 +34,16 @@ func Subscription(taskQueue string, s *Settings) workflows.Subscription {
 		// The settings are captured when a pull request's workflow starts:
 		// a change applies to pull requests opened after it.
 		Input: func(string) any { return Input{Settings: settings} },
+		// A pull request whose workflow completed (it was closed) starts
+		// a new one only when it is reopened; other late events for it
+		// are recorded as ignored ("entity finished").
+		Starts: func(ev workflows.Event) bool { return ev.Action == "opened" || ev.Action == "reopened" },
 	}
 }
+
+// legacyKeyPR is the key GitHub events carried the pull request number
+// in before workflows/keys.go (today's KeyPullRequest).
+const legacyKeyPR = "pr"
 
 // WorkflowID returns the ID of the workflow that owns ev, or "" for events
 // this blueprint does not take (and pull request events without a number).
@@ -43,8 +51,9 @@ func WorkflowID(ev workflows.Event) string {
 	if ev.Source != "github" || ev.Type != "pull_request" {
 		return ""
 	}
-	// TODO(issue 10 item 3): workflows.KeyPullRequest only, once it merges.
-	if ev.Key("pull_request") == "" && ev.Key("pr") == "" {
+	// Deliveries journaled before the key vocabulary (routed when an older
+	// journal is migrated) name the number "pr".
+	if ev.Key(workflows.KeyPullRequest) == "" && ev.Key(legacyKeyPR) == "" {
 		return ""
 	}
 	return workflows.EntityID(Name, ev)

@@ -6,7 +6,7 @@ import (
 
 // EntityKey is the business key that names the entity an event belongs
 // to. Generic integrations produce it with the option keys=entity.
-const EntityKey = "entity"
+const EntityKey = workflows.KeyEntity
 
 // Subscription routes every event that carries an EntityKey from a generic
 // integration to the workflow of its entity:

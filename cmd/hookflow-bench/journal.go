@@ -23,7 +23,8 @@ func journalEntry(body []byte, id string) journal.Entry {
 		WorkflowIDs: []string{"github/bench/journal/pr/1"},
 		Event: workflows.Event{
 			DeliveryID: id, Source: "github", Type: "pull_request", Action: "synchronize", Integration: "int_bench",
-			Keys:    map[string]string{"repo": "bench/journal", "owner": "bench", "name": "journal", "pr": "1", "state": "open"},
+			Keys: map[string]string{workflows.KeyHost: "github.com", workflows.KeyRepoPath: "bench/journal", workflows.KeyOwner: "bench",
+				workflows.KeyRepoName: "journal", workflows.KeyPullRequest: "1"},
 			Payload: body, ReceivedAt: time.Now().UTC(),
 		},
 	}

@@ -77,7 +77,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.out, "out", "BENCHMARKS.md", "report to write (empty: none)")
 	fs.StringVar(&o.workDir, "work-dir", ".bench", "parent of the temporary data directories (on the disk the journal would use: fsync cost matters)")
 	fs.StringVar(&o.profileDir, "profile", "", "write CPU and allocation profiles of the in-process ingress handler and journal to this directory")
-	fs.StringVar(&o.only, "only", "", "comma-separated subset of: journal,ack,rate,memory,e2e (empty: all)")
+	fs.StringVar(&o.only, "only", "", "comma-separated subset of: journal,poison,ack,rate,memory,e2e (empty: all)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the data directories and logs of the child processes")
 	fs.DurationVar(&o.ackDuration, "duration", 10*time.Second, "ingress ack: measured duration per side")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "ingress ack: concurrent requests")
@@ -147,6 +147,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		fn   func(context.Context) error
 	}{
 		{"journal", b.journal},
+		{"poison", b.poison},
 		{"ack", b.ingressAck},
 		{"rate", b.ingressRate},
 		{"memory", b.devMemory},

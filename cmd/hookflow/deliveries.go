@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookflow/hookflow/blueprints"
 	"github.com/hookflow/hookflow/ingress"
+	"github.com/hookflow/hookflow/ingress/journal"
 )
 
 func newDeliveriesCmd(g *globals) *cobra.Command {
@@ -38,6 +39,9 @@ type deliveryJSON struct {
 	Reason      string    `json:"reason,omitempty"`
 	WorkflowIDs []string  `json:"workflow_ids"`
 	ReceivedAt  time.Time `json:"received_at"`
+	// Routes are the workflows the delivery must reach, each with its
+	// own status (accepted, held, forwarded, failed, ignored).
+	Routes []journal.Route `json:"routes"`
 }
 
 func newDeliveriesListCmd(g *globals) *cobra.Command {
@@ -48,7 +52,10 @@ func newDeliveriesListCmd(g *globals) *cobra.Command {
 		Short: "List deliveries, newest first",
 		Long: `List journal entries, newest first. Status is one of accepted (journaled, waiting to be
 forwarded), forwarded, ignored (no blueprint takes it), duplicate (a redelivery), rejected
-(refused at the door: see reason) and failed (the forwarder gave up: see reason).`,
+(refused at the door: see reason) and failed (the forwarder gave up: see reason). An entry
+reaches one workflow per route; its status is derived from its routes' (--output json lists
+them): accepted while any route is pending, failed when one failed, forwarded when all are
+done and one was forwarded.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := g.checkOutput(); err != nil {
@@ -86,7 +93,7 @@ forwarded), forwarded, ignored (no blueprint takes it), duplicate (a redelivery)
 				out := make([]deliveryJSON, 0, len(list))
 				for _, d := range list {
 					out = append(out, deliveryJSON{Seq: d.Seq, DeliveryID: d.DeliveryID, Integration: d.Integration, Source: d.Source,
-						Event: d.Event, Action: d.Action, Status: d.Status, Reason: d.Reason, WorkflowIDs: d.WorkflowIDs, ReceivedAt: d.ReceivedAt})
+						Event: d.Event, Action: d.Action, Status: d.Status, Reason: d.Reason, WorkflowIDs: d.WorkflowIDs, ReceivedAt: d.ReceivedAt, Routes: d.Routes})
 				}
 				return printJSON(cmd, out)
 			}

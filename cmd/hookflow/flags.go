@@ -16,14 +16,20 @@ func (cfg *workerConfig) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&cfg.ServiceNowURL, "servicenow-url", envOr("HOOKFLOW_SERVICENOW_URL", ""), "ServiceNow instance root; enables the servicenow.* activities (env HOOKFLOW_SERVICENOW_URL)")
 	f.BoolVar(&cfg.ServiceNowOAuth, "servicenow-oauth", os.Getenv("HOOKFLOW_SERVICENOW_OAUTH") == "true", "the stored ServiceNow credential is client_id:client_secret for OAuth client credentials, not user:password (env HOOKFLOW_SERVICENOW_OAUTH=true)")
 	f.StringVar(&cfg.SplunkHECURL, "splunk-hec-url", envOr("HOOKFLOW_SPLUNK_HEC_URL", ""), "Splunk HTTP Event Collector root; enables splunk.SendEvents (env HOOKFLOW_SPLUNK_HEC_URL)")
+	f.StringVar(&cfg.PayloadURL, "payload-url", envOr("HOOKFLOW_PAYLOAD_URL", ""), "the ingress's admin URL, where workers read payloads over 256 KiB (held by reference) with HOOKFLOW_WORKER_TOKEN; hookflow dev sets it (env HOOKFLOW_PAYLOAD_URL)")
+	cfg.PayloadToken = os.Getenv("HOOKFLOW_WORKER_TOKEN")
 	f.StringVar(&cfg.RelayURL, "relay-url", envOr("HOOKFLOW_RELAY_URL", ""), "URL of the relay blueprint's function (env HOOKFLOW_RELAY_URL; signing secret in HOOKFLOW_RELAY_SECRET)")
 }
 
 // addFlags registers the flags every command that runs the ingress takes;
 // defaultRate is the per-integration rate limit when none is given.
 func (cfg *ingressConfig) addFlags(f *pflag.FlagSet, defaultRate float64) {
+	f.StringVar(&cfg.AdminHTTP, "admin-http", envOr("HOOKFLOW_ADMIN_HTTP", ""), "serve the admin API (/admin/v1) and /metrics on this address instead of on --http, so the webhook listener exposes neither (env HOOKFLOW_ADMIN_HTTP)")
 	f.StringVar(&cfg.Journal, "journal", envOr("HOOKFLOW_JOURNAL", ""), "journal: sqlite://PATH (default <data-dir>/hookflow.db) or postgres://DSN shared by replicas (env HOOKFLOW_JOURNAL)")
 	f.IntVar(&cfg.MaxBacklog, "max-backlog", 100000, "accepted-but-unforwarded deliveries before the ingress answers 503 (0: no bound)")
 	f.DurationVar(&cfg.Retention, "retention", 30*24*time.Hour, "prune journal entries older than this, hourly (0: keep everything)")
+	cfg.WorkerToken = os.Getenv("HOOKFLOW_WORKER_TOKEN")
+	f.Float64Var(&cfg.ClientRateLimit, "client-rate-limit", 0, "requests/s one client address may send to /hooks, verified or not (0: 1000; negative: no bound)")
+	f.Int64Var(&cfg.MaxInFlightBytes, "max-inflight-bytes", 0, "request body bytes held at once before the ingress answers 503 (0: 64 MiB; at least the body limit)")
 	f.Float64Var(&cfg.RateLimit, "rate-limit", defaultRate, "default requests/s per integration (0: no limit; the integration option rate_limit overrides it)")
 }

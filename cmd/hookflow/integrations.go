@@ -24,11 +24,16 @@ func newIntegrationsCmd(g *globals) *cobra.Command {
 func newIntegrationsCreateCmd(g *globals) *cobra.Command {
 	var req ingress.CreateIntegrationRequest
 	var options []string
+	var secret secretFlags
 	cmd := &cobra.Command{
-		Use:   "create --source SOURCE --name NAME [--secret S]",
+		Use:   "create --source SOURCE --name NAME [--secret-file FILE | --secret-stdin]",
 		Short: "Create an integration: prints its secret URL and its secret (shown once)",
+		Long: `Create an integration. Its webhook secret is random unless one is given with
+--secret-file, --secret-stdin or HOOKFLOW_WEBHOOK_SECRET (at least 16 bytes); --secret
+takes it on the command line, for development only.`,
 		Example: `  hookflow integrations create --source github --name acme-github --output json
-  hookflow integrations create --source github --name ghes --option allow_sha1=true`,
+  hookflow integrations create --source github --name ghes --option allow_sha1=true
+  printf %s "$GITLAB_TOKEN" | hookflow integrations create --source gitlab --name gl --secret-stdin`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := g.checkOutput(); err != nil {
@@ -44,6 +49,10 @@ func newIntegrationsCreateCmd(g *globals) *cobra.Command {
 				}
 				req.Options[k] = v
 			}
+			var err error
+			if req.Secret, err = secret.integrationSecret(cmd, g.env); err != nil {
+				return err
+			}
 			a, err := g.admin()
 			if err != nil {
 				return err
@@ -58,7 +67,7 @@ func newIntegrationsCreateCmd(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&req.Source, "source", "", "sender kind: github")
 	f.StringVar(&req.Name, "name", "", "a unique name")
-	f.StringVar(&req.Secret, "secret", "", "webhook secret to use (default: a random one)")
+	secret.addFlags(f, "webhook secret (default: a random one)")
 	f.StringArrayVar(&options, "option", nil, "source option key=value (repeatable)")
 	_ = cmd.MarkFlagRequired("source")
 	_ = cmd.MarkFlagRequired("name")
@@ -110,12 +119,20 @@ func newIntegrationsListCmd(g *globals) *cobra.Command {
 
 func newIntegrationsRotateCmd(g *globals) *cobra.Command {
 	var req ingress.RotateRequest
+	var secret secretFlags
 	cmd := &cobra.Command{
-		Use:   "rotate ID [--overlap 24h] [--secret S]",
+		Use:   "rotate ID [--overlap 24h] [--secret-file FILE | --secret-stdin]",
 		Short: "Give an integration a new secret; the old one keeps verifying for --overlap",
-		Args:  cobra.ExactArgs(1),
+		Long: `Give an integration a new webhook secret: random unless one is given with --secret-file,
+--secret-stdin or HOOKFLOW_WEBHOOK_SECRET (at least 16 bytes); --secret takes it on the
+command line, for development only.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := g.checkOutput(); err != nil {
+				return err
+			}
+			var err error
+			if req.Secret, err = secret.integrationSecret(cmd, g.env); err != nil {
 				return err
 			}
 			a, err := g.admin()
@@ -130,6 +147,6 @@ func newIntegrationsRotateCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&req.Overlap, "overlap", "24h", "how long the old secret keeps verifying (0 ends it at once)")
-	cmd.Flags().StringVar(&req.Secret, "secret", "", "the new secret (default: a random one)")
+	secret.addFlags(cmd.Flags(), "the new webhook secret (default: a random one)")
 	return cmd
 }

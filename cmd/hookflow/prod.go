@@ -36,7 +36,7 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 			if err := os.MkdirAll(g.dataDir, 0o700); err != nil {
 				return fmt.Errorf("create data directory: %w", err)
 			}
-			token, _, err := ensureAdminToken(g.dataDir)
+			token, _, err := ensureAdminToken(g.dataDir, g.env)
 			if err != nil {
 				return err
 			}
@@ -46,6 +46,9 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 			cfg.Ready = func(a net.Addr) {
 				fmt.Fprintf(cmd.OutOrStdout(), "hookflow ingress listening on http://%s\n", a)
 				printBlueprints(cmd.OutOrStdout(), wc.Blueprints, off)
+			}
+			cfg.AdminReady = func(a net.Addr) {
+				fmt.Fprintf(cmd.OutOrStdout(), "hookflow ingress admin API and /metrics on http://%s\n", a)
 			}
 			if cfg.PublicURL == "" {
 				cfg.PublicURL = "http://" + httpAddr

@@ -23,6 +23,29 @@ type globals struct {
 	logLevel string
 	// config is --config; configPath falls back to HOOKFLOW_CONFIG.
 	config string
+	// getenv reads the environment; nil means os.Getenv (tests set it).
+	getenv func(string) string
+	// runTemporal starts the embedded Temporal server; nil means
+	// startTemporal (temporal_*.go). Tests set it to check what dev asks
+	// for without a ~15 minute build of the server.
+	runTemporal func(ip string, grpcPort, uiPort int, dbFile string) (temporalServer, error)
+}
+
+// startTemporal starts the embedded Temporal server with runTemporal, or
+// startTemporal of this build.
+func (g *globals) startTemporal(ip string, grpcPort, uiPort int, dbFile string) (temporalServer, error) {
+	if g.runTemporal != nil {
+		return g.runTemporal(ip, grpcPort, uiPort, dbFile)
+	}
+	return startTemporal(ip, grpcPort, uiPort, dbFile)
+}
+
+// env reads the environment variable key.
+func (g *globals) env(key string) string {
+	if g.getenv != nil {
+		return g.getenv(key)
+	}
+	return os.Getenv(key)
 }
 
 func newRootCmd() *cobra.Command {
@@ -53,7 +76,7 @@ Start everything on a laptop with "hookflow dev"; create an integration with
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&g.config, "config", "", "configuration file, hookflow.yaml (env HOOKFLOW_CONFIG; none: the defaults; see docs/configuration.md)")
-	root.AddCommand(newDevCmd(g), newIngressCmd(g), newWorkerCmd(g), newIntegrationsCmd(g), newKeysCmd(g), newTokensCmd(g), newDeliveriesCmd(g), newAuditCmd(g), newSendCmd(g),
+	root.AddCommand(newDevCmd(g), newIngressCmd(g), newWorkerCmd(g), newIntegrationsCmd(g), newKeysCmd(g), newTokensCmd(g), newDeliveriesCmd(g), newAuditCmd(g), newSendCmd(g), newRecoverCmd(g),
 		newConfigCmd(g), newBlueprintsCmd(g), newNewCmd(g))
 	addBlueprintCommands(root, g, all.List())
 	return root
@@ -79,7 +102,7 @@ const adminTokenFile = "admin-token"
 // adminToken returns the token from HOOKFLOW_ADMIN_TOKEN or the data
 // directory.
 func (g *globals) adminToken() (string, error) {
-	if t := os.Getenv("HOOKFLOW_ADMIN_TOKEN"); t != "" {
+	if t := g.env("HOOKFLOW_ADMIN_TOKEN"); t != "" {
 		return t, nil
 	}
 	path := filepath.Join(g.dataDir, adminTokenFile)
@@ -90,16 +113,19 @@ func (g *globals) adminToken() (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-// ensureAdminToken reads the data directory's admin token, creating it on
-// first start. It returns the token and the file's path.
-func ensureAdminToken(dataDir string) (string, string, error) {
+// ensureAdminToken reads the admin token from HOOKFLOW_ADMIN_TOKEN or the
+// data directory's file, creating the file on first start, and refuses
+// one shorter than ingress.MinAdminTokenLength. It returns the token and
+// where it came from.
+func ensureAdminToken(dataDir string, getenv func(string) string) (string, string, error) {
 	path := filepath.Join(dataDir, adminTokenFile)
-	if t := os.Getenv("HOOKFLOW_ADMIN_TOKEN"); t != "" {
-		return t, "(from HOOKFLOW_ADMIN_TOKEN)", nil
+	if t := getenv("HOOKFLOW_ADMIN_TOKEN"); t != "" {
+		return t, "(from HOOKFLOW_ADMIN_TOKEN)", checkAdminToken(t, "HOOKFLOW_ADMIN_TOKEN")
 	}
 	b, err := os.ReadFile(path)
 	if err == nil {
-		return strings.TrimSpace(string(b)), path, nil
+		t := strings.TrimSpace(string(b))
+		return t, path, checkAdminToken(t, path)
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return "", "", err

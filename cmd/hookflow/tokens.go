@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -24,8 +21,8 @@ import (
 // put or removed is seen at the latest this much later.
 const defaultTokenCacheTTL = 30 * time.Second
 
-// maxTokenSize bounds what "tokens put" reads: a private key in PEM is a
-// few KiB.
+// maxTokenSize bounds what "tokens put" and the --secret-file and
+// --secret-stdin flags read: a private key in PEM is a few KiB.
 const maxTokenSize = 64 << 10
 
 // openTokenStore is the store activities read tokens from: Vault when a
@@ -157,29 +154,9 @@ func newTokensPutCmd(open func() (tokens.ReadWriteStore, error)) *cobra.Command 
 			if (fromFile == "") == !stdin {
 				return errors.New("give exactly one of --from-file or --stdin")
 			}
-			var r io.Reader
-			if stdin {
-				r = cmd.InOrStdin()
-			} else {
-				f, err := os.Open(fromFile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				r = f
-			}
-			b, err := io.ReadAll(io.LimitReader(r, maxTokenSize+1))
+			tok, err := readSecret(cmd, "token", fromFile, stdin)
 			if err != nil {
-				return fmt.Errorf("read token: %w", err)
-			}
-			if len(b) > maxTokenSize {
-				return fmt.Errorf("token is larger than %d bytes", maxTokenSize)
-			}
-			// A trailing newline from echo or an editor is never part of a
-			// token; inner newlines (a PEM key) are kept.
-			tok := string(bytes.TrimRight(b, "\r\n"))
-			if strings.TrimSpace(tok) == "" {
-				return errors.New("the token is empty")
+				return err
 			}
 			s, err := open()
 			if err != nil {

@@ -22,18 +22,21 @@ import (
 	ghact "github.com/hookflow/hookflow/activities/github"
 	fnact "github.com/hookflow/hookflow/activities/httpfunc"
 	jiraact "github.com/hookflow/hookflow/activities/jira"
+	payloadact "github.com/hookflow/hookflow/activities/payload"
 	snact "github.com/hookflow/hookflow/activities/servicenow"
 	splunkact "github.com/hookflow/hookflow/activities/splunk"
 	"github.com/hookflow/hookflow/blueprints"
 	ghconn "github.com/hookflow/hookflow/connectors/github"
 	fnconn "github.com/hookflow/hookflow/connectors/httpfunc"
 	jiraconn "github.com/hookflow/hookflow/connectors/jira"
+	"github.com/hookflow/hookflow/connectors/payloads"
 	snconn "github.com/hookflow/hookflow/connectors/servicenow"
 	splunkconn "github.com/hookflow/hookflow/connectors/splunk"
 	"github.com/hookflow/hookflow/connectors/tokens"
 	"github.com/hookflow/hookflow/ingress"
 	"github.com/hookflow/hookflow/ingress/apikeys"
 	"github.com/hookflow/hookflow/ingress/bitbucket"
+	"github.com/hookflow/hookflow/ingress/forward"
 	"github.com/hookflow/hookflow/ingress/generic"
 	ghsrc "github.com/hookflow/hookflow/ingress/github"
 	"github.com/hookflow/hookflow/ingress/gitlab"
@@ -91,6 +94,12 @@ type workerConfig struct {
 	ServiceNowURL   string
 	ServiceNowOAuth bool
 	SplunkHECURL    string
+	// PayloadURL is the ingress's admin listener, where the payload
+	// activity reads payloads held by reference (over 256 KiB) with
+	// PayloadToken; empty leaves that activity failing with a clear
+	// error.
+	PayloadURL   string
+	PayloadToken string
 	// Namespace is the Temporal namespace, for the search-attribute check.
 	// Empty means "default".
 	Namespace string
@@ -120,6 +129,15 @@ func registerAll(w worker.Registry, cfg workerConfig) error {
 		functions["relay"] = cfg.RelayURL
 	}
 	fnact.Register(w, &fnact.Activities{Client: fnconn.New(fnconn.Options{}), Tokens: cfg.Tokens, Functions: functions})
+	pa := &payloadact.Activities{ParseRef: journal.ParsePayloadRef}
+	if cfg.PayloadURL != "" {
+		c, err := payloads.New(payloads.Options{BaseURL: cfg.PayloadURL, Token: cfg.PayloadToken})
+		if err != nil {
+			return fmt.Errorf("--payload-url: %w (the token is HOOKFLOW_WORKER_TOKEN)", err)
+		}
+		pa.Store = c
+	}
+	payloadact.Register(w, pa)
 	// Jira, ServiceNow and Splunk have no default site: their activities
 	// are registered when one is configured.
 	if cfg.JiraURL != "" {
@@ -308,8 +326,9 @@ func startWorker(ctx context.Context, c client.Client, dataDir string, cfg worke
 }
 
 // serveHTTP serves h on addr until ctx is done, then stops accepting and
-// waits up to 15 s for requests in flight. ready is closed once listening.
-func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger, ready chan<- net.Addr) error {
+// waits up to 15 s for requests in flight. ready, when not nil, is called
+// (in its own goroutine) with the address once listening.
+func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger, ready func(net.Addr)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
@@ -324,7 +343,7 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logge
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if ready != nil {
-		ready <- ln.Addr()
+		go ready(ln.Addr())
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -340,7 +359,10 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logge
 
 // ingressConfig configures runIngress.
 type ingressConfig struct {
-	HTTPAddr  string
+	HTTPAddr string
+	// AdminHTTP, when set, is where the admin API and /metrics listen
+	// instead of on HTTPAddr.
+	AdminHTTP string
 	PublicURL string
 	DataDir   string
 	// Journal is "" or sqlite://PATH, or postgres://DSN.
@@ -354,14 +376,24 @@ type ingressConfig struct {
 	// Tracing is the process's OpenTelemetry setup.
 	Tracing    *tracing
 	AdminToken string
+	// WorkerToken lets workers read payloads held by reference.
+	WorkerToken string
 	// RateLimit is the default per-integration requests per second.
 	RateLimit float64
+	// ClientRateLimit bounds requests/s per client address (0: default).
+	ClientRateLimit float64
+	// MaxInFlightBytes bounds the body bytes held at once (0: default).
+	MaxInFlightBytes int64
 	// MaxBacklog bounds accepted-but-unforwarded entries (0: no bound).
 	MaxBacklog int
 	// Retention prunes entries older than this, hourly (0: keep all).
 	Retention time.Duration
 	// Ready, when set, is called once the listener is up.
 	Ready func(net.Addr)
+	// AdminReady, when set, is called once the AdminHTTP listener is up.
+	AdminReady func(net.Addr)
+	// Recovery are the defaults of automatic recovery (recover_wiring.go).
+	Recovery recoverySettings
 }
 
 // runIngress serves the ingress and runs its forwarder until ctx is done.
@@ -376,9 +408,10 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	if cfg.Tracing == nil {
 		cfg.Tracing = noTracing()
 	}
-	var fwd *ingress.Forwarder
+	var fwd *forward.Forwarder
 	if cfg.Temporal != nil {
-		fwd, err = ingress.NewForwarder(ingress.ForwarderConfig{Journal: st.journal, Temporal: cfg.Temporal, Router: rt, Logger: log.With("component", "forwarder"), Metrics: metrics})
+		fwd, err = forward.New(forward.Config{Journal: st.journal, Temporal: cfg.Temporal, Router: rt, Logger: log.With("component", "forwarder"),
+			Metrics: forward.NewMetrics(metrics.Registerer())})
 		if err != nil {
 			return err
 		}
@@ -386,7 +419,8 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	srvCfg := ingress.Config{
 		Journal: st.journal, Integrations: st.integrations, APIKeys: st.apikeys, Sources: sources(st.apikeys), Router: rt,
 		RateLimit: cfg.RateLimit, MaxBacklog: cfg.MaxBacklog, Metrics: metrics, Tracer: cfg.Tracing.provider.Tracer("github.com/hookflow/hookflow/ingress"),
-		Logger: log.With("component", "ingress"), AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL,
+		Logger: log.With("component", "ingress"), AdminToken: cfg.AdminToken, WorkerToken: cfg.WorkerToken, PublicURL: cfg.PublicURL,
+		ClientRateLimit: cfg.ClientRateLimit, MaxInFlightBytes: cfg.MaxInFlightBytes, SeparateAdmin: cfg.AdminHTTP != "",
 	}
 	if fwd != nil {
 		srvCfg.Accepted = fwd.Wake
@@ -396,6 +430,11 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 		return err
 	}
 	fwdCtx, stopFwd := context.WithCancel(context.WithoutCancel(ctx))
+	recDone, err := startRecovery(fwdCtx, cfg, st, metrics, log, os.Getenv)
+	if err != nil {
+		stopFwd()
+		return err
+	}
 	fwdDone := make(chan struct{})
 	if fwd != nil {
 		go func() { defer close(fwdDone); _ = fwd.Run(fwdCtx) }()
@@ -407,17 +446,27 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	} else if cfg.Retention > 0 {
 		log.Warn("this journal cannot prune: retention is off")
 	}
-	ready := make(chan net.Addr, 1)
-	go func() {
-		if a, ok := <-ready; ok && cfg.Ready != nil {
-			cfg.Ready(a)
-		}
-	}()
-	err = serveHTTP(ctx, cfg.HTTPAddr, srv, log, ready)
-	close(ready)
+	// The admin listener, when there is one, lives and dies with the
+	// webhook listener: either failing stops both.
+	ctx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+	adminDone := make(chan error, 1)
+	if cfg.AdminHTTP != "" {
+		go func() {
+			err := serveHTTP(ctx, cfg.AdminHTTP, srv.AdminHandler(), log, cfg.AdminReady)
+			stopServing()
+			adminDone <- err
+		}()
+	} else {
+		adminDone <- nil
+	}
+	err = serveHTTP(ctx, cfg.HTTPAddr, srv, log, cfg.Ready)
+	stopServing()
+	err = errors.Join(err, <-adminDone)
 	// Requests in flight are answered; now stop forwarding and flush.
 	stopFwd()
 	<-fwdDone
+	<-recDone
 	return err
 }
 

@@ -55,6 +55,10 @@ var operations = map[string]func(ctx context.Context, c *Client) error{
 		_, err := c.GetFileContents(ctx, testToken, "o", "r", "README.md", "main")
 		return err
 	},
+	"ListHookDeliveries": func(ctx context.Context, c *Client) error {
+		_, err := c.ListHookDeliveries(ctx, testToken, Hook{Kind: "repos", Owner: "o", Repo: "r", ID: 1}, "")
+		return err
+	},
 	"AppTokens.Token": func(ctx context.Context, c *Client) error {
 		_, err := c.AppTokens(AppTokensOptions{}).Token(ctx, "1", 2, testKeyPEM)
 		return err

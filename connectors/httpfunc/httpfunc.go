@@ -48,7 +48,9 @@ const (
 type Options struct {
 	// HTTPClient is used for every call; its own Timeout should be zero or
 	// longer than any call's. Nil means a client without a client-wide
-	// timeout (each call has its own, see Request.Timeout).
+	// timeout (each call has its own, see Request.Timeout). Whatever its
+	// CheckRedirect, the Client never follows a redirect to another origin
+	// (see Call); the client passed in is copied, not changed.
 	HTTPClient *http.Client
 	// DefaultTimeout bounds a call whose Request.Timeout is zero. Zero
 	// means 30 s.
@@ -69,10 +71,13 @@ type Client struct {
 
 // New returns a Client. It does no I/O.
 func New(opts Options) *Client {
-	c := &Client{http: opts.HTTPClient, timeout: opts.DefaultTimeout, maxBytes: opts.MaxResponseBytes, now: opts.Now}
-	if c.http == nil {
-		c.http = &http.Client{}
+	c := &Client{timeout: opts.DefaultTimeout, maxBytes: opts.MaxResponseBytes, now: opts.Now}
+	hc := http.Client{}
+	if opts.HTTPClient != nil {
+		hc = *opts.HTTPClient
 	}
+	hc.CheckRedirect = sameOrigin(hc.CheckRedirect)
+	c.http = &hc
 	if c.timeout <= 0 {
 		c.timeout = 30 * time.Second
 	}
@@ -144,10 +149,39 @@ func Verify(secret, timestamp, signature string, body []byte, now time.Time, tol
 	return ErrBadSignature
 }
 
+// sameOrigin wraps a CheckRedirect (nil: Go's default of 10 redirects) so
+// that a redirect to another scheme, host or port is not followed: a 307 or
+// 308 would resend the body with its signature and timestamp headers, which
+// that origin could replay to the function within the tolerance. The
+// redirect answer itself is returned instead, and Call turns it into a
+// final error.
+func sameOrigin(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if origin(req.URL) != origin(via[0].URL) {
+			return http.ErrUseLastResponse
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+}
+
+// origin is scheme://host[:port], as browsers compare them; a default port
+// written out counts as another origin, which only refuses more.
+func origin(u *url.URL) string {
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host)
+}
+
 // Call signs and POSTs req.Input to req.URL and returns the function's JSON
 // answer. A 2xx answer that is not JSON is an error (status 0, retryable:
 // a function behind a broken proxy); 4xx are final, 408, 429 and 5xx are
-// retryable with the Retry-After the function sent.
+// retryable with the Retry-After the function sent. Redirects are followed
+// within the function's origin only: a redirect elsewhere is a final error
+// with its 3xx status (point the function URL at the final address).
 func (c *Client) Call(ctx context.Context, secret string, req Request) (Response, error) {
 	op := "call " + req.Function
 	u, err := url.Parse(req.URL)
@@ -201,6 +235,14 @@ func (c *Client) Call(ctx context.Context, secret string, req Request) (Response
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBytes+1))
 	if err != nil {
 		return Response{}, &apierror.Error{System: System, Op: op, Status: 0, Message: "reading the answer", Err: err}
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+		msg := "the function answered with a redirect that is not followed: set the function URL to the final address"
+		if loc, err := resp.Location(); err == nil {
+			// The origin only: a path or query could carry a credential.
+			msg = fmt.Sprintf("the function redirected to %s; the signed request is not sent to another origin: set the function URL to the final address", origin(loc))
+		}
+		return Response{}, &apierror.Error{System: System, Op: op, Status: resp.StatusCode, Message: msg}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return Response{}, &apierror.Error{

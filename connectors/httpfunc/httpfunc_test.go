@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"testing"
 	"time"
@@ -182,5 +183,94 @@ func TestCallLocalFailures(t *testing.T) {
 			}
 			require.NotContains(t, err.Error(), secret)
 		})
+	}
+}
+
+// A function URL that redirects to another origin must not get the signed
+// request there: a 307/308 would resend the body with its signature, which
+// the other origin could replay to the function within the tolerance.
+func TestCallDoesNotFollowCrossOriginRedirects(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			t.Parallel()
+			leaked := make(chan http.Header, 1)
+			other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				leaked <- r.Header.Clone()
+				_, _ = w.Write([]byte(`{"stolen":true}`))
+			}))
+			t.Cleanup(other.Close)
+			fn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, other.URL+"/collect?token=abc", status)
+			}))
+			t.Cleanup(fn.Close)
+			for name, opts := range map[string]Options{
+				"default client":  {},
+				"caller's client": {HTTPClient: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}},
+			} {
+				_, err := New(opts).Call(context.Background(), secret, Request{Function: "greet", URL: fn.URL + "/fn", Input: json.RawMessage(`{"name":"Ada"}`)})
+				e, ok := apierror.As(err)
+				require.True(t, ok, "%s: %T %v", name, err, err)
+				require.Equal(t, status, e.Status, name)
+				require.False(t, e.Retryable(), name)
+				require.Contains(t, e.Message, other.URL, name)
+				require.NotContains(t, err.Error(), "token=abc", name)
+				require.NotContains(t, err.Error(), secret, name)
+				select {
+				case h := <-leaked:
+					t.Fatalf("%s: the other origin got the request (signature %q)", name, h.Get(HeaderSignature))
+				default:
+				}
+			}
+		})
+	}
+}
+
+// Redirects within the function's origin are still followed, with the
+// signature (a 308 keeps the method and the body).
+func TestCallFollowsSameOriginRedirects(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1795521600, 0)
+	var mux http.ServeMux
+	mux.Handle("/old", http.RedirectHandler("/new", http.StatusPermanentRedirect))
+	mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if Verify(secret, r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature), body, now, time.Minute) != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		_, _ = w.Write(body)
+	})
+	srv := httptest.NewServer(&mux)
+	t.Cleanup(srv.Close)
+	checked := 0
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { checked++; return nil }}
+	resp, err := New(Options{Now: func() time.Time { return now }, HTTPClient: hc}).Call(context.Background(), secret, Request{Function: "f", URL: srv.URL + "/old", Input: json.RawMessage(`{"a":1}`)})
+	require.NoError(t, err)
+	require.JSONEq(t, `{"a":1}`, string(resp.Output))
+	require.Equal(t, 1, checked, "the caller's CheckRedirect still decides same-origin redirects")
+	require.NoError(t, hc.CheckRedirect(nil, nil))
+	require.Equal(t, 2, checked, "the caller's client is copied, not changed")
+}
+
+func TestOrigin(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		a, b string
+		same bool
+	}{
+		{"https://fn.example.com/a", "https://fn.example.com/b?x=1", true},
+		{"https://FN.example.com/a", "https://fn.example.com/b", true},
+		{"https://fn.example.com/a", "http://fn.example.com/a", false},
+		{"https://fn.example.com/a", "https://fn.example.com:8443/a", false},
+		{"https://fn.example.com/a", "https://evil.example.com/a", false},
+		{"https://fn.example.com/a", "https://fn.example.com.evil.net/a", false},
+	}
+	for _, tt := range tests {
+		a, err := url.Parse(tt.a)
+		require.NoError(t, err)
+		b, err := url.Parse(tt.b)
+		require.NoError(t, err)
+		require.Equal(t, tt.same, origin(a) == origin(b), "%s vs %s", tt.a, tt.b)
 	}
 }

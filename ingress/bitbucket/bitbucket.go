@@ -21,6 +21,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -30,6 +31,15 @@ import (
 
 // Name is the source name of Bitbucket integrations.
 const Name = "bitbucket"
+
+// CloudHost is the KeyHost of Bitbucket Cloud deliveries.
+const CloudHost = "bitbucket.org"
+
+// OptionHost is the integration option that sets the KeyHost of a
+// Bitbucket Data Center server (bitbucket.corp.example). Without it the
+// host is read from the repository's or pull request's self link, which
+// Data Center sends on most events but not on all (diagnostics:ping).
+const OptionHost = "host"
 
 const (
 	headerSig       = "X-Hub-Signature"
@@ -75,9 +85,6 @@ type cloudRef struct {
 
 // cloudEnd is the source or destination of a Cloud pull request.
 type cloudEnd struct {
-	Branch *struct {
-		Name string `json:"name"`
-	} `json:"branch"`
 	Commit *struct {
 		Hash string `json:"hash"`
 	} `json:"commit"`
@@ -86,7 +93,6 @@ type cloudEnd struct {
 // dcRef is the fromRef or toRef of a Data Center pull request.
 type dcRef struct {
 	ID           string `json:"id"`
-	DisplayID    string `json:"displayId"`
 	LatestCommit string `json:"latestCommit"`
 	Repository   *repo  `json:"repository"`
 }
@@ -99,23 +105,54 @@ type repo struct {
 	Project  *struct {
 		Key string `json:"key"`
 	} `json:"project"`
+	Links links `json:"links"`
 }
 
-func (r *repo) name() string {
-	if r.FullName != "" {
-		return r.FullName
+// links are a Cloud object's links (html.href) or a Data Center one's
+// (self[].href).
+type links struct {
+	HTML *struct {
+		Href string `json:"href"`
+	} `json:"html"`
+	Self []*struct {
+		Href string `json:"href"`
+	} `json:"self"`
+}
+
+func (l links) host() string {
+	if l.HTML != nil {
+		if h := workflows.HostOfURL(l.HTML.Href); h != "" {
+			return h
+		}
 	}
-	if r.Project != nil && r.Project.Key != "" && r.Slug != "" {
-		return r.Project.Key + "/" + r.Slug
+	for _, s := range l.Self {
+		if s != nil {
+			if h := workflows.HostOfURL(s.Href); h != "" {
+				return h
+			}
+		}
 	}
 	return ""
 }
 
-func (r *repo) project() string {
-	if r.Project != nil {
-		return r.Project.Key
+// setKeys sets the repository keys: a Cloud full_name is workspace/slug, a
+// Data Center repository is named by its project key and slug.
+func (r *repo) setKeys(k map[string]string) {
+	owner, name := "", ""
+	switch {
+	case r.FullName != "":
+		owner, name, _ = strings.Cut(r.FullName, "/")
+	case r.Project != nil:
+		owner, name = r.Project.Key, r.Slug
 	}
-	return ""
+	if owner == "" || name == "" {
+		return
+	}
+	k[workflows.KeyOwner], k[workflows.KeyRepoName] = owner, name
+	k[workflows.KeyRepoPath] = owner + "/" + name
+	if h := r.Links.host(); h != "" && k[workflows.KeyHost] == "" {
+		k[workflows.KeyHost] = h
+	}
 }
 
 // payload is the part of any Bitbucket event that routing reads. Cloud and
@@ -132,10 +169,8 @@ type payload struct {
 		} `json:"changes"`
 	} `json:"push"`
 	CloudPR *struct {
-		ID          int64     `json:"id"`
-		State       string    `json:"state"`
-		Source      *cloudEnd `json:"source"`
-		Destination *cloudEnd `json:"destination"`
+		ID     int64     `json:"id"`
+		Source *cloudEnd `json:"source"`
 	} `json:"pullrequest"`
 
 	// Data Center.
@@ -145,17 +180,29 @@ type payload struct {
 	} `json:"changes"`
 	DCPR *struct {
 		ID      int64  `json:"id"`
-		State   string `json:"state"`
 		FromRef *dcRef `json:"fromRef"`
 		ToRef   *dcRef `json:"toRef"`
+		Links   links  `json:"links"`
 	} `json:"pullRequest"`
 }
 
-// Parse implements hook.Source.
-func (Source) Parse(req *hook.Request) (workflows.Event, error) {
-	edition, id := editionCloud, req.Header.Get(headerCloudID)
+// Label implements hook.Source.
+func (Source) Label(h http.Header, _ map[string]string) hook.Label {
+	id := hook.HeaderValue(h, headerCloudID)
 	if id == "" {
-		edition, id = editionDC, req.Header.Get(headerDCID)
+		id = hook.HeaderValue(h, headerDCID)
+	}
+	return hook.Label{DeliveryID: id, Event: hook.HeaderValue(h, headerEventKey)}
+}
+
+// Ping implements hook.Source: Data Center's "Test connection".
+func (Source) Ping(ev workflows.Event) bool { return ev.Type == "diagnostics:ping" }
+
+// Parse implements hook.Source.
+func (s Source) Parse(req *hook.Request) (workflows.Event, error) {
+	edition, id := editionCloud, hook.HeaderValue(req.Header, headerCloudID)
+	if id == "" {
+		edition, id = editionDC, hook.HeaderValue(req.Header, headerDCID)
 	}
 	if id == "" {
 		id = hook.BodyDeliveryID(req.Body)
@@ -165,7 +212,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 	if err := json.Unmarshal(req.Body, &p); (err != nil && !errors.As(err, &typeErr)) || !isObject(req.Body) {
 		return workflows.Event{}, hook.BadRequest("malformed_json", "body is not a JSON object", "")
 	}
-	typ := req.Header.Get(headerEventKey)
+	typ := hook.HeaderValue(req.Header, headerEventKey)
 	if typ == "" {
 		typ = p.EventKey
 	}
@@ -174,7 +221,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 	}
 	_, action, _ := strings.Cut(typ, ":")
 	m := map[string]string{metaEdition: edition}
-	if v := req.Header.Get(headerHookUUID); v != "" {
+	if v := hook.HeaderValue(req.Header, headerHookUUID); v != "" {
 		m[metaHookUUIDKey] = v
 	}
 	return workflows.Event{
@@ -182,7 +229,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 		Source:     Name,
 		Type:       typ,
 		Action:     action,
-		Keys:       keys(&p),
+		Keys:       keys(&p, edition, req.Options[OptionHost]),
 		Meta:       m,
 		Payload:    json.RawMessage(req.Body),
 	}, nil
@@ -193,7 +240,8 @@ func isObject(body []byte) bool {
 	return len(b) > 0 && b[0] == '{'
 }
 
-func keys(p *payload) map[string]string {
+// keys are the business keys of workflows/keys.go that routing needs.
+func keys(p *payload, edition, optionHost string) map[string]string {
 	k := make(map[string]string, 8)
 	set := func(name, v string) {
 		if v != "" {
@@ -202,62 +250,56 @@ func keys(p *payload) map[string]string {
 	}
 	setSHA := func(v string) {
 		if strings.Trim(v, "0") != "" { // a deleted ref's hash is all zeros
-			k["sha"] = v
+			k[workflows.KeySHA] = v
 		}
 	}
+	setPR := func(id int64) {
+		if id != 0 {
+			k[workflows.KeyPullRequest] = strconv.FormatInt(id, 10)
+		}
+	}
+	switch {
+	case optionHost != "":
+		k[workflows.KeyHost] = strings.ToLower(optionHost)
+	case edition == editionCloud:
+		k[workflows.KeyHost] = CloudHost
+	}
 	if r := p.Repository; r != nil {
-		set("repo", r.name())
-		set("project", r.project())
+		r.setKeys(k)
 	}
 	if p.Push != nil && len(p.Push.Changes) > 0 {
 		c := p.Push.Changes[0]
 		switch {
 		case c.New != nil:
-			set("ref", cloudFullRef(c.New))
+			set(workflows.KeyRef, cloudFullRef(c.New))
 			if c.New.Target != nil {
 				setSHA(c.New.Target.Hash)
 			}
 		case c.Old != nil:
-			set("ref", cloudFullRef(c.Old))
+			set(workflows.KeyRef, cloudFullRef(c.Old))
 		}
 	}
 	if len(p.Changes) > 0 {
-		set("ref", p.Changes[0].RefID)
+		set(workflows.KeyRef, p.Changes[0].RefID)
 		setSHA(p.Changes[0].ToHash)
 	}
 	if pr := p.CloudPR; pr != nil {
-		if pr.ID != 0 {
-			k["pr"] = strconv.FormatInt(pr.ID, 10)
-		}
-		set("state", pr.State)
-		if s := pr.Source; s != nil {
-			if s.Branch != nil {
-				set("head_ref", s.Branch.Name)
-			}
-			if s.Commit != nil {
-				setSHA(s.Commit.Hash)
-			}
-		}
-		if d := pr.Destination; d != nil && d.Branch != nil {
-			set("base_ref", d.Branch.Name)
+		setPR(pr.ID)
+		if s := pr.Source; s != nil && s.Commit != nil {
+			setSHA(s.Commit.Hash)
 		}
 	}
 	if pr := p.DCPR; pr != nil {
-		if pr.ID != 0 {
-			k["pr"] = strconv.FormatInt(pr.ID, 10)
-		}
-		set("state", pr.State)
+		setPR(pr.ID)
 		if f := pr.FromRef; f != nil {
-			set("head_ref", f.DisplayID)
 			setSHA(f.LatestCommit)
 		}
-		if t := pr.ToRef; t != nil {
-			set("base_ref", t.DisplayID)
-			// Pull request events carry the repository in the refs only.
-			if r := t.Repository; r != nil && k["repo"] == "" {
-				set("repo", r.name())
-				set("project", r.project())
-			}
+		// Pull request events carry the repository in the refs only.
+		if t := pr.ToRef; t != nil && t.Repository != nil && k[workflows.KeyRepoPath] == "" {
+			t.Repository.setKeys(k)
+		}
+		if h := pr.Links.host(); h != "" && k[workflows.KeyHost] == "" {
+			k[workflows.KeyHost] = h
 		}
 	}
 	return k

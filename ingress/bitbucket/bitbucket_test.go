@@ -35,43 +35,49 @@ func TestParseRecorded(t *testing.T) {
 		{
 			file: "cloud.repo_push.http", typ: "repo:push", action: "push", edition: "cloud",
 			delivery: "6f1b9c2e-4d3a-4e8b-b7f0-2a5c9d1e8f34",
-			keys:     map[string]string{"repo": "acme/payments", "project": "PAY", "ref": "refs/heads/main", "sha": "709d658dc5b6d6afcd46049c2f332ee3f515a67d"},
+			keys: map[string]string{
+				"host": "bitbucket.org", "repo_path": "acme/payments", "owner": "acme", "repo_name": "payments",
+				"ref": "refs/heads/main", "sha": "709d658dc5b6d6afcd46049c2f332ee3f515a67d",
+			},
 		},
 		{
 			file: "cloud.pullrequest_created.http", typ: "pullrequest:created", action: "created", edition: "cloud",
 			delivery: "0a4e7c1d-9b2f-4c6e-8d3a-5f7b1e9c2d40",
 			keys: map[string]string{
-				"repo": "acme/payments", "project": "PAY", "pr": "42", "state": "OPEN",
-				"head_ref": "feature/retry-503", "base_ref": "main", "sha": "d3b5f4a1c2e0",
+				"host": "bitbucket.org", "repo_path": "acme/payments", "owner": "acme", "repo_name": "payments",
+				"pull_request": "42", "sha": "d3b5f4a1c2e0",
 			},
 		},
 		{
 			file: "cloud.pullrequest_fulfilled.http", typ: "pullrequest:fulfilled", action: "fulfilled", edition: "cloud",
 			delivery: "3e8a2b6f-1c4d-4a9e-b0f7-6d2c8e4a1b95",
 			keys: map[string]string{
-				"repo": "acme/payments", "project": "PAY", "pr": "42", "state": "MERGED",
-				"head_ref": "feature/retry-503", "base_ref": "main", "sha": "d3b5f4a1c2e0",
+				"host": "bitbucket.org", "repo_path": "acme/payments", "owner": "acme", "repo_name": "payments",
+				"pull_request": "42", "sha": "d3b5f4a1c2e0",
 			},
 		},
 		{
 			file: "dc.repo_refs_changed.http", typ: "repo:refs_changed", action: "refs_changed", edition: "datacenter",
 			delivery: "5dbb2ab7-0c1e-4e2a-8f3d-9b7a6c5d4e3f",
-			keys:     map[string]string{"repo": "PROJ/repository", "project": "PROJ", "ref": "refs/heads/master", "sha": "178864a7d521b6f5e720b386b2c2b0ef8563e0dc"},
+			keys: map[string]string{
+				"repo_path": "PROJ/repository", "owner": "PROJ", "repo_name": "repository",
+				"ref": "refs/heads/master", "sha": "178864a7d521b6f5e720b386b2c2b0ef8563e0dc",
+			},
 		},
 		{
 			file: "dc.pr_opened.http", typ: "pr:opened", action: "opened", edition: "datacenter",
 			delivery: "7c2d9e4a-6b1f-4d8c-a3e5-0f9b2c7d1e86",
 			keys: map[string]string{
-				"repo": "PROJ/repository", "project": "PROJ", "pr": "1", "state": "OPEN",
-				"head_ref": "a-branch", "base_ref": "master", "sha": "ef8755f06ee4b28c96a847a95cb8ec8ed6ddd1ca",
+				"repo_path": "PROJ/repository", "owner": "PROJ", "repo_name": "repository",
+				"pull_request": "1", "sha": "ef8755f06ee4b28c96a847a95cb8ec8ed6ddd1ca",
 			},
 		},
 		{
 			file: "dc.pr_reviewer_approved.http", typ: "pr:reviewer:approved", action: "reviewer:approved", edition: "datacenter",
 			delivery: "9e4f1a7b-3c8d-4e2f-b6a0-1d5c9e3f7a28",
 			keys: map[string]string{
-				"repo": "PROJ/repository", "project": "PROJ", "pr": "1", "state": "OPEN",
-				"head_ref": "a-branch", "base_ref": "master", "sha": "ef8755f06ee4b28c96a847a95cb8ec8ed6ddd1ca",
+				"repo_path": "PROJ/repository", "owner": "PROJ", "repo_name": "repository",
+				"pull_request": "1", "sha": "ef8755f06ee4b28c96a847a95cb8ec8ed6ddd1ca",
 			},
 		},
 		{
@@ -147,21 +153,22 @@ func TestParseEdgeCases(t *testing.T) {
 		key  string
 		body string
 		typ  string
+		host string // the integration option host
 		keys map[string]string
 	}{
 		{
 			name: "data center event key from the body", file: "dc.pr_opened.http", typ: "pr:opened",
-			body: `{"eventKey":"pr:opened","pullRequest":{"id":3}}`, keys: map[string]string{"pr": "3"},
+			body: `{"eventKey":"pr:opened","pullRequest":{"id":3}}`, keys: map[string]string{"pull_request": "3"},
 		},
 		{
 			name: "cloud branch deleted", file: "cloud.repo_push.http", key: "repo:push", typ: "repo:push",
 			body: `{"push":{"changes":[{"old":{"type":"branch","name":"gone","target":{"hash":"abc"}},"new":null,"closed":true}]},"repository":{"full_name":"a/b"}}`,
-			keys: map[string]string{"repo": "a/b", "ref": "refs/heads/gone"},
+			keys: map[string]string{"host": "bitbucket.org", "repo_path": "a/b", "owner": "a", "repo_name": "b", "ref": "refs/heads/gone"},
 		},
 		{
 			name: "cloud tag", file: "cloud.repo_push.http", key: "repo:push", typ: "repo:push",
 			body: `{"push":{"changes":[{"new":{"type":"tag","name":"v1","target":{"hash":"abc"}}}]}}`,
-			keys: map[string]string{"ref": "refs/tags/v1", "sha": "abc"},
+			keys: map[string]string{"host": "bitbucket.org", "ref": "refs/tags/v1", "sha": "abc"},
 		},
 		{
 			name: "data center branch deleted", file: "dc.repo_refs_changed.http", key: "repo:refs_changed", typ: "repo:refs_changed",
@@ -171,7 +178,22 @@ func TestParseEdgeCases(t *testing.T) {
 		{
 			name: "unknown event keeps type and payload", file: "cloud.repo_push.http", key: "repo:future_thing", typ: "repo:future_thing",
 			body: `{"future":[1,{"x":null}],"repository":{"full_name":"a/b","project":"not an object"}}`,
-			keys: map[string]string{"repo": "a/b"},
+			keys: map[string]string{"host": "bitbucket.org", "repo_path": "a/b", "owner": "a", "repo_name": "b"},
+		},
+		{
+			name: "data center host from the repository's self link", file: "dc.repo_refs_changed.http", key: "repo:refs_changed", typ: "repo:refs_changed",
+			body: `{"repository":{"slug":"r","project":{"key":"P"},"links":{"self":[null,{"href":"https://Bitbucket.Corp.Example/projects/P/repos/r/browse"}]}}}`,
+			keys: map[string]string{"host": "bitbucket.corp.example", "repo_path": "P/r", "owner": "P", "repo_name": "r"},
+		},
+		{
+			name: "data center host from the pull request's self link", file: "dc.pr_opened.http", key: "pr:opened", typ: "pr:opened",
+			body: `{"pullRequest":{"id":4,"toRef":{"repository":{"slug":"r","project":{"key":"P"}}},"links":{"self":[{"href":"http://bitbucket.corp.example:7990/projects/P/repos/r/pull-requests/4"}]}}}`,
+			keys: map[string]string{"host": "bitbucket.corp.example:7990", "repo_path": "P/r", "owner": "P", "repo_name": "r", "pull_request": "4"},
+		},
+		{
+			name: "data center host from the integration option", file: "dc.repo_refs_changed.http", key: "repo:refs_changed", typ: "repo:refs_changed", host: "BB.Corp.Example",
+			body: `{"repository":{"slug":"r","project":{"key":"P"},"links":{"self":[{"href":"https://other.example/projects/P/repos/r/browse"}]}}}`,
+			keys: map[string]string{"host": "bb.corp.example", "repo_path": "P/r", "owner": "P", "repo_name": "r"},
 		},
 	}
 	for _, tt := range tests {
@@ -184,6 +206,9 @@ func TestParseEdgeCases(t *testing.T) {
 				req.Header.Set("X-Event-Key", tt.key)
 			}
 			req.Body = []byte(tt.body)
+			if tt.host != "" {
+				req.Options[bitbucket.OptionHost] = tt.host
+			}
 			ev, err := bitbucket.Source{}.Parse(req)
 			require.NoError(t, err)
 			require.Equal(t, tt.typ, ev.Type)

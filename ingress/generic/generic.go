@@ -33,6 +33,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -178,6 +179,30 @@ func option(req *hook.Request, name, def string) string {
 	return def
 }
 
+// Label implements hook.Source: webhook-id, else the id_header option's
+// header, else X-Request-Id or Idempotency-Key; the event type from the
+// type_header option's header.
+func (Source) Label(h http.Header, options map[string]string) hook.Label {
+	names := []string{headerSWID, options[OptionIDHeader], "X-Request-Id", "Idempotency-Key"}
+	if options[OptionIDHeader] != "" {
+		names = names[:2]
+	}
+	l := hook.Label{}
+	for _, n := range names {
+		if v := hook.HeaderValue(h, n); n != "" && v != "" {
+			l.DeliveryID = v
+			break
+		}
+	}
+	if t := options[OptionTypeHeader]; t != "" {
+		l.Event = hook.HeaderValue(h, t)
+	}
+	return l
+}
+
+// Ping implements hook.Source: generic senders have no pings.
+func (Source) Ping(workflows.Event) bool { return false }
+
 // Parse implements hook.Source.
 func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 	// Only the top level is decoded, and its values only when read.
@@ -187,7 +212,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 	}
 	typ := ""
 	if h := req.Options[OptionTypeHeader]; h != "" {
-		typ = req.Header.Get(h)
+		typ = hook.HeaderValue(req.Header, h)
 	}
 	if typ == "" {
 		typ = scalar(top["type"])
@@ -216,14 +241,8 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 }
 
 func deliveryID(req *hook.Request) string {
-	names := []string{headerSWID, req.Options[OptionIDHeader], "X-Request-Id", "Idempotency-Key"}
-	if req.Options[OptionIDHeader] != "" {
-		names = names[:2]
-	}
-	for _, h := range names {
-		if v := req.Header.Get(h); h != "" && v != "" {
-			return v
-		}
+	if id := (Source{}).Label(req.Header, req.Options).DeliveryID; id != "" {
+		return id
 	}
 	return hook.BodyDeliveryID(req.Body)
 }

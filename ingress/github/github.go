@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -100,6 +101,7 @@ type payload struct {
 	Repository *struct {
 		FullName string `json:"full_name"`
 		Name     string `json:"name"`
+		HTMLURL  string `json:"html_url"`
 		Owner    *struct {
 			Login string `json:"login"`
 			Name  string `json:"name"`
@@ -111,20 +113,11 @@ type payload struct {
 	Installation *struct {
 		ID int64 `json:"id"`
 	} `json:"installation"`
-	Sender *struct {
-		Login string `json:"login"`
-	} `json:"sender"`
 	PullRequest *struct {
-		Number int    `json:"number"`
-		State  string `json:"state"`
-		Merged bool   `json:"merged"`
+		Number int `json:"number"`
 		Head   *struct {
 			SHA string `json:"sha"`
-			Ref string `json:"ref"`
 		} `json:"head"`
-		Base *struct {
-			Ref string `json:"ref"`
-		} `json:"base"`
 	} `json:"pull_request"`
 	Issue *struct {
 		Number      int             `json:"number"`
@@ -150,13 +143,23 @@ type payload struct {
 	} `json:"release"`
 }
 
+// Label implements hook.Source.
+func (Source) Label(h http.Header, _ map[string]string) hook.Label {
+	return hook.Label{DeliveryID: hook.HeaderValue(h, gh.DeliveryIDHeader), Event: hook.HeaderValue(h, gh.EventTypeHeader)}
+}
+
+// Ping implements hook.Source: GitHub's ping event, sent when a hook is
+// created.
+func (Source) Ping(ev workflows.Event) bool { return ev.Type == "ping" }
+
 // Parse implements hook.Source.
-func (Source) Parse(req *hook.Request) (workflows.Event, error) {
-	typ := req.Header.Get(gh.EventTypeHeader)
+func (s Source) Parse(req *hook.Request) (workflows.Event, error) {
+	label := s.Label(req.Header, req.Options)
+	typ := label.Event
 	if typ == "" {
 		return workflows.Event{}, hook.BadRequest("missing_event_type", "missing X-GitHub-Event header", "GitHub sends the event type in X-GitHub-Event")
 	}
-	id := req.Header.Get(gh.DeliveryIDHeader)
+	id := label.DeliveryID
 	if id == "" {
 		// Real GitHub deliveries always carry one; a relay that strips it
 		// still gets deduplication by content.
@@ -183,7 +186,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 		Source:     Name,
 		Type:       typ,
 		Action:     p.Action,
-		Keys:       keys(&p),
+		Keys:       keys(&p, host(req, &p)),
 		Meta:       meta(req),
 		Payload:    json.RawMessage(body),
 	}
@@ -198,7 +201,26 @@ func isObject(body []byte) bool {
 	return len(b) > 0 && b[0] == '{'
 }
 
-func keys(p *payload) map[string]string {
+// DefaultHost is the KeyHost of deliveries from GitHub.com; GitHub
+// Enterprise Server names its host in X-GitHub-Enterprise-Host.
+const DefaultHost = "github.com"
+
+// host is the KeyHost of a delivery: the GHES host header, else the host
+// of the repository's web URL, else GitHub.com.
+func host(req *hook.Request, p *payload) string {
+	if h := strings.ToLower(strings.TrimSpace(req.Header.Get(headerGHESHost))); h != "" {
+		return h
+	}
+	if r := p.Repository; r != nil {
+		if h := workflows.HostOfURL(r.HTMLURL); h != "" {
+			return h
+		}
+	}
+	return DefaultHost
+}
+
+// keys are the business keys of workflows/keys.go that routing needs.
+func keys(p *payload, host string) map[string]string {
 	k := make(map[string]string, 8)
 	set := func(name, v string) {
 		if v != "" {
@@ -210,73 +232,71 @@ func keys(p *payload) map[string]string {
 			k[name] = strconv.FormatInt(v, 10)
 		}
 	}
+	set(workflows.KeyHost, host)
+	if p.Organization != nil {
+		set(workflows.KeyOwner, p.Organization.Login)
+	}
 	if r := p.Repository; r != nil {
-		set("repo", r.FullName)
-		set("name", r.Name)
+		owner := ""
 		if r.Owner != nil {
 			// Push events name the owner in "name", all others in "login".
-			owner := r.Owner.Login
+			owner = r.Owner.Login
 			if owner == "" {
 				owner = r.Owner.Name
 			}
-			set("owner", owner)
 		}
-		if k["repo"] == "" && k["owner"] != "" && k["name"] != "" {
-			k["repo"] = k["owner"] + "/" + k["name"]
+		path := r.FullName
+		if path == "" && owner != "" && r.Name != "" {
+			path = owner + "/" + r.Name
 		}
-	}
-	if p.Organization != nil {
-		set("org", p.Organization.Login)
+		if owner == "" {
+			owner, _, _ = strings.Cut(path, "/")
+		}
+		set(workflows.KeyOwner, owner)
+		set(workflows.KeyRepoName, r.Name)
+		set(workflows.KeyRepoPath, path)
 	}
 	if p.Installation != nil {
-		setInt("installation", p.Installation.ID)
+		setInt(workflows.KeyInstallation, p.Installation.ID)
 	}
-	if p.Sender != nil {
-		set("sender", p.Sender.Login)
-	}
-	set("ref", p.Ref)
-	set("sha", p.After)
+	set(workflows.KeyRef, p.Ref)
+	set(workflows.KeySHA, p.After)
 	if pr := p.PullRequest; pr != nil {
 		n := int64(pr.Number)
 		if n == 0 {
 			n = int64(p.Number)
 		}
-		setInt("pr", n)
-		set("state", pr.State)
+		setInt(workflows.KeyPullRequest, n)
 		if pr.Head != nil {
-			set("sha", pr.Head.SHA)
-			set("head_ref", pr.Head.Ref)
-		}
-		if pr.Base != nil {
-			set("base_ref", pr.Base.Ref)
-		}
-		if pr.Merged {
-			k["merged"] = "true"
+			set(workflows.KeySHA, pr.Head.SHA)
 		}
 	}
 	if is := p.Issue; is != nil {
-		setInt("issue", int64(is.Number))
+		setInt(workflows.KeyIssue, int64(is.Number))
 		if len(is.PullRequest) > 0 && string(is.PullRequest) != "null" {
-			setInt("pr", int64(is.Number))
+			setInt(workflows.KeyPullRequest, int64(is.Number))
 		}
 	}
 	if p.CheckSuite != nil {
-		set("sha", p.CheckSuite.HeadSHA)
+		set(workflows.KeySHA, p.CheckSuite.HeadSHA)
 	}
 	if p.CheckRun != nil {
-		set("sha", p.CheckRun.HeadSHA)
+		set(workflows.KeySHA, p.CheckRun.HeadSHA)
 	}
 	if w := p.WorkflowRun; w != nil {
-		setInt("workflow_run", w.ID)
-		set("sha", w.HeadSHA)
+		setInt(workflows.KeyWorkflowRun, w.ID)
+		set(workflows.KeySHA, w.HeadSHA)
 	}
 	if d := p.Deployment; d != nil {
-		setInt("deployment", d.ID)
-		set("sha", d.SHA)
-		set("environment", d.Environment)
+		setInt(workflows.KeyDeployment, d.ID)
+		set(workflows.KeySHA, d.SHA)
+		set(workflows.KeyEnvironment, d.Environment)
 	}
 	if p.Release != nil {
-		set("tag", p.Release.TagName)
+		set(workflows.KeyTag, p.Release.TagName)
+	}
+	if strings.Trim(k[workflows.KeySHA], "0") == "" {
+		delete(k, workflows.KeySHA) // a deleted branch's "after" is all zeros
 	}
 	return k
 }
@@ -284,7 +304,7 @@ func keys(p *payload) map[string]string {
 func meta(req *hook.Request) map[string]string {
 	m := map[string]string{}
 	for _, h := range []string{headerGHESHost, headerGHESVer, headerHookID, headerTargetTyp, headerTargetID} {
-		if v := req.Header.Get(h); v != "" {
+		if v := hook.HeaderValue(req.Header, h); v != "" {
 			m[strings.ToLower(h)] = v
 		}
 	}

@@ -59,9 +59,10 @@ func TestParseRecorded(t *testing.T) {
 			file: "pull_request.opened.http", typ: "pull_request", action: "opened",
 			delivery: "5b0a3c40-7d1e-11ef-8b1c-2a7c9e4b1f01",
 			keys: map[string]string{
-				"repo": "Codertocat/Hello-World", "name": "Hello-World", "owner": "Codertocat",
-				"installation": "2311213", "sender": "Codertocat", "pr": "2", "state": "open",
-				"sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821", "head_ref": "changes", "base_ref": "master",
+				"host":      "github.com",
+				"repo_path": "Codertocat/Hello-World", "repo_name": "Hello-World", "owner": "Codertocat",
+				"installation": "2311213", "pull_request": "2",
+				"sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
 			},
 			meta: map[string]string{
 				"x-github-hook-id": "503817644", "x-github-hook-installation-target-id": "375204",
@@ -72,45 +73,50 @@ func TestParseRecorded(t *testing.T) {
 			file: "pull_request.synchronize.http", typ: "pull_request", action: "synchronize",
 			delivery: "8e2f61d0-7d1e-11ef-9a57-0f1f3d2c7b22",
 			keys: map[string]string{
-				"repo": "Codertocat/Hello-World", "name": "Hello-World", "owner": "Codertocat",
-				"installation": "2311213", "sender": "Codertocat", "pr": "2", "state": "open",
-				"sha": "34c5c7793cb3b279e22454cb6750c80560547b3a", "head_ref": "changes", "base_ref": "master",
+				"host":      "github.com",
+				"repo_path": "Codertocat/Hello-World", "repo_name": "Hello-World", "owner": "Codertocat",
+				"installation": "2311213", "pull_request": "2",
+				"sha": "34c5c7793cb3b279e22454cb6750c80560547b3a",
 			},
 		},
 		{
 			file: "pull_request.closed.http", typ: "pull_request", action: "closed",
 			delivery: "b41c77f0-7d20-11ef-8f0e-6a1e0b9c3d44",
 			keys: map[string]string{
-				"repo": "Octocoders/Hello-World", "name": "Hello-World", "owner": "Octocoders", "org": "Octocoders",
-				"sender": "Codertocat", "pr": "2", "state": "closed", "merged": "true",
-				"sha": "34c5c7793cb3b279e22454cb6750c80560547b3a", "head_ref": "changes", "base_ref": "master",
+				"host":      "github.com",
+				"repo_path": "Octocoders/Hello-World", "repo_name": "Hello-World", "owner": "Octocoders", "pull_request": "2",
+				"sha": "34c5c7793cb3b279e22454cb6750c80560547b3a",
 			},
 		},
 		{
 			file: "push.http", typ: "push", delivery: "0f6b9e12-7d21-11ef-80d5-9b8f2f6a1c55",
 			keys: map[string]string{
-				"repo": "Codertocat/Hello-World", "name": "Hello-World", "owner": "Codertocat", "sender": "Codertocat",
+				"host":      "github.com",
+				"repo_path": "Codertocat/Hello-World", "repo_name": "Hello-World", "owner": "Codertocat",
 				"ref": "refs/heads/main", "sha": "9049f1265b7d61be4a8904a9a27120d2064dab3b",
 			},
 		},
 		{
 			file: "push.form.http", typ: "push", delivery: "1a7c0f24-7d21-11ef-8a1f-0c9d8e7f6a55",
 			keys: map[string]string{
-				"repo": "Codertocat/Hello-World", "name": "Hello-World", "owner": "Codertocat", "sender": "Codertocat",
+				"host":      "github.com",
+				"repo_path": "Codertocat/Hello-World", "repo_name": "Hello-World", "owner": "Codertocat",
 				"ref": "refs/heads/main", "sha": "9049f1265b7d61be4a8904a9a27120d2064dab3b",
 			},
 		},
 		{
 			file: "issues.opened.http", typ: "issues", action: "opened", delivery: "3c1d2e80-7d22-11ef-9d3e-4c2b7a8f6e66",
 			keys: map[string]string{
-				"repo": "Codertocat/Hello-World", "name": "Hello-World", "owner": "Codertocat", "sender": "Codertocat",
+				"host":      "github.com",
+				"repo_path": "Codertocat/Hello-World", "repo_name": "Hello-World", "owner": "Codertocat",
 				"issue": "1",
 			},
 		},
 		{
 			file: "issue_comment.issue.http", typ: "issue_comment", action: "created", delivery: "6a7e0c20-7d22-11ef-8c4a-1b3f5d7e9a77",
 			keys: map[string]string{
-				"repo": "Codertocat/Hello-World", "name": "Hello-World", "owner": "Codertocat", "sender": "Codertocat",
+				"host":      "github.com",
+				"repo_path": "Codertocat/Hello-World", "repo_name": "Hello-World", "owner": "Codertocat",
 				"issue": "1",
 			},
 		},
@@ -119,22 +125,24 @@ func TestParseRecorded(t *testing.T) {
 			// issue's pull_request link makes it routable by pr.
 			file: "issue_comment.pr.http", typ: "issue_comment", action: "created", delivery: "9d4b1a60-7d22-11ef-95f1-7e2c4a6b8c88",
 			keys: map[string]string{
-				"repo": "Codertocat/Hello-World", "name": "Hello-World", "owner": "Codertocat", "sender": "octocat",
-				"installation": "2311213", "issue": "2", "pr": "2",
+				"host":      "github.com",
+				"repo_path": "Codertocat/Hello-World", "repo_name": "Hello-World", "owner": "Codertocat",
+				"installation": "2311213", "issue": "2", "pull_request": "2",
 			},
 		},
 		{
 			file: "ping.http", typ: "ping", delivery: "c8a9e1f0-7d1d-11ef-8e2b-3a5c7e9b1d00",
 			keys: map[string]string{
-				"repo": "Octocoders/Hello-World", "name": "Hello-World", "owner": "Octocoders", "sender": "Codertocat",
+				"host":      "github.com",
+				"repo_path": "Octocoders/Hello-World", "repo_name": "Hello-World", "owner": "Octocoders",
 			},
 		},
 		{
 			file: "ghes.pull_request.opened.http", typ: "pull_request", action: "opened", delivery: "e2f40a7c-7d23-11ef-9b8a-5d6e7f8a9b10",
 			keys: map[string]string{
-				"repo": "platform/payments", "name": "payments", "owner": "platform", "org": "platform", "sender": "jdoe",
-				"pr": "57", "state": "open", "sha": "1f0c3f5d2b8e4a6c9d7e0a1b2c3d4e5f60718293",
-				"head_ref": "retry-503", "base_ref": "main",
+				"host":      "ghe.corp.example",
+				"repo_path": "platform/payments", "repo_name": "payments", "owner": "platform",
+				"pull_request": "57", "sha": "1f0c3f5d2b8e4a6c9d7e0a1b2c3d4e5f60718293",
 			},
 			meta: map[string]string{
 				"x-github-enterprise-host": "ghe.corp.example", "x-github-enterprise-version": "3.13.2",
@@ -266,7 +274,8 @@ func TestParseToleratesUnexpectedFieldTypes(t *testing.T) {
 	ev, err := github.Source{}.Parse(req)
 	require.NoError(t, err)
 	require.Equal(t, "opened", ev.Action)
-	require.Equal(t, "o/r", ev.Keys["repo"])
+	require.Equal(t, "o/r", ev.Keys["repo_path"])
+	require.Equal(t, "o", ev.Keys["owner"], "the owner is the path's first element when the payload has no owner")
 	require.NotContains(t, ev.Keys, "installation")
 }
 
@@ -280,7 +289,47 @@ func TestUnknownEventTypeKeepsTypeAndPayload(t *testing.T) {
 	require.Equal(t, "merge_group_v9", ev.Type)
 	require.Equal(t, "checks_requested", ev.Action)
 	require.Equal(t, string(req.Body), string(ev.Payload))
-	require.Equal(t, map[string]string{"repo": "o/r", "name": "r", "owner": "o"}, ev.Keys)
+	require.Equal(t, map[string]string{"host": "github.com", "repo_path": "o/r", "repo_name": "r", "owner": "o"}, ev.Keys)
+}
+
+func TestHostKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		header string
+		body   string
+		want   string
+	}{
+		{name: "github.com has no host header", body: `{"repository":{"full_name":"o/r"}}`, want: "github.com"},
+		{name: "GHES header", header: "GHE.Corp.Example", body: `{"repository":{"full_name":"o/r","html_url":"https://other.example/o/r"}}`, want: "ghe.corp.example"},
+		{name: "repository URL without the header", body: `{"repository":{"full_name":"o/r","html_url":"https://ghe.corp.example:8443/o/r"}}`, want: "ghe.corp.example:8443"},
+		{name: "default port dropped", body: `{"repository":{"full_name":"o/r","html_url":"https://ghe.corp.example:443/o/r"}}`, want: "ghe.corp.example"},
+		{name: "not a URL", body: `{"repository":{"full_name":"o/r","html_url":"o/r"}}`, want: "github.com"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := load(t, "ping.http")
+			req.Header.Del("X-GitHub-Enterprise-Host")
+			if tt.header != "" {
+				req.Header.Set("X-GitHub-Enterprise-Host", tt.header)
+			}
+			req.Body = []byte(tt.body)
+			ev, err := github.Source{}.Parse(req)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, ev.Keys["host"])
+		})
+	}
+}
+
+func TestDeletedBranchHasNoSHA(t *testing.T) {
+	t.Parallel()
+	req := load(t, "push.http")
+	req.Body = []byte(`{"ref":"refs/heads/gone","after":"0000000000000000000000000000000000000000","deleted":true,"repository":{"full_name":"o/r"}}`)
+	ev, err := github.Source{}.Parse(req)
+	require.NoError(t, err)
+	require.Equal(t, "refs/heads/gone", ev.Keys["ref"])
+	require.NotContains(t, ev.Keys, "sha")
 }
 
 func FuzzVerify(f *testing.F) {

@@ -28,6 +28,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -103,7 +104,12 @@ type payload struct {
 	Project *struct {
 		ID                int64  `json:"id"`
 		PathWithNamespace string `json:"path_with_namespace"`
+		WebURL            string `json:"web_url"`
 	} `json:"project"`
+	// Repository is the project as push events describe it too.
+	Repository *struct {
+		Homepage string `json:"homepage"`
+	} `json:"repository"`
 	ObjectAttributes *struct {
 		ID           int64  `json:"id"`
 		IID          int64  `json:"iid"`
@@ -113,8 +119,6 @@ type payload struct {
 		Ref          string `json:"ref"`
 		Tag          bool   `json:"tag"`
 		SHA          string `json:"sha"`
-		SourceBranch string `json:"source_branch"`
-		TargetBranch string `json:"target_branch"`
 		NoteableType string `json:"noteable_type"`
 		CommitID     string `json:"commit_id"`
 		LastCommit   *struct {
@@ -129,9 +133,33 @@ type payload struct {
 	} `json:"issue"`
 }
 
+// Label implements hook.Source. A delivery signed with a signing token
+// (Standard Webhooks) is named by its signed webhook-id, so that a
+// captured delivery replayed with a fresh, unsigned Idempotency-Key is
+// still a duplicate; otherwise Idempotency-Key (kept on resends) comes
+// first, then the event and webhook UUIDs.
+func (Source) Label(h http.Header, _ map[string]string) hook.Label {
+	names := []string{headerIdempotency, "webhook-id", headerEventUUID, headerWebhookUUID}
+	if hook.HeaderValue(h, "webhook-signature") != "" && hook.HeaderValue(h, "webhook-id") != "" {
+		names = []string{"webhook-id"}
+	}
+	l := hook.Label{Event: hook.HeaderValue(h, headerEvent)}
+	for _, n := range names {
+		if v := hook.HeaderValue(h, n); v != "" {
+			l.DeliveryID = v
+			break
+		}
+	}
+	return l
+}
+
+// Ping implements hook.Source: GitLab's test deliveries are ordinary
+// events.
+func (Source) Ping(workflows.Event) bool { return false }
+
 // Parse implements hook.Source.
-func (Source) Parse(req *hook.Request) (workflows.Event, error) {
-	id := firstHeader(req, headerIdempotency, "webhook-id", headerEventUUID, headerWebhookUUID)
+func (s Source) Parse(req *hook.Request) (workflows.Event, error) {
+	id := s.Label(req.Header, req.Options).DeliveryID
 	if id == "" {
 		// GitLab before 15.x sends no delivery header: the body stands in.
 		id = hook.BodyDeliveryID(req.Body)
@@ -141,7 +169,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 	if err := json.Unmarshal(req.Body, &p); (err != nil && !errors.As(err, &typeErr)) || !isObject(req.Body) {
 		return workflows.Event{}, hook.BadRequest("malformed_json", "body is not a JSON object", "")
 	}
-	typ := eventType(&p, req.Header.Get(headerEvent))
+	typ := eventType(&p, hook.HeaderValue(req.Header, headerEvent))
 	if typ == "" {
 		return workflows.Event{}, hook.BadRequest("missing_event_type", "no object_kind in the body and no X-Gitlab-Event header",
 			"GitLab sends the event type in X-Gitlab-Event and object_kind")
@@ -151,19 +179,10 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 		Source:     Name,
 		Type:       typ,
 		Action:     action(&p),
-		Keys:       keys(&p),
+		Keys:       keys(&p, host(req, &p)),
 		Meta:       meta(req),
 		Payload:    json.RawMessage(req.Body),
 	}, nil
-}
-
-func firstHeader(req *hook.Request, names ...string) string {
-	for _, n := range names {
-		if v := req.Header.Get(n); v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func isObject(body []byte) bool {
@@ -208,7 +227,26 @@ func action(p *payload) string {
 	return ""
 }
 
-func keys(p *payload) map[string]string {
+// host is the KeyHost of a delivery: the instance GitLab names in
+// X-Gitlab-Instance (GitLab 15.5 and later), else the host of the project's
+// web URL. Without either the event has no host key.
+func host(req *hook.Request, p *payload) string {
+	if h := workflows.HostOfURL(strings.TrimSpace(req.Header.Get(headerInstance))); h != "" {
+		return h
+	}
+	if p.Project != nil {
+		if h := workflows.HostOfURL(p.Project.WebURL); h != "" {
+			return h
+		}
+	}
+	if p.Repository != nil {
+		return workflows.HostOfURL(p.Repository.Homepage)
+	}
+	return ""
+}
+
+// keys are the business keys of workflows/keys.go that routing needs.
+func keys(p *payload, host string) map[string]string {
 	k := make(map[string]string, 8)
 	set := func(name, v string) {
 		if v != "" {
@@ -220,55 +258,61 @@ func keys(p *payload) map[string]string {
 			k[name] = strconv.FormatInt(v, 10)
 		}
 	}
-	set("project", p.PathWithNamespace)
-	setInt("project_id", p.ProjectID)
+	set(workflows.KeyHost, host)
+	path := p.PathWithNamespace
+	setInt(workflows.KeyProjectID, p.ProjectID)
 	if pr := p.Project; pr != nil {
-		set("project", pr.PathWithNamespace)
-		setInt("project_id", pr.ID)
+		if pr.PathWithNamespace != "" {
+			path = pr.PathWithNamespace
+		}
+		setInt(workflows.KeyProjectID, pr.ID)
+	}
+	set(workflows.KeyRepoPath, path)
+	if i := strings.LastIndexByte(path, '/'); i > 0 {
+		set(workflows.KeyOwner, path[:i])
+		set(workflows.KeyRepoName, path[i+1:])
 	}
 	tagged := string(p.Tag) == "true"
-	set("ref", fullRef(p.Ref, tagged))
-	set("sha", p.After)
+	set(workflows.KeyRef, fullRef(p.Ref, tagged))
+	set(workflows.KeySHA, p.After)
 	if !isZeroSHA(p.CheckoutSHA) {
-		set("sha", p.CheckoutSHA)
+		set(workflows.KeySHA, p.CheckoutSHA)
 	}
-	if isZeroSHA(k["sha"]) {
-		delete(k, "sha") // a deleted branch or tag has no commit
+	if isZeroSHA(k[workflows.KeySHA]) {
+		delete(k, workflows.KeySHA) // a deleted branch or tag has no commit
 	}
-	set("sha", p.SHA)
+	set(workflows.KeySHA, p.SHA)
 	if p.ObjectKind == "release" {
-		set("tag", text(p.Tag))
+		set(workflows.KeyTag, text(p.Tag))
 		if p.Commit != nil {
-			set("sha", text(p.Commit.ID))
+			set(workflows.KeySHA, text(p.Commit.ID))
 		}
 	}
-	setInt("job", p.BuildID)
-	setInt("pipeline", p.PipelineID)
-	setInt("deployment", p.DeploymentID)
-	set("environment", environment(p.Environment))
+	setInt(workflows.KeyJob, p.BuildID)
+	setInt(workflows.KeyPipeline, p.PipelineID)
+	setInt(workflows.KeyDeployment, p.DeploymentID)
+	set(workflows.KeyEnvironment, environment(p.Environment))
 	if mr := p.MergeRequest; mr != nil {
-		setInt("mr", mr.IID)
+		setInt(workflows.KeyPullRequest, mr.IID)
 	}
 	if is := p.Issue; is != nil {
-		setInt("issue", is.IID)
+		setInt(workflows.KeyIssue, is.IID)
 	}
 	if a := p.ObjectAttributes; a != nil {
 		switch p.ObjectKind {
 		case "merge_request":
-			setInt("mr", a.IID)
-			set("head_ref", a.SourceBranch)
-			set("base_ref", a.TargetBranch)
+			setInt(workflows.KeyPullRequest, a.IID)
 			if a.LastCommit != nil {
-				set("sha", a.LastCommit.ID)
+				set(workflows.KeySHA, a.LastCommit.ID)
 			}
 		case "issue", "work_item":
-			setInt("issue", a.IID)
+			setInt(workflows.KeyIssue, a.IID)
 		case "pipeline":
-			setInt("pipeline", a.ID)
-			set("ref", fullRef(a.Ref, a.Tag))
-			set("sha", a.SHA)
+			setInt(workflows.KeyPipeline, a.ID)
+			set(workflows.KeyRef, fullRef(a.Ref, a.Tag))
+			set(workflows.KeySHA, a.SHA)
 		case "note":
-			set("sha", a.CommitID)
+			set(workflows.KeySHA, a.CommitID)
 		}
 	}
 	return k
@@ -314,7 +358,7 @@ func text(raw json.RawMessage) string {
 func meta(req *hook.Request) map[string]string {
 	m := map[string]string{}
 	for _, h := range []string{headerEvent, headerInstance, headerEventUUID, headerWebhookUUID} {
-		if v := req.Header.Get(h); v != "" {
+		if v := hook.HeaderValue(req.Header, h); v != "" {
 			m[strings.ToLower(h)] = v
 		}
 	}

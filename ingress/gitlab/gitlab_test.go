@@ -32,64 +32,64 @@ func TestParseRecorded(t *testing.T) {
 	}{
 		{
 			file: "push.http", typ: "push", delivery: "5f1c8a0e-3b7d-4e2a-9c61-0d8e2f4a7b10",
-			keys: map[string]string{"project": "mike/diaspora", "project_id": "15", "ref": "refs/heads/master", "sha": "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"},
+			keys: map[string]string{"host": "gitlab.example.com", "repo_path": "mike/diaspora", "owner": "mike", "repo_name": "diaspora", "project_id": "15", "ref": "refs/heads/master", "sha": "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"},
 		},
 		{
 			file: "tag_push.http", typ: "tag_push", delivery: "7a0e4d2c-1f3b-4c5d-8e9f-a0b1c2d3e4f5",
-			keys: map[string]string{"project": "jsmith/example", "project_id": "1", "ref": "refs/tags/v1.0.0", "sha": "82b3d5ae55f7080f1e6022629cdb57bfae7cccc7"},
+			keys: map[string]string{"host": "gitlab.example.com", "repo_path": "jsmith/example", "owner": "jsmith", "repo_name": "example", "project_id": "1", "ref": "refs/tags/v1.0.0", "sha": "82b3d5ae55f7080f1e6022629cdb57bfae7cccc7"},
 		},
 		{
 			file: "merge_request.open.http", typ: "merge_request", action: "open", delivery: "0c9e8d7f-6a5b-4c3d-2e1f-0a9b8c7d6e5f",
-			keys: map[string]string{
-				"project": "gitlabhq/gitlab-test", "project_id": "1", "mr": "1", "head_ref": "ms-viewport", "base_ref": "master",
+			keys: map[string]string{"host": "gitlab.example.com",
+				"repo_path": "gitlabhq/gitlab-test", "owner": "gitlabhq", "repo_name": "gitlab-test", "project_id": "1", "pull_request": "1",
 				"sha": "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
 			},
 		},
 		{
 			file: "merge_request.merge.http", typ: "merge_request", action: "merge", delivery: "1d2e3f4a-5b6c-4d7e-8f9a-0b1c2d3e4f5a",
-			keys: map[string]string{
-				"project": "gitlabhq/gitlab-test", "project_id": "1", "mr": "1", "head_ref": "ms-viewport", "base_ref": "master",
+			keys: map[string]string{"host": "gitlab.example.com",
+				"repo_path": "gitlabhq/gitlab-test", "owner": "gitlabhq", "repo_name": "gitlab-test", "project_id": "1", "pull_request": "1",
 				"sha": "b83d6e391c22777fca1ed3012fce84f633d7fed0",
 			},
 		},
 		{
 			file: "issue.open.http", typ: "issue", action: "open", delivery: "2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b",
-			keys: map[string]string{"project": "gitlabhq/gitlab-test", "project_id": "1", "issue": "23"},
+			keys: map[string]string{"host": "gitlab.example.com", "repo_path": "gitlabhq/gitlab-test", "owner": "gitlabhq", "repo_name": "gitlab-test", "project_id": "1", "issue": "23"},
 		},
 		{
 			file: "note.merge_request.http", typ: "note", action: "create", delivery: "3f4a5b6c-7d8e-4f9a-0b1c-2d3e4f5a6b7c",
-			keys: map[string]string{"project": "gitlabhq/gitlab-test", "project_id": "5", "mr": "1"},
+			keys: map[string]string{"host": "gitlab.example.com", "repo_path": "gitlabhq/gitlab-test", "owner": "gitlabhq", "repo_name": "gitlab-test", "project_id": "5", "pull_request": "1"},
 		},
 		{
 			file: "pipeline.success.http", typ: "pipeline", action: "success", delivery: "4a5b6c7d-8e9f-4a0b-1c2d-3e4f5a6b7c8d",
-			keys: map[string]string{
-				"project": "gitlab-org/gitlab-test", "project_id": "1", "pipeline": "31", "mr": "1",
+			keys: map[string]string{"host": "gitlab.example.com",
+				"repo_path": "gitlab-org/gitlab-test", "owner": "gitlab-org", "repo_name": "gitlab-test", "project_id": "1", "pipeline": "31", "pull_request": "1",
 				"ref": "refs/heads/master", "sha": "bcbb5ec396a2c0f828686f14fac9b80b780504f2",
 			},
 		},
 		{
 			file: "build.created.http", typ: "build", action: "created", delivery: "5b6c7d8e-9f0a-4b1c-2d3e-4f5a6b7c8d9e",
-			keys: map[string]string{
-				"project": "gitlab-org/gitlab-test", "project_id": "380", "pipeline": "2366", "job": "1977",
+			keys: map[string]string{"host": "gitlab.example.com",
+				"repo_path": "gitlab-org/gitlab-test", "owner": "gitlab-org", "repo_name": "gitlab-test", "project_id": "380", "pipeline": "2366", "job": "1977",
 				"ref": "refs/heads/gitlab-script-trigger", "sha": "2293ada6b400935a1378653304eaf6221e0fdb8f", "environment": "staging",
 			},
 		},
 		{
 			file: "deployment.success.http", typ: "deployment", action: "success", delivery: "6c7d8e9f-0a1b-4c2d-3e4f-5a6b7c8d9e0f",
-			keys: map[string]string{"project": "root/test-deployment-webhooks", "project_id": "30", "deployment": "15", "environment": "staging"},
+			keys: map[string]string{"host": "gitlab.example.com", "repo_path": "root/test-deployment-webhooks", "owner": "root", "repo_name": "test-deployment-webhooks", "project_id": "30", "deployment": "15", "environment": "staging"},
 		},
 		{
 			file: "release.create.http", typ: "release", action: "create", delivery: "7d8e9f0a-1b2c-4d3e-4f5a-6b7c8d9e0f1a",
-			keys: map[string]string{"project": "root/release-webhook-example", "project_id": "2", "tag": "v1.1", "sha": "ee0a3fb31ac16e11b9dbb596ad16d4af654d08f8"},
+			keys: map[string]string{"host": "gitlab.example.com", "repo_path": "root/release-webhook-example", "owner": "root", "repo_name": "release-webhook-example", "project_id": "2", "tag": "v1.1", "sha": "ee0a3fb31ac16e11b9dbb596ad16d4af654d08f8"},
 		},
 		{
 			file: "system.project_create.http", typ: "project_create", delivery: "8e9f0a1b-2c3d-4e4f-5a6b-7c8d9e0f1a2b",
-			keys: map[string]string{"project": "jsmith/storecloud", "project_id": "74"},
+			keys: map[string]string{"host": "gitlab.example.com", "repo_path": "jsmith/storecloud", "owner": "jsmith", "repo_name": "storecloud", "project_id": "74"},
 		},
 		{
 			file: "system.merge_request.http", typ: "merge_request", action: "open", delivery: "9f0a1b2c-3d4e-4f5a-6b7c-8d9e0f1a2b3c",
-			keys: map[string]string{
-				"project": "example/example", "project_id": "1", "mr": "4", "head_ref": "ci-test", "base_ref": "main",
+			keys: map[string]string{"host": "gitlab.example.com",
+				"repo_path": "example/example", "owner": "example", "repo_name": "example", "project_id": "1", "pull_request": "4",
 				"sha": "ba3e0d8ff79c80d5b0bbb4f3e2e343e0aaa662b7",
 			},
 		},
@@ -197,7 +197,7 @@ func TestParseEdgeCases(t *testing.T) {
 	}{
 		{
 			name: "type from header when the body has none", header: "Merge Request Hook",
-			body: `{"project":{"path_with_namespace":"g/p"}}`, typ: "merge_request", keys: map[string]string{"project": "g/p"},
+			body: `{"project":{"path_with_namespace":"g/p"}}`, typ: "merge_request", keys: map[string]string{"repo_path": "g/p", "owner": "g", "repo_name": "p"},
 		},
 		{
 			name: "branch deleted: no sha", header: "Push Hook", typ: "push",
@@ -212,12 +212,32 @@ func TestParseEdgeCases(t *testing.T) {
 		{
 			name: "unexpected field types keep the rest", header: "Issue Hook", typ: "issue", action: "close",
 			body: `{"object_kind":"issue","project":{"id":"one","path_with_namespace":"g/p"},"object_attributes":{"iid":5,"action":"close"}}`,
-			keys: map[string]string{"project": "g/p", "issue": "5"},
+			keys: map[string]string{"repo_path": "g/p", "owner": "g", "repo_name": "p", "issue": "5"},
 		},
 		{
 			name: "unknown kind keeps type and payload", header: "Emoji Hook", typ: "emoji", action: "award",
 			body: `{"object_kind":"emoji","event_type":"award","object_attributes":{"name":"thumbsup","action":"award"},"project":{"id":9,"path_with_namespace":"g/p"}}`,
-			keys: map[string]string{"project": "g/p", "project_id": "9"},
+			keys: map[string]string{"repo_path": "g/p", "owner": "g", "repo_name": "p", "project_id": "9"},
+		},
+		{
+			name: "host from the project's web URL", header: "Merge Request Hook", typ: "merge_request",
+			body: `{"object_kind":"merge_request","project":{"id":9,"path_with_namespace":"g/s/p","web_url":"https://GitLab.Corp.Example:443/g/s/p"},"object_attributes":{"iid":3}}`,
+			keys: map[string]string{"host": "gitlab.corp.example", "repo_path": "g/s/p", "owner": "g/s", "repo_name": "p", "project_id": "9", "pull_request": "3"},
+		},
+		{
+			name: "host from the repository's homepage", header: "Push Hook", typ: "push",
+			body: `{"object_kind":"push","ref":"refs/heads/main","after":"abc","project_id":3,"repository":{"homepage":"http://gitlab.corp.example:8080/g/p"}}`,
+			keys: map[string]string{"host": "gitlab.corp.example:8080", "project_id": "3", "ref": "refs/heads/main", "sha": "abc"},
+		},
+		{
+			name: "host from the project's web URL", header: "Merge Request Hook", typ: "merge_request",
+			body: `{"object_kind":"merge_request","project":{"id":9,"path_with_namespace":"g/s/p","web_url":"https://GitLab.Corp.Example:443/g/s/p"},"object_attributes":{"iid":3}}`,
+			keys: map[string]string{"host": "gitlab.corp.example", "repo_path": "g/s/p", "owner": "g/s", "repo_name": "p", "project_id": "9", "pull_request": "3"},
+		},
+		{
+			name: "host from the repository's homepage", header: "Push Hook", typ: "push",
+			body: `{"object_kind":"push","ref":"refs/heads/main","after":"abc","project_id":3,"repository":{"homepage":"http://gitlab.corp.example:8080/g/p"}}`,
+			keys: map[string]string{"host": "gitlab.corp.example:8080", "project_id": "3", "ref": "refs/heads/main", "sha": "abc"},
 		},
 	}
 	for _, tt := range tests {
@@ -225,6 +245,7 @@ func TestParseEdgeCases(t *testing.T) {
 			t.Parallel()
 			req := load(t, "push.http")
 			req.Header.Set("X-Gitlab-Event", tt.header)
+			req.Header.Del("X-Gitlab-Instance") // GitLab before 15.5: the host comes from the body
 			req.Body = []byte(tt.body)
 			ev, err := gitlab.Source{}.Parse(req)
 			require.NoError(t, err)

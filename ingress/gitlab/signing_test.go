@@ -47,4 +47,16 @@ func TestSigningToken(t *testing.T) {
 	tampered.Body = append([]byte(nil), body...)
 	tampered.Body[10] = 'X'
 	require.Error(t, gitlab.Source{}.Verify(tampered))
+
+	// A captured signed delivery replayed within the tolerance with a
+	// fresh, unsigned Idempotency-Key keeps the signed webhook-id as its
+	// delivery ID, so the journal takes it for a duplicate (before: the
+	// fresh key made it a new delivery).
+	replay := req(sign("msg-1", now.Unix(), key), now.Unix())
+	replay.Header.Set("Idempotency-Key", "fresh-key-by-the-attacker")
+	require.NoError(t, gitlab.Source{}.Verify(replay))
+	ev, err = gitlab.Source{}.Parse(replay)
+	require.NoError(t, err)
+	require.Equal(t, "msg-1", ev.DeliveryID)
+	require.Equal(t, "msg-1", gitlab.Source{}.Label(replay.Header, nil).DeliveryID)
 }

@@ -32,6 +32,21 @@ type Source interface {
 	// Source, Type, Action, Keys, Meta and Payload are the Source's to
 	// fill; the server sets Integration and ReceivedAt.
 	Parse(req *Request) (workflows.Event, error)
+	// Label names a delivery from its headers alone, before or without
+	// verification, so that a refusal is journaled with the sender's own
+	// delivery ID and event type. It is the same delivery ID Parse takes
+	// from the headers ("" when the sender sent none); the integration's
+	// options may name the headers.
+	Label(h http.Header, options map[string]string) Label
+	// Ping reports whether a parsed event is the sender's test or ping
+	// delivery, which is answered "ignored" and never routed.
+	Ping(ev workflows.Event) bool
+}
+
+// Label is what the headers of a delivery say about it.
+type Label struct {
+	DeliveryID string
+	Event      string
 }
 
 // Request is one delivery as the server hands it to a Source.

@@ -129,8 +129,9 @@ func (s *Store) sql(q string) string {
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 
 // Create stores a new integration. ID, Path and CreatedAt are generated; a
-// secret is generated when in.Secrets is empty. The returned integration
-// carries the secret so that it can be shown once.
+// secret is generated when in.Secrets is empty, in the sender's own format
+// (whsec_ for Standard Webhooks senders: see newSecret). The returned
+// integration carries the secret so that it can be shown once.
 func (s *Store) Create(ctx context.Context, in Integration) (Integration, error) {
 	if !nameRE.MatchString(in.Name) {
 		return Integration{}, fmt.Errorf("integrations: name %q: use 1-100 letters, digits, '.', '_' or '-'", in.Name)
@@ -142,7 +143,7 @@ func (s *Store) Create(ctx context.Context, in Integration) (Integration, error)
 	in.Path = randomToken(24)
 	in.CreatedAt = s.now().UTC().Truncate(time.Second)
 	if len(in.Secrets) == 0 {
-		in.Secrets = []Secret{{Value: []byte(randomToken(32))}}
+		in.Secrets = []Secret{{Value: newSecret(in.Source, in.Options)}}
 	}
 	for _, sec := range in.Secrets {
 		if len(sec.Value) == 0 {
@@ -201,7 +202,7 @@ func (s *Store) Rotate(ctx context.Context, id string, secret []byte, overlap ti
 		return Integration{}, err
 	}
 	if len(secret) == 0 {
-		secret = []byte(randomToken(32))
+		secret = newSecret(in.Source, in.Options)
 	}
 	now := s.now()
 	expires := now.Add(overlap)
@@ -306,4 +307,19 @@ func nonNil(m map[string]string) map[string]string {
 		return map[string]string{}
 	}
 	return m
+}
+
+// MaybePath reports whether p has the form of an integration's URL path
+// (the base64url of 24 random bytes), so that the ingress neither looks up
+// nor caches paths that cannot be one.
+func MaybePath(p string) bool {
+	if len(p) != base64.RawURLEncoding.EncodedLen(24) {
+		return false
+	}
+	for _, c := range []byte(p) {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -27,6 +27,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -95,8 +96,14 @@ func (i *id) UnmarshalJSON(b []byte) error {
 }
 
 type project struct {
-	ID  id     `json:"id"`
-	Key string `json:"key"`
+	ID   id     `json:"id"`
+	Key  string `json:"key"`
+	Self string `json:"self"`
+}
+
+// self is the REST URL of an object, which names the site.
+type self struct {
+	Self string `json:"self"`
 }
 
 // payload is the part of any Jira event that routing reads.
@@ -107,22 +114,35 @@ type payload struct {
 	Issue              *struct {
 		ID     id     `json:"id"`
 		Key    string `json:"key"`
+		Self   string `json:"self"`
 		Fields *struct {
 			Project *project `json:"project"`
 		} `json:"fields"`
 	} `json:"issue"`
 	Comment *struct {
-		ID id `json:"id"`
+		ID   id     `json:"id"`
+		Self string `json:"self"`
 	} `json:"comment"`
 	Sprint *struct {
-		ID id `json:"id"`
+		ID   id     `json:"id"`
+		Self string `json:"self"`
 	} `json:"sprint"`
 	Version *struct {
-		ID        id `json:"id"`
-		ProjectID id `json:"projectId"`
+		ID        id     `json:"id"`
+		ProjectID id     `json:"projectId"`
+		Self      string `json:"self"`
 	} `json:"version"`
 	Project *project `json:"project"`
+	User    *self    `json:"user"`
 }
+
+// Label implements hook.Source. Jira names the event in the body only.
+func (Source) Label(h http.Header, _ map[string]string) hook.Label {
+	return hook.Label{DeliveryID: hook.HeaderValue(h, headerIdentifier)}
+}
+
+// Ping implements hook.Source: Jira sends no pings.
+func (Source) Ping(workflows.Event) bool { return false }
 
 // Parse implements hook.Source.
 func (Source) Parse(req *hook.Request) (workflows.Event, error) {
@@ -135,7 +155,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 		return workflows.Event{}, hook.BadRequest("missing_event_type", "body has no webhookEvent", "Jira sends the event type in the webhookEvent field")
 	}
 	k := keys(&p)
-	deliveryID := req.Header.Get(headerIdentifier)
+	deliveryID := hook.HeaderValue(req.Header, headerIdentifier)
 	if deliveryID == "" && p.Timestamp != 0 {
 		deliveryID = strconv.FormatInt(p.Timestamp, 10) + "-" + p.WebhookEvent
 		if s := subject(&p); s != "" {
@@ -193,6 +213,37 @@ func subject(p *payload) string {
 	return ""
 }
 
+// host is the KeyHost of an event: the site named by the REST URL ("self")
+// of the first object that has one.
+func host(p *payload) string {
+	var urls []string
+	if p.Issue != nil {
+		urls = append(urls, p.Issue.Self)
+	}
+	if p.Comment != nil {
+		urls = append(urls, p.Comment.Self)
+	}
+	if p.Sprint != nil {
+		urls = append(urls, p.Sprint.Self)
+	}
+	if p.Version != nil {
+		urls = append(urls, p.Version.Self)
+	}
+	if p.Project != nil {
+		urls = append(urls, p.Project.Self)
+	}
+	if p.User != nil {
+		urls = append(urls, p.User.Self)
+	}
+	for _, u := range urls {
+		if h := workflows.HostOfURL(u); h != "" {
+			return h
+		}
+	}
+	return ""
+}
+
+// keys are the business keys of workflows/keys.go that routing needs.
 func keys(p *payload) map[string]string {
 	k := make(map[string]string, 6)
 	set := func(name string, v string) {
@@ -200,27 +251,25 @@ func keys(p *payload) map[string]string {
 			k[name] = v
 		}
 	}
+	set(workflows.KeyHost, host(p))
 	if pr := p.Project; pr != nil {
-		set("project", pr.Key)
-		set("project_id", string(pr.ID))
+		set(workflows.KeyProject, pr.Key)
+		set(workflows.KeyProjectID, string(pr.ID))
 	}
 	if is := p.Issue; is != nil {
-		set("issue", is.Key)
-		set("issue_id", string(is.ID))
+		set(workflows.KeyIssue, is.Key)
+		set(workflows.KeyIssueID, string(is.ID))
 		if is.Fields != nil && is.Fields.Project != nil {
-			set("project", is.Fields.Project.Key)
-			set("project_id", string(is.Fields.Project.ID))
+			set(workflows.KeyProject, is.Fields.Project.Key)
+			set(workflows.KeyProjectID, string(is.Fields.Project.ID))
 		}
 	}
-	if p.Comment != nil {
-		set("comment", string(p.Comment.ID))
-	}
 	if p.Sprint != nil {
-		set("sprint", string(p.Sprint.ID))
+		set(workflows.KeySprint, string(p.Sprint.ID))
 	}
 	if v := p.Version; v != nil {
-		set("version", string(v.ID))
-		set("project_id", string(v.ProjectID))
+		set(workflows.KeyVersion, string(v.ID))
+		set(workflows.KeyProjectID, string(v.ProjectID))
 	}
 	return k
 }

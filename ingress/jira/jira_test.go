@@ -36,13 +36,13 @@ func TestParseRecorded(t *testing.T) {
 		{
 			file: "cloud.issue_created.http", typ: "jira:issue_created", action: "created",
 			delivery: "1d6f2a8c-4b3e-4a9d-8c7f-0e5b2a1d9c43",
-			keys:     map[string]string{"issue": "SP-4", "issue_id": "10003", "project": "SP", "project_id": "10000"},
+			keys:     map[string]string{"host": "acme.atlassian.net", "issue": "SP-4", "issue_id": "10003", "project": "SP", "project_id": "10000"},
 			meta:     map[string]string{"issue_event_type": "issue_created"},
 		},
 		{
 			file: "cloud.issue_updated.http", typ: "jira:issue_updated", action: "updated",
 			delivery: "7a3e9c1b-2f4d-4e6a-b8c0-9d1e3f5a7b62",
-			keys:     map[string]string{"issue": "SP-4", "issue_id": "10003", "project": "SP", "project_id": "10000"},
+			keys:     map[string]string{"host": "acme.atlassian.net", "issue": "SP-4", "issue_id": "10003", "project": "SP", "project_id": "10000"},
 			meta:     map[string]string{"issue_event_type": "issue_generic"},
 		},
 		{
@@ -54,22 +54,22 @@ func TestParseRecorded(t *testing.T) {
 		{
 			file: "cloud.comment_created.http", typ: "comment_created", action: "created",
 			delivery: "9b1d3f5a-7c2e-4d8f-a0b6-1e3c5a7d9f24",
-			keys:     map[string]string{"issue": "SP-4", "issue_id": "10003", "project": "SP", "project_id": "10000", "comment": "10045"},
+			keys:     map[string]string{"host": "acme.atlassian.net", "issue": "SP-4", "issue_id": "10003", "project": "SP", "project_id": "10000"},
 		},
 		{
 			file: "cloud.sprint_started.http", typ: "sprint_started", action: "started",
-			delivery: "2e4a6c8d-0f1b-4c3d-8e5f-7a9b1c3d5e06", keys: map[string]string{"sprint": "5"},
+			delivery: "2e4a6c8d-0f1b-4c3d-8e5f-7a9b1c3d5e06", keys: map[string]string{"host": "acme.atlassian.net", "sprint": "5"},
 		},
 		{
 			file: "cloud.version_released.http", typ: "jira:version_released", action: "released",
-			delivery: "5f7b9d1e-3a2c-4e4f-b6a8-0c2e4a6b8d17", keys: map[string]string{"version": "10010", "project_id": "10000"},
+			delivery: "5f7b9d1e-3a2c-4e4f-b6a8-0c2e4a6b8d17", keys: map[string]string{"host": "acme.atlassian.net", "version": "10010", "project_id": "10000"},
 		},
 		{
 			// Data Center without a secret: the integration URL is the secret,
 			// and the delivery ID comes from the body.
 			file: "dc.issue_updated.http", options: map[string]string{jira.OptionAuth: jira.AuthURL},
 			typ: "jira:issue_updated", action: "updated", delivery: "1727692800555-jira:issue_updated-issue-20418",
-			keys: map[string]string{"issue": "CHG-112", "issue_id": "20418", "project": "CHG", "project_id": "10200"},
+			keys: map[string]string{"host": "jira.corp.example", "issue": "CHG-112", "issue_id": "20418", "project": "CHG", "project_id": "10200"},
 			meta: map[string]string{"issue_event_type": "issue_assigned"},
 		},
 	}

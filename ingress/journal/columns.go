@@ -32,7 +32,11 @@ func replayCopy(orig Entry, asNew bool, now time.Time) (e Entry, dedup any, err 
 	if len(orig.Event.Payload) == 0 {
 		return Entry{}, nil, fmt.Errorf("entry %d (%s): %w", orig.Event.Seq, orig.Status, ErrNotReplayable)
 	}
-	e = Entry{Event: orig.Event, Status: Accepted, Reason: fmt.Sprintf("replay of entry %d", orig.Event.Seq), WorkflowIDs: orig.WorkflowIDs}
+	e = Entry{Event: orig.Event, Status: Accepted, Reason: fmt.Sprintf("replay of entry %d", orig.Event.Seq)}
+	for _, r := range orig.Routes {
+		e.Routes = append(e.Routes, Route{Blueprint: r.Blueprint, Workflow: r.Workflow, WorkflowID: r.WorkflowID})
+	}
+	prepareRoutes(&e)
 	e.Event.ReceivedAt = now.UTC()
 	if asNew {
 		e.Event.DeliveryID = fmt.Sprintf("%s.replay-%d", orig.Event.DeliveryID, now.UnixNano())

@@ -3,7 +3,6 @@ package journal
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -39,6 +38,27 @@ var postgresMigrations = []string{
 	CREATE INDEX deliveries_pending ON deliveries (seq) WHERE status = 'accepted';
 	CREATE INDEX deliveries_status ON deliveries (status, seq);
 	CREATE INDEX deliveries_received ON deliveries (received_at);`,
+	// Routes, as in the SQLite journal (see sqliteMigrations); two
+	// replicas starting at once are serialized by postgres.Migrate.
+	`ALTER TABLE deliveries ADD COLUMN payload_size BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE deliveries ADD COLUMN payload_codec TEXT NOT NULL DEFAULT '';
+	UPDATE deliveries SET payload_size = length(payload) WHERE payload IS NOT NULL;
+	CREATE TABLE routes (
+		seq         BIGINT      NOT NULL,
+		ord         INTEGER     NOT NULL,
+		workflow_id TEXT        NOT NULL,
+		blueprint   TEXT        NOT NULL,
+		workflow    TEXT        NOT NULL DEFAULT '',
+		part        INTEGER     NOT NULL,
+		status      TEXT        NOT NULL,
+		reason      TEXT        NOT NULL DEFAULT '',
+		attempts    INTEGER     NOT NULL DEFAULT 0,
+		updated_at  TIMESTAMPTZ NOT NULL,
+		PRIMARY KEY (seq, workflow_id)
+	);
+	CREATE INDEX routes_pending ON routes (seq, ord) WHERE status = 'accepted';
+	CREATE INDEX routes_workflow ON routes (workflow_id, seq);
+	CREATE TABLE route_backoff (workflow_id TEXT PRIMARY KEY, until TIMESTAMPTZ NOT NULL);`,
 }
 
 // Postgres is the journal several ingress replicas share. Appends are
@@ -55,6 +75,7 @@ var postgresMigrations = []string{
 //
 // Timestamps are stored with microsecond precision.
 type Postgres struct {
+	routeStore
 	db    *sql.DB
 	group *committer
 	now   func() time.Time
@@ -84,12 +105,14 @@ func OpenPostgres(ctx context.Context, db *sql.DB) (*Postgres, error) {
 		db: db, now: time.Now,
 		leaderKey: key, leaderPoll: time.Second, leases: map[*lease]struct{}{},
 	}
+	j.routeStore = routeStore{db: db, now: func() time.Time { return j.now() }, d: dialect{rebind: postgres.Rebind, ts: func(t time.Time) any { return t }}}
 	j.group = newCommitter(j.commitGroup)
 	return j, nil
 }
 
 // Append implements Journal.
 func (j *Postgres) Append(ctx context.Context, e Entry) (AppendResult, error) {
+	prepareRoutes(&e)
 	return j.group.append(ctx, &appendReq{entry: e})
 }
 
@@ -131,6 +154,11 @@ func (j *Postgres) commit(batch []*appendReq) error {
 		if r.res, err = pgInsert(ctx, tx, r.entry, now); err != nil {
 			return err
 		}
+		if !r.res.Duplicate {
+			if err := j.insertRoutes(ctx, tx, r.res.Seq, r.entry.Routes, now); err != nil {
+				return err
+			}
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("journal: commit: %w", err)
@@ -139,8 +167,8 @@ func (j *Postgres) commit(batch []*appendReq) error {
 }
 
 const pgInsertSQL = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
-	workflow_ids, keys, meta, payload, received_at, updated_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+	workflow_ids, keys, meta, payload, received_at, updated_at, payload_size)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
 
 func pgInsert(ctx context.Context, tx *sql.Tx, e Entry, now time.Time) (AppendResult, error) {
 	ev := e.Event
@@ -150,7 +178,7 @@ func pgInsert(ctx context.Context, tx *sql.Tx, e Entry, now time.Time) (AppendRe
 	dedup := dedupKey(e)
 	wf, keys, meta := textColumns(e)
 	args := []any{ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
-		wf, keys, meta, []byte(ev.Payload), ev.ReceivedAt, now}
+		wf, keys, meta, []byte(ev.Payload), ev.ReceivedAt, now, len(ev.Payload)}
 	// The original can vanish between the conflict and the look-up (a
 	// prune); then the delivery is new again.
 	for range 3 {
@@ -173,47 +201,13 @@ func pgInsert(ctx context.Context, tx *sql.Tx, e Entry, now time.Time) (AppendRe
 			return AppendResult{}, fmt.Errorf("journal: find original: %w", err)
 		}
 		dup := append([]any(nil), args...)
-		dup[2], dup[6], dup[7], dup[11] = nil, string(Duplicate), fmt.Sprintf("redelivery of entry %d", original), nil
+		dup[2], dup[6], dup[7], dup[8], dup[11], dup[14] = nil, string(Duplicate), fmt.Sprintf("redelivery of entry %d", original), "[]", nil, 0
 		if err := tx.QueryRowContext(ctx, pgInsertSQL+` RETURNING seq`, dup...).Scan(&seq); err != nil {
 			return AppendResult{}, fmt.Errorf("journal: insert duplicate: %w", err)
 		}
 		return AppendResult{Seq: seq, Duplicate: true, Original: original}, nil
 	}
 	return AppendResult{}, fmt.Errorf("journal: insert %s/%s: original keeps vanishing", ev.Integration, ev.DeliveryID)
-}
-
-// Pending implements Journal.
-func (j *Postgres) Pending(ctx context.Context, limit int) ([]Entry, error) {
-	return j.query(ctx, true, `SELECT `+columns+`, payload FROM deliveries WHERE status = 'accepted' ORDER BY seq LIMIT $1`, limit)
-}
-
-// Mark implements Journal.
-func (j *Postgres) Mark(ctx context.Context, marks ...Mark) error {
-	if len(marks) == 0 {
-		return nil
-	}
-	tx, err := j.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("journal: mark: %w", err)
-	}
-	defer tx.Rollback()
-	now := j.now()
-	for _, m := range marks {
-		if m.Retry {
-			_, err = tx.ExecContext(ctx, `UPDATE deliveries SET attempts = attempts + 1, reason = $1, updated_at = $2 WHERE seq = $3`, m.Reason, now, m.Seq)
-		} else {
-			wf, _ := json.Marshal(nonNilSlice(m.WorkflowIDs))
-			_, err = tx.ExecContext(ctx, `UPDATE deliveries SET status = $1, reason = $2, workflow_ids = $3, updated_at = $4 WHERE seq = $5`,
-				string(m.Status), m.Reason, string(wf), now, m.Seq)
-		}
-		if err != nil {
-			return fmt.Errorf("journal: mark %d: %w", m.Seq, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("journal: mark: %w", err)
-	}
-	return nil
 }
 
 // List implements Journal.
@@ -248,7 +242,11 @@ func (j *Postgres) List(ctx context.Context, f Filter) ([]Entry, error) {
 		limit = 100
 	}
 	args = append(args, limit)
-	return j.query(ctx, false, q+fmt.Sprintf(` ORDER BY seq DESC LIMIT $%d`, len(args)), args...)
+	es, err := j.query(ctx, false, q+fmt.Sprintf(` ORDER BY seq DESC LIMIT $%d`, len(args)), args...)
+	if err != nil {
+		return nil, err
+	}
+	return j.withRoutes(ctx, es)
 }
 
 // Get implements Journal.
@@ -260,6 +258,10 @@ func (j *Postgres) Get(ctx context.Context, seq int64) (Entry, error) {
 	if len(es) == 0 {
 		return Entry{}, ErrNotFound
 	}
+	if es, err = j.withRoutes(ctx, es); err != nil {
+		return Entry{}, err
+	}
+	es[0].Event.PayloadRef = ""
 	return es[0], nil
 }
 
@@ -301,7 +303,7 @@ func (j *Postgres) query(ctx context.Context, withPayload bool, q string, args .
 		var status, wf, keys, meta string
 		var received, updated time.Time
 		dest := []any{&e.Event.Seq, &e.Event.Integration, &e.Event.DeliveryID, &e.Event.Source, &e.Event.Type, &e.Event.Action,
-			&status, &e.Reason, &wf, &keys, &meta, &received, &updated, &e.Attempts}
+			&status, &e.Reason, &wf, &keys, &meta, &received, &updated, &e.Attempts, &e.Event.PayloadSize}
 		var payload []byte
 		if withPayload {
 			dest = append(dest, &payload)

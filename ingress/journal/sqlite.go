@@ -43,11 +43,35 @@ var sqliteMigrations = []string{
 	// 'deflate'): JSON shrinks four- to tenfold, and the writer copies,
 	// allocates and fsyncs that much less.
 	`ALTER TABLE deliveries ADD COLUMN payload_codec TEXT NOT NULL DEFAULT ''`,
+	// Routes: one row per (entry, workflow) with its own status, decided
+	// once at accept. Entries journaled before this step that are still
+	// accepted have none: the forwarder routes them once at start
+	// (RouteUnrouted). payload_size of older deflated rows is their
+	// stored size; readers check the decoded length.
+	`ALTER TABLE deliveries ADD COLUMN payload_size INTEGER NOT NULL DEFAULT 0;
+	UPDATE deliveries SET payload_size = length(payload) WHERE payload IS NOT NULL;
+	CREATE TABLE routes (
+		seq         INTEGER NOT NULL,
+		ord         INTEGER NOT NULL,
+		workflow_id TEXT    NOT NULL,
+		blueprint   TEXT    NOT NULL,
+		workflow    TEXT    NOT NULL DEFAULT '',
+		part        INTEGER NOT NULL,
+		status      TEXT    NOT NULL,
+		reason      TEXT    NOT NULL DEFAULT '',
+		attempts    INTEGER NOT NULL DEFAULT 0,
+		updated_at  INTEGER NOT NULL,
+		PRIMARY KEY (seq, workflow_id)
+	);
+	CREATE INDEX routes_pending ON routes (seq, ord) WHERE status = 'accepted';
+	CREATE INDEX routes_workflow ON routes (workflow_id, seq);
+	CREATE TABLE route_backoff (workflow_id TEXT PRIMARY KEY, until INTEGER NOT NULL);`,
 }
 
 // SQLite is the embedded journal. Appends are group-committed: concurrent
 // callers share one transaction and one fsync.
 type SQLite struct {
+	routeStore
 	db    *sql.DB
 	group *committer
 	now   func() time.Time
@@ -69,6 +93,7 @@ func OpenSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
 		return nil, fmt.Errorf("journal: prepare: %w", err)
 	}
 	j := &SQLite{db: db, now: time.Now, insert: insert}
+	j.routeStore = routeStore{db: db, now: j.clock, d: dialect{ts: func(t time.Time) any { return t.UnixNano() }}}
 	j.group = newCommitter(func(batch []*appendReq) {
 		err := j.commit(batch)
 		for _, r := range batch {
@@ -80,8 +105,11 @@ func OpenSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
 	return j, nil
 }
 
+func (j *SQLite) clock() time.Time { return j.now() }
+
 // Append implements Journal.
 func (j *SQLite) Append(ctx context.Context, e Entry) (AppendResult, error) {
+	prepareRoutes(&e)
 	r := &appendReq{entry: e}
 	r.payload, r.codec = encodePayload(e.Event.Payload)
 	return j.group.append(ctx, r)
@@ -100,6 +128,11 @@ func (j *SQLite) commit(batch []*appendReq) error {
 		if r.res, err = insert(ctx, tx, stmt, r, j.now()); err != nil {
 			return err
 		}
+		if !r.res.Duplicate {
+			if err := j.insertRoutes(ctx, tx, r.res.Seq, r.entry.Routes, j.now()); err != nil {
+				return err
+			}
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("journal: commit: %w", err)
@@ -108,8 +141,8 @@ func (j *SQLite) commit(batch []*appendReq) error {
 }
 
 const insertSQL = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
-		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insert adds r's entry with stmt (insertSQL, deduplicating); a
 // redelivery is recorded as a Duplicate row instead.
@@ -122,7 +155,7 @@ func insert(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, r *appendReq, now t
 	dedup := dedupKey(e)
 	wf, keys, meta := textColumns(e)
 	args := []any{ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
-		wf, keys, meta, r.payload, r.codec, ev.ReceivedAt.UnixNano(), now.UnixNano()}
+		wf, keys, meta, r.payload, r.codec, ev.ReceivedAt.UnixNano(), now.UnixNano(), len(ev.Payload)}
 	res, err := stmt.ExecContext(ctx, args...)
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("journal: insert: %w", err)
@@ -137,7 +170,7 @@ func insert(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, r *appendReq, now t
 		ev.Integration, ev.DeliveryID).Scan(&original); err != nil {
 		return AppendResult{}, fmt.Errorf("journal: find original: %w", err)
 	}
-	args[2], args[6], args[7], args[11], args[12] = nil, string(Duplicate), fmt.Sprintf("redelivery of entry %d", original), nil, ""
+	args[2], args[6], args[7], args[8], args[11], args[12], args[15] = nil, string(Duplicate), fmt.Sprintf("redelivery of entry %d", original), "[]", nil, "", 0
 	res, err = tx.ExecContext(ctx, insertSQL, args...)
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("journal: insert duplicate: %w", err)
@@ -146,41 +179,7 @@ func insert(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, r *appendReq, now t
 	return AppendResult{Seq: seq, Duplicate: true, Original: original}, nil
 }
 
-const columns = `seq, integration_id, delivery_id, source, event, action, status, reason, workflow_ids, keys, meta, received_at, updated_at, attempts`
-
-// Pending implements Journal.
-func (j *SQLite) Pending(ctx context.Context, limit int) ([]Entry, error) {
-	return j.query(ctx, true, `SELECT `+columns+`, payload, payload_codec FROM deliveries WHERE status = 'accepted' ORDER BY seq LIMIT ?`, limit)
-}
-
-// Mark implements Journal.
-func (j *SQLite) Mark(ctx context.Context, marks ...Mark) error {
-	if len(marks) == 0 {
-		return nil
-	}
-	tx, err := j.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("journal: mark: %w", err)
-	}
-	defer tx.Rollback()
-	now := j.now().UnixNano()
-	for _, m := range marks {
-		if m.Retry {
-			_, err = tx.ExecContext(ctx, `UPDATE deliveries SET attempts = attempts + 1, reason = ?, updated_at = ? WHERE seq = ?`, m.Reason, now, m.Seq)
-		} else {
-			wf, _ := json.Marshal(nonNilSlice(m.WorkflowIDs))
-			_, err = tx.ExecContext(ctx, `UPDATE deliveries SET status = ?, reason = ?, workflow_ids = ?, updated_at = ? WHERE seq = ?`,
-				string(m.Status), m.Reason, string(wf), now, m.Seq)
-		}
-		if err != nil {
-			return fmt.Errorf("journal: mark %d: %w", m.Seq, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("journal: mark: %w", err)
-	}
-	return nil
-}
+const columns = `seq, integration_id, delivery_id, source, event, action, status, reason, workflow_ids, keys, meta, received_at, updated_at, attempts, payload_size`
 
 // List implements Journal.
 func (j *SQLite) List(ctx context.Context, f Filter) ([]Entry, error) {
@@ -210,7 +209,11 @@ func (j *SQLite) List(ctx context.Context, f Filter) ([]Entry, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	return j.query(ctx, false, q+` ORDER BY seq DESC LIMIT ?`, append(args, limit)...)
+	es, err := j.query(ctx, false, q+` ORDER BY seq DESC LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	return j.withRoutes(ctx, es)
 }
 
 // Get implements Journal.
@@ -222,6 +225,10 @@ func (j *SQLite) Get(ctx context.Context, seq int64) (Entry, error) {
 	if len(es) == 0 {
 		return Entry{}, ErrNotFound
 	}
+	if es, err = j.withRoutes(ctx, es); err != nil {
+		return Entry{}, err
+	}
+	es[0].Event.PayloadRef = ""
 	return es[0], nil
 }
 
@@ -252,7 +259,7 @@ func (j *SQLite) query(ctx context.Context, withPayload bool, q string, args ...
 		var status, wf, keys, meta string
 		var received, updated int64
 		dest := []any{&e.Event.Seq, &e.Event.Integration, &e.Event.DeliveryID, &e.Event.Source, &e.Event.Type, &e.Event.Action,
-			&status, &e.Reason, &wf, &keys, &meta, &received, &updated, &e.Attempts}
+			&status, &e.Reason, &wf, &keys, &meta, &received, &updated, &e.Attempts, &e.Event.PayloadSize}
 		var payload []byte
 		var codec string
 		if withPayload {
@@ -301,12 +308,23 @@ func (j *SQLite) Replay(ctx context.Context, seq int64, asNew bool) (Entry, erro
 	ev := e.Event
 	wf, keys, meta := textColumns(e)
 	payload, codec := encodePayload(ev.Payload)
-	res, err := j.db.ExecContext(ctx, insertSQL, ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action,
-		string(e.Status), e.Reason, wf, keys, meta, payload, codec, ev.ReceivedAt.UnixNano(), j.now().UnixNano())
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Entry{}, fmt.Errorf("journal: replay %d: %w", seq, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, insertSQL, ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action,
+		string(e.Status), e.Reason, wf, keys, meta, payload, codec, ev.ReceivedAt.UnixNano(), j.now().UnixNano(), len(ev.Payload))
 	if err != nil {
 		return Entry{}, fmt.Errorf("journal: replay %d: %w", seq, err)
 	}
 	newSeq, _ := res.LastInsertId()
+	if err := j.insertRoutes(ctx, tx, newSeq, e.Routes, j.now()); err != nil {
+		return Entry{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Entry{}, fmt.Errorf("journal: replay %d: %w", seq, err)
+	}
 	return j.Get(ctx, newSeq)
 }
 
@@ -330,17 +348,29 @@ func (j *SQLite) Prune(ctx context.Context, f PruneFilter, dryRun bool) (int, er
 	if len(where) == 0 {
 		return 0, errors.New("journal: prune needs a filter")
 	}
-	cond := strings.Join(where, " AND ") + " AND status <> 'accepted'"
+	cond := strings.Join(where, " AND ") + " AND status <> 'accepted' AND NOT (payload_size > ? AND updated_at > ?)"
+	args = append(args, InlinePayloadLimit, j.now().Add(-PayloadGrace).UnixNano())
 	var n int
 	if dryRun {
 		err := j.db.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE `+cond, args...).Scan(&n)
 		return n, err
 	}
-	res, err := j.db.ExecContext(ctx, `DELETE FROM deliveries WHERE `+cond, args...)
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("journal: prune: %w", err)
+	}
+	defer tx.Rollback()
+	if err := j.deleteRoutesWhere(ctx, tx, cond, args...); err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE `+cond, args...)
 	if err != nil {
 		return 0, fmt.Errorf("journal: prune: %w", err)
 	}
 	m, _ := res.RowsAffected()
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("journal: prune: %w", err)
+	}
 	return int(m), nil
 }
 

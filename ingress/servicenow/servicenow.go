@@ -12,11 +12,14 @@
 //     {"table": "${table}", "sys_id": "${sys_id}", "number": "${number}",
 //     "state": "${state}", "approval": "${approval}",
 //     "sys_mod_count": "${sys_mod_count}", "sys_updated_on": "${sys_updated_on}",
-//     "action": "${action}"}
+//     "correlation_id": "${correlation_id}", "action": "${action}",
+//     "instance_url": "${instance_url}"}
 //
 //     table (or sys_class_name) and sys_id are required; action is
 //     optional and names what changed ("approved", "state", ...) when a
-//     blueprint needs to tell an approval from a state change.
+//     blueprint needs to tell an approval from a state change;
+//     instance_url (gs.getProperty("glide.servlet.uri")) is optional and
+//     names the instance's host in the events' keys.
 //
 //  2. An async business rule (or flow) on the table, after update, that
 //     fills the parameters with current's values and sends the message.
@@ -49,6 +52,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 
 	"github.com/hookflow/hookflow/ingress/hook"
@@ -159,11 +163,24 @@ type payload struct {
 	SysID        text `json:"sys_id"`
 	Number       text `json:"number"`
 	State        text `json:"state"`
-	Approval     text `json:"approval"`
 	Action       text `json:"action"`
 	SysModCount  text `json:"sys_mod_count"`
 	SysUpdatedOn text `json:"sys_updated_on"`
+	InstanceURL  text `json:"instance_url"`
 }
+
+// Label implements hook.Source: the delivery header the integration's
+// delivery_header option names, X-ServiceNow-Delivery by default.
+func (Source) Label(h http.Header, options map[string]string) hook.Label {
+	name := options[OptionDeliveryHeader]
+	if name == "" {
+		name = DefaultDeliveryHeader
+	}
+	return hook.Label{DeliveryID: hook.HeaderValue(h, name)}
+}
+
+// Ping implements hook.Source: ServiceNow sends no pings.
+func (Source) Ping(workflows.Event) bool { return false }
 
 // Parse implements hook.Source.
 func (Source) Parse(req *hook.Request) (workflows.Event, error) {
@@ -179,7 +196,7 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 	if table == "" {
 		return workflows.Event{}, hook.BadRequest("missing_event_type", "body has no table", `add "table": "${table}" (or sys_class_name) to the outbound REST message content`)
 	}
-	id := req.Header.Get(option(req, OptionDeliveryHeader, DefaultDeliveryHeader))
+	id := Source{}.Label(req.Header, req.Options).DeliveryID
 	if id == "" && p.SysID != "" {
 		switch {
 		case p.SysModCount != "":
@@ -195,20 +212,30 @@ func (Source) Parse(req *hook.Request) (workflows.Event, error) {
 	if action == "" {
 		action = string(p.State)
 	}
-	k := map[string]string{"table": table}
-	for name, v := range map[string]text{"sys_id": p.SysID, "number": p.Number, "state": p.State, "approval": p.Approval} {
-		if v != "" {
-			k[name] = string(v)
-		}
-	}
 	return workflows.Event{
 		DeliveryID: id,
 		Source:     Name,
 		Type:       table,
 		Action:     action,
-		Keys:       k,
+		Keys:       keys(&p, table),
 		Payload:    json.RawMessage(req.Body),
 	}, nil
+}
+
+// keys are the business keys of workflows/keys.go that routing needs: the
+// record, not its state (a blueprint reads that with workflows.RecordOf).
+func keys(p *payload, table string) map[string]string {
+	k := map[string]string{workflows.KeyTable: table}
+	if h := workflows.HostOfURL(string(p.InstanceURL)); h != "" {
+		k[workflows.KeyHost] = h
+	}
+	if p.SysID != "" {
+		k[workflows.KeySysID] = string(p.SysID)
+	}
+	if p.Number != "" {
+		k[workflows.KeyNumber] = string(p.Number)
+	}
+	return k
 }
 
 func isObject(body []byte) bool {

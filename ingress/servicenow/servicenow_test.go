@@ -48,7 +48,6 @@ func TestParseRecorded(t *testing.T) {
 			delivery: "8f3c2a1b47d31110a1b2c3d4e5f60718-4",
 			keys: map[string]string{
 				"table": "change_request", "sys_id": "8f3c2a1b47d31110a1b2c3d4e5f60718", "number": "CHG0030042",
-				"state": "-3", "approval": "approved",
 			},
 		},
 		{
@@ -57,7 +56,6 @@ func TestParseRecorded(t *testing.T) {
 			delivery: "8f3c2a1b47d31110a1b2c3d4e5f60718:6",
 			keys: map[string]string{
 				"table": "change_request", "sys_id": "8f3c2a1b47d31110a1b2c3d4e5f60718", "number": "CHG0030042",
-				"state": "-1", "approval": "approved",
 			},
 		},
 		{
@@ -66,7 +64,6 @@ func TestParseRecorded(t *testing.T) {
 			delivery: "46d44a6f1b2c3110b7e1a9c2d4f6e801:0",
 			keys: map[string]string{
 				"table": "incident", "sys_id": "46d44a6f1b2c3110b7e1a9c2d4f6e801", "number": "INC0010023",
-				"state": "1", "approval": "not requested",
 			},
 		},
 	}
@@ -257,4 +254,34 @@ func TestWithoutDeliveryOrRecordVersionTheBodyIsTheID(t *testing.T) {
 	hooktest.RequireBodyDeliveryID(t, servicenow.Source{}, load, "change_request.approved.http", func(r *hook.Request) {
 		r.Body = []byte(`{"table":"incident","sys_id":"a"}`)
 	}, "X-ServiceNow-Delivery")
+}
+
+func TestKeysNameTheRecordAndTheInstance(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		keys map[string]string
+	}{
+		{
+			name: "instance URL names the host",
+			body: `{"table":"change_request","sys_id":"a1","number":"CHG1","state":"-1","instance_url":"https://Acme.service-now.com/"}`,
+			keys: map[string]string{"table": "change_request", "sys_id": "a1", "number": "CHG1", "host": "acme.service-now.com"},
+		},
+		{
+			name: "an instance that is not a URL is no host",
+			body: `{"table":"incident","sys_id":"a2","instance_url":"acme"}`,
+			keys: map[string]string{"table": "incident", "sys_id": "a2"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := load(t, "incident.new.http")
+			req.Body = []byte(tt.body)
+			ev, err := servicenow.Source{}.Parse(req)
+			require.NoError(t, err)
+			require.Equal(t, tt.keys, ev.Keys)
+		})
+	}
 }

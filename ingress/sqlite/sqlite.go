@@ -6,27 +6,36 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go, no cgo).
 )
 
+// FileMode is the mode of the database file and of its -wal and -shm
+// companions: they hold webhook payloads and encrypted secrets, so only
+// the owner may read them, wherever the file is (--journal sqlite://PATH
+// need not be in the data directory).
+const FileMode os.FileMode = 0o600
+
 // Open opens (creating when missing) the database at path in WAL mode with
 // synchronous=FULL: a commit is fsync'd before it returns, so an answer
 // given after a commit survives a crash of the process or the machine.
+// The file is created with FileMode, and an existing file and its -wal
+// and -shm are narrowed to it; SQLite gives new -wal and -shm files the
+// database file's mode.
 func Open(path string) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: create dir: %w", err)
 	}
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(wal)", "synchronous(full)", "busy_timeout(10000)", "foreign_keys(on)"} {
-		q.Add("_pragma", p)
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -36,6 +45,62 @@ func Open(path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// dsn is the driver's file: URI for path with the pragmas. The path is
+// percent-encoded by net/url, so a '?', '#' or '%' in it stays part of the
+// name instead of starting the query (which would silently drop WAL and
+// synchronous=FULL) or being decoded by SQLite.
+func dsn(path string) string {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(wal)", "synchronous(full)", "busy_timeout(10000)", "foreign_keys(on)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs // file:///abs/path: a relative path's first segment could read as a scheme or host
+	}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}
+	if !strings.HasPrefix(u.Path, "/") {
+		u.Path = "/" + u.Path // a Windows drive: file:///C:/...
+	}
+	return u.String()
+}
+
+// createPrivate creates path with FileMode when missing (an empty file is
+// an empty SQLite database) and narrows an existing database and its
+// -wal and -shm files to FileMode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, FileMode)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		if err := Restrict(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Restrict narrows file's mode to FileMode when it exists and allows more;
+// a missing file is no error. `hookflow dev` uses it for the embedded
+// Temporal server's database as well.
+func Restrict(file string) error {
+	st, err := os.Stat(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if st.Mode().Perm()&^FileMode == 0 {
+		return nil
+	}
+	return os.Chmod(file, st.Mode().Perm()&FileMode)
 }
 
 // Migrate brings component's tables to the newest version: steps[i] is

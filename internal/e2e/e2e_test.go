@@ -83,7 +83,8 @@ func TestPullRequestEndToEnd(t *testing.T) {
 	defer tc.Close()
 	require.Eventually(t, func() bool { return gh.posts() == 1 }, 60*time.Second, 200*time.Millisecond, "the comment is posted")
 	replay := workflows.Event{DeliveryID: "e2e-opened", Source: "github", Type: "pull_request", Action: "opened", Integration: in.ID,
-		Keys: map[string]string{"repo": "Codertocat/Hello-World", "owner": "Codertocat", "name": "Hello-World", "pr": "2"}}
+		Keys: map[string]string{workflows.KeyHost: "github.com", workflows.KeyRepoPath: "Codertocat/Hello-World", workflows.KeyOwner: "Codertocat",
+			workflows.KeyRepoName: "Hello-World", workflows.KeyPullRequest: "2"}}
 	require.NoError(t, tc.SignalWorkflow(context.Background(), wfID, "", workflows.SignalEvents, workflows.Batch{Events: []workflows.Event{replay}}))
 
 	code, body = post(t, in.URL, in.Secret, "pull_request", "e2e-closed", closed)

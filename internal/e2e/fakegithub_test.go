@@ -99,3 +99,14 @@ func (f *fakeGitHub) unauthorized() int         { f.mu.Lock(); defer f.mu.Unlock
 func (f *fakeGitHub) lists() int                { f.mu.Lock(); defer f.mu.Unlock(); return f.listCount }
 func (f *fakeGitHub) stored() int               { f.mu.Lock(); defer f.mu.Unlock(); return len(f.comments) }
 func (f *fakeGitHub) auth() string              { f.mu.Lock(); defer f.mu.Unlock(); return f.lastAuth }
+
+// bodies returns the bodies of the comments GitHub holds.
+func (f *fakeGitHub) bodies() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, c := range f.comments {
+		out = append(out, fmt.Sprint(c["body"]))
+	}
+	return out
+}

@@ -5,6 +5,7 @@ package journaltest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,14 +33,38 @@ func Run(t *testing.T, newStore Opener) {
 	t.Run("DedupRules", func(t *testing.T) { t.Parallel(); dedupRules(t, newStore(t)) })
 	t.Run("TwoOpenAtOnce", func(t *testing.T) { t.Parallel(); twoOpenAtOnce(t, newStore(t)) })
 	t.Run("ReplayAndPrune", func(t *testing.T) { t.Parallel(); replayAndPrune(t, newStore(t)) })
+	t.Run("RoutesDeriveTheEntryStatus", func(t *testing.T) { t.Parallel(); routesDeriveStatus(t, newStore(t)) })
+	t.Run("BackoffHoldsOneWorkflowOnly", func(t *testing.T) { t.Parallel(); backoffPerWorkflow(t, newStore(t)) })
+	t.Run("PendingIsBoundedByBytes", func(t *testing.T) { t.Parallel(); boundedByBytes(t, newStore(t)) })
+	t.Run("LargePayloadsByReference", func(t *testing.T) { t.Parallel(); largePayloads(t, newStore(t)) })
+	t.Run("RouteUnroutedOnce", func(t *testing.T) { t.Parallel(); routeUnrouted(t, newStore(t)) })
 }
 
+// entry is a delivery; an accepted one routes to wfOf(integration, id).
 func entry(integration, id string, status journal.Status) journal.Entry {
-	return journal.Entry{Status: status, Event: workflows.Event{
+	e := journal.Entry{Status: status, Event: workflows.Event{
 		DeliveryID: id, Integration: integration, Source: "github", Type: "pull_request", Action: "opened",
 		Keys: map[string]string{"repo": "o/r", "pr": "1"}, Payload: []byte(`{"n":"` + id + `"}`),
 		ReceivedAt: time.Now().UTC(),
 	}}
+	if status == journal.Accepted {
+		e.Routes = []journal.Route{{Blueprint: "bp", Workflow: "bp.Workflow", WorkflowID: wfOf(integration, id)}}
+	}
+	return e
+}
+
+func wfOf(integration, id string) string { return "bp/" + integration + "/" + id }
+
+// pending reads up to limit pending routes.
+func pending(t *testing.T, j journal.Journal, limit int) []journal.Pending {
+	t.Helper()
+	p, err := j.Pending(context.Background(), journal.PendingQuery{Limit: limit})
+	require.NoError(t, err)
+	return p
+}
+
+func forwarded(seq int64, wf string) journal.RouteMark {
+	return journal.RouteMark{Seq: seq, WorkflowID: wf, Status: journal.Forwarded}
 }
 
 func appendPendingMark(t *testing.T, open func() journal.Journal) {
@@ -56,8 +81,7 @@ func appendPendingMark(t *testing.T, open func() journal.Journal) {
 	require.Less(t, seqs[0], seqs[1])
 	require.Less(t, seqs[1], seqs[2])
 
-	p, err := j.Pending(ctx, 10)
-	require.NoError(t, err)
+	p := pending(t, j, 10)
 	require.Len(t, p, 3)
 	for i, e := range p {
 		require.Equal(t, seqs[i], e.Event.Seq, "pending entries come oldest first")
@@ -68,19 +92,28 @@ func appendPendingMark(t *testing.T, open func() journal.Journal) {
 	require.NoError(t, err)
 	require.Equal(t, 3, n)
 
-	require.NoError(t, j.Mark(ctx,
-		journal.Mark{Seq: seqs[0], Status: journal.Forwarded, WorkflowIDs: []string{"wf-1"}},
-		journal.Mark{Seq: seqs[1], Retry: true, Reason: "temporal unavailable"}))
-	p, err = j.Pending(ctx, 10)
-	require.NoError(t, err)
+	require.NoError(t, j.MarkRoutes(ctx,
+		forwarded(seqs[0], wfOf("int_a", "d0")),
+		journal.RouteMark{Seq: seqs[1], WorkflowID: wfOf("int_a", "d1"), Retry: true, Reason: "retrying: temporal unavailable"}))
+	p = pending(t, j, 10)
 	require.Len(t, p, 2)
 	require.Equal(t, seqs[1], p[0].Event.Seq)
-	require.Equal(t, 1, p[0].Attempts)
+	require.Equal(t, 1, p[0].Route.Attempts)
+	require.Equal(t, "bp", p[0].Route.Blueprint)
+	require.Equal(t, "bp.Workflow", p[0].Route.Workflow)
+	require.Equal(t, journal.PartitionOf(wfOf("int_a", "d1")), p[0].Route.Partition)
 
 	got, err := j.Get(ctx, seqs[0])
 	require.NoError(t, err)
 	require.Equal(t, journal.Forwarded, got.Status)
-	require.Equal(t, []string{"wf-1"}, got.WorkflowIDs)
+	require.Equal(t, []string{wfOf("int_a", "d0")}, got.WorkflowIDs)
+	require.Len(t, got.Routes, 1)
+	require.Equal(t, journal.Forwarded, got.Routes[0].Status)
+	retried, err := j.Get(ctx, seqs[1])
+	require.NoError(t, err)
+	require.Equal(t, journal.Accepted, retried.Status)
+	require.Equal(t, 1, retried.Attempts)
+	require.Equal(t, "retrying: temporal unavailable", retried.Reason)
 	_, err = j.Get(ctx, 1<<40)
 	require.ErrorIs(t, err, journal.ErrNotFound)
 }
@@ -104,9 +137,7 @@ func duplicates(t *testing.T, open func() journal.Journal) {
 		require.NoError(t, err)
 		require.False(t, r.Duplicate)
 	}
-	p, err := j.Pending(ctx, 10)
-	require.NoError(t, err)
-	require.Len(t, p, 2, "the duplicate is never pending")
+	require.Len(t, pending(t, j, 10), 2, "the duplicate is never pending")
 	dups, err := j.List(ctx, journal.Filter{Status: journal.Duplicate})
 	require.NoError(t, err)
 	require.Len(t, dups, 1)
@@ -132,9 +163,7 @@ func concurrent(t *testing.T, open func() journal.Journal) {
 		})
 	}
 	wg.Wait()
-	p, err := j.Pending(ctx, 2*n)
-	require.NoError(t, err)
-	require.Len(t, p, n/2, "each delivery ID is accepted once")
+	require.Len(t, pending(t, j, 2*n), n/2, "each delivery ID is accepted once")
 	dups, err := j.List(ctx, journal.Filter{Status: journal.Duplicate, Limit: n})
 	require.NoError(t, err)
 	require.Len(t, dups, n/2)
@@ -149,8 +178,7 @@ func restart(t *testing.T, open func() journal.Journal) {
 
 	j = open()
 	defer j.Close()
-	p, err := j.Pending(ctx, 10)
-	require.NoError(t, err)
+	p := pending(t, j, 10)
 	require.Len(t, p, 1)
 	require.Equal(t, r.Seq, p[0].Event.Seq)
 	again, err := j.Append(ctx, entry("int_r", "kept", journal.Accepted))
@@ -212,9 +240,30 @@ func roundTrip(t *testing.T, open func() journal.Journal) {
 	r, err := j.Append(ctx, in)
 	require.NoError(t, err)
 
+	checkEvent := func(got workflows.Event, withPayload bool) {
+		t.Helper()
+		require.Equal(t, r.Seq, got.Seq)
+		in, got := in.Event, got
+		require.Equal(t, in.Integration, got.Integration)
+		require.Equal(t, in.DeliveryID, got.DeliveryID)
+		require.Equal(t, in.Source, got.Source)
+		require.Equal(t, in.Type, got.Type)
+		require.Equal(t, in.Action, got.Action)
+		require.Equal(t, in.Keys, got.Keys)
+		require.Equal(t, in.Meta, got.Meta)
+		require.WithinDuration(t, in.ReceivedAt, got.ReceivedAt, time.Microsecond)
+		require.Equal(t, time.UTC, got.ReceivedAt.Location())
+		require.Equal(t, len(in.Payload), got.PayloadSize)
+		require.Empty(t, got.PayloadRef, "a small payload is never held by reference")
+		if withPayload {
+			require.JSONEq(t, string(in.Payload), string(got.Payload))
+		} else {
+			require.Empty(t, got.Payload)
+		}
+	}
 	check := func(got journal.Entry, withPayload bool) {
 		t.Helper()
-		require.Equal(t, r.Seq, got.Event.Seq)
+		checkEvent(got.Event, withPayload)
 		require.Equal(t, journal.Accepted, got.Status)
 		require.Equal(t, in.Event.Integration, got.Event.Integration)
 		require.Equal(t, in.Event.DeliveryID, got.Event.DeliveryID)
@@ -226,21 +275,15 @@ func roundTrip(t *testing.T, open func() journal.Journal) {
 		require.WithinDuration(t, in.Event.ReceivedAt, got.Event.ReceivedAt, time.Microsecond)
 		require.Equal(t, time.UTC, got.Event.ReceivedAt.Location())
 		require.WithinDuration(t, time.Now(), got.UpdatedAt, time.Minute)
-		require.Empty(t, got.WorkflowIDs)
+		require.Equal(t, []string{wfOf("int_rt", "rt-1")}, got.WorkflowIDs)
 		require.Zero(t, got.Attempts)
-		if withPayload {
-			require.JSONEq(t, string(in.Event.Payload), string(got.Event.Payload))
-		} else {
-			require.Empty(t, got.Event.Payload)
-		}
 	}
 	got, err := j.Get(ctx, r.Seq)
 	require.NoError(t, err)
 	check(got, true)
-	pending, err := j.Pending(ctx, 1)
-	require.NoError(t, err)
-	require.Len(t, pending, 1)
-	check(pending[0], true)
+	p := pending(t, j, 1)
+	require.Len(t, p, 1)
+	checkEvent(p[0].Event, true)
 	list, err := j.List(ctx, journal.Filter{})
 	require.NoError(t, err)
 	require.Len(t, list, 1)
@@ -322,9 +365,7 @@ func twoOpenAtOnce(t *testing.T, open func() journal.Journal) {
 	}
 	wg.Wait()
 	for _, j := range []journal.Journal{a, b} {
-		p, err := j.Pending(ctx, 2*n)
-		require.NoError(t, err)
-		require.Len(t, p, n, "each delivery ID is accepted once")
+		require.Len(t, pending(t, j, 2*n), n, "each delivery ID is accepted once")
 		dups, err := j.List(ctx, journal.Filter{Status: journal.Duplicate, Limit: 2 * n})
 		require.NoError(t, err)
 		require.Len(t, dups, n)
@@ -342,30 +383,30 @@ func replayAndPrune(t *testing.T, open func() journal.Journal) {
 	}
 	orig, err := j.Append(ctx, entry("int_m", "m-1", journal.Accepted))
 	require.NoError(t, err)
-	require.NoError(t, j.Mark(ctx, journal.Mark{Seq: orig.Seq, Status: journal.Forwarded, WorkflowIDs: []string{"wf-m"}}))
+	require.NoError(t, j.MarkRoutes(ctx, forwarded(orig.Seq, wfOf("int_m", "m-1"))))
 
 	same, err := m.Replay(ctx, orig.Seq, false)
 	require.NoError(t, err)
 	require.Greater(t, same.Event.Seq, orig.Seq)
 	require.Equal(t, journal.Accepted, same.Status)
+	require.Len(t, same.Routes, 1, "a replay takes the original's routes")
+	require.Equal(t, journal.Accepted, same.Routes[0].Status)
+	require.Equal(t, wfOf("int_m", "m-1"), same.Routes[0].WorkflowID)
 	require.Equal(t, "m-1", same.Event.DeliveryID, "the workflow drops it if it was applied")
 	require.JSONEq(t, `{"n":"m-1"}`, string(same.Event.Payload))
 	fresh, err := m.Replay(ctx, orig.Seq, true)
 	require.NoError(t, err)
 	require.NotEqual(t, "m-1", fresh.Event.DeliveryID)
 	require.Contains(t, fresh.Event.DeliveryID, "m-1")
-	p, err := j.Pending(ctx, 10)
-	require.NoError(t, err)
-	require.Len(t, p, 2)
+	require.Len(t, pending(t, j, 10), 2)
 	// The original still deduplicates redeliveries.
 	again, err := j.Append(ctx, entry("int_m", "m-1", journal.Accepted))
 	require.NoError(t, err)
 	require.True(t, again.Duplicate)
 	require.Equal(t, orig.Seq, again.Original)
 
-	rej, err := j.Append(ctx, entry("int_m", "m-2", journal.Rejected))
+	_, err = j.Append(ctx, entry("int_m", "m-2", journal.Rejected))
 	require.NoError(t, err)
-	require.NoError(t, j.Mark(ctx, journal.Mark{Seq: rej.Seq, Status: journal.Rejected}))
 	_, err = m.Replay(ctx, again.Seq, false)
 	require.ErrorIs(t, err, journal.ErrNotReplayable, "a duplicate record has no payload")
 	_, err = m.Replay(ctx, 1<<40, false)
@@ -396,10 +437,210 @@ func replayAndPrune(t *testing.T, open func() journal.Journal) {
 	require.Equal(t, 3, n)
 	_, err = j.Get(ctx, orig.Seq)
 	require.ErrorIs(t, err, journal.ErrNotFound)
-	p, err = j.Pending(ctx, 10)
-	require.NoError(t, err)
-	require.Len(t, p, 2, "accepted entries are never pruned")
+	require.Len(t, pending(t, j, 10), 2, "accepted entries are never pruned")
 	n, err = m.Prune(ctx, journal.PruneFilter{Integration: "int_m"}, false)
 	require.NoError(t, err)
 	require.Zero(t, n)
+}
+
+func twoRoutes(id string) journal.Entry {
+	e := entry("int_rs", id, journal.Accepted)
+	e.Routes = []journal.Route{
+		{Blueprint: "a", Workflow: "a.W", WorkflowID: "a/" + id},
+		{Blueprint: "b", Workflow: "b.W", WorkflowID: "b/" + id},
+	}
+	return e
+}
+
+// routesDeriveStatus: each route has its own status; the entry's follows.
+func routesDeriveStatus(t *testing.T, open func() journal.Journal) {
+	ctx := context.Background()
+	j := open()
+	defer j.Close()
+	status := func(seq int64) (journal.Status, string) {
+		e, err := j.Get(ctx, seq)
+		require.NoError(t, err)
+		return e.Status, e.Reason
+	}
+	r, err := j.Append(ctx, twoRoutes("x"))
+	require.NoError(t, err)
+	require.Len(t, pending(t, j, 10), 2)
+
+	require.NoError(t, j.MarkRoutes(ctx, forwarded(r.Seq, "a/x"),
+		journal.RouteMark{Seq: r.Seq, WorkflowID: "b/x", Retry: true, Reason: "retrying: unavailable", RetryAt: time.Now().Add(-time.Second)}))
+	st, reason := status(r.Seq)
+	require.Equal(t, journal.Accepted, st, "accepted while a route is pending")
+	require.Equal(t, "retrying: unavailable", reason)
+	p := pending(t, j, 10)
+	require.Len(t, p, 1, "a transient failure on one route re-sends that route only")
+	require.Equal(t, "b/x", p[0].Route.WorkflowID)
+
+	require.NoError(t, j.MarkRoutes(ctx, journal.RouteMark{Seq: r.Seq, WorkflowID: "b/x", Status: journal.Held}))
+	require.Empty(t, pending(t, j, 10), "a held route is not pending")
+	st, _ = status(r.Seq)
+	require.Equal(t, journal.Accepted, st)
+	require.NoError(t, j.MarkRoutes(ctx, journal.RouteMark{Seq: r.Seq, WorkflowID: "b/x", Status: journal.Accepted}))
+	require.Len(t, pending(t, j, 10), 1, "a released route is pending again")
+
+	require.NoError(t, j.MarkRoutes(ctx, journal.RouteMark{Seq: r.Seq, WorkflowID: "b/x", Status: journal.Failed, Reason: "400 invalid argument"}))
+	st, reason = status(r.Seq)
+	require.Equal(t, journal.Failed, st, "failed when one route failed")
+	require.Equal(t, "400 invalid argument", reason)
+	n, err := j.Backlog(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	e, err := j.Get(ctx, r.Seq)
+	require.NoError(t, err)
+	require.Equal(t, []string{"a/x", "b/x"}, e.WorkflowIDs)
+	require.Equal(t, journal.Forwarded, e.Routes[0].Status)
+	require.Equal(t, journal.Failed, e.Routes[1].Status)
+	require.Equal(t, 1, e.Attempts)
+
+	r2, err := j.Append(ctx, twoRoutes("y"))
+	require.NoError(t, err)
+	require.NoError(t, j.MarkRoutes(ctx, forwarded(r2.Seq, "a/y"),
+		journal.RouteMark{Seq: r2.Seq, WorkflowID: "b/y", Status: journal.Ignored, Reason: "entity finished"}))
+	st, _ = status(r2.Seq)
+	require.Equal(t, journal.Forwarded, st, "forwarded when all are final and one was forwarded")
+	list, err := j.List(ctx, journal.Filter{Integration: "int_rs"})
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	require.Len(t, list[0].Routes, 2, "List carries routes")
+	require.Equal(t, "entity finished", list[0].Routes[1].Reason)
+}
+
+// backoffPerWorkflow: a workflow backing off holds back its own routes,
+// the later ones too, and nothing else.
+func backoffPerWorkflow(t *testing.T, open func() journal.Journal) {
+	ctx := context.Background()
+	j := open()
+	defer j.Close()
+	mk := func(id, wf string) int64 {
+		e := entry("int_bo", id, journal.Accepted)
+		e.Routes[0].WorkflowID = wf
+		r, err := j.Append(ctx, e)
+		require.NoError(t, err)
+		return r.Seq
+	}
+	a1 := mk("a1", "wf-a")
+	b1 := mk("b1", "wf-b")
+	until := time.Now().Add(time.Hour)
+	require.NoError(t, j.MarkRoutes(ctx, journal.RouteMark{Seq: a1, WorkflowID: "wf-a", Retry: true, Reason: "retrying", RetryAt: until}))
+	a2 := mk("a2", "wf-a")
+	b2 := mk("b2", "wf-b")
+	var got []int64
+	for _, p := range pending(t, j, 10) {
+		got = append(got, p.Event.Seq)
+	}
+	require.Equal(t, []int64{b1, b2}, got, "every route of the backed-off workflow waits, also those accepted later")
+
+	later, err := j.Pending(ctx, journal.PendingQuery{Limit: 10, Now: until.Add(time.Second)})
+	require.NoError(t, err)
+	got = got[:0]
+	for _, p := range later {
+		got = append(got, p.Event.Seq)
+	}
+	require.Equal(t, []int64{a1, b1, a2, b2}, got, "after the back-off, in acceptance order")
+	require.NoError(t, j.MarkRoutes(ctx, forwarded(a1, "wf-a")))
+	require.Len(t, pending(t, j, 10), 3, "a forwarded route ends its workflow's back-off")
+}
+
+func boundedByBytes(t *testing.T, open func() journal.Journal) {
+	ctx := context.Background()
+	j := open()
+	defer j.Close()
+	big := []byte(`{"pad":"` + strings.Repeat("x", 100<<10) + `"}`)
+	for i := range 5 {
+		e := entry("int_by", fmt.Sprint("b", i), journal.Accepted)
+		e.Event.Payload = big
+		_, err := j.Append(ctx, e)
+		require.NoError(t, err)
+	}
+	p, err := j.Pending(ctx, journal.PendingQuery{Limit: 10, MaxBytes: 250 << 10})
+	require.NoError(t, err)
+	require.Len(t, p, 2, "two 100 KiB payloads fit in 250 KiB, three do not")
+	p, err = j.Pending(ctx, journal.PendingQuery{Limit: 10, MaxBytes: 1})
+	require.NoError(t, err)
+	require.Len(t, p, 1, "at least one route, whatever its size")
+	require.Len(t, pending(t, j, 3), 3, "and never more than Limit")
+}
+
+// largePayloads: a payload over InlinePayloadLimit never travels in
+// Pending; the event carries a reference that Payload resolves.
+func largePayloads(t *testing.T, open func() journal.Journal) {
+	ctx := context.Background()
+	j := open()
+	defer j.Close()
+	body := []byte(`{"pad":"` + strings.Repeat("abcdefgh", (journal.InlinePayloadLimit/8)+10) + `","tail":"end"}`)
+	e := entry("int_lp", "lp", journal.Accepted)
+	e.Event.Payload = body
+	r, err := j.Append(ctx, e)
+	require.NoError(t, err)
+	p := pending(t, j, 10)
+	require.Len(t, p, 1)
+	require.Empty(t, p[0].Event.Payload)
+	require.Equal(t, journal.PayloadRef(r.Seq), p[0].Event.PayloadRef)
+	require.Equal(t, len(body), p[0].Event.PayloadSize)
+	got, err := j.Payload(ctx, r.Seq)
+	require.NoError(t, err)
+	require.Equal(t, body, got)
+	seq, err := journal.ParsePayloadRef(p[0].Event.PayloadRef)
+	require.NoError(t, err)
+	require.Equal(t, r.Seq, seq)
+	for _, bad := range []string{"", "journal/", "journal/x", "journal/-1", "journal/01", "other/1"} {
+		_, err := journal.ParsePayloadRef(bad)
+		require.Error(t, err, bad)
+	}
+	full, err := j.Get(ctx, r.Seq)
+	require.NoError(t, err)
+	require.Equal(t, body, []byte(full.Event.Payload), "Get gives the whole payload")
+	list, err := j.List(ctx, journal.Filter{Integration: "int_lp"})
+	require.NoError(t, err)
+	require.Equal(t, journal.PayloadRef(r.Seq), list[0].Event.PayloadRef)
+
+	require.NoError(t, j.MarkRoutes(ctx, forwarded(r.Seq, wfOf("int_lp", "lp"))))
+	if m, ok := j.(journal.Maintenance); ok {
+		n, err := m.Prune(ctx, journal.PruneFilter{Integration: "int_lp"}, false)
+		require.NoError(t, err)
+		require.Zero(t, n, "a referenced payload outlives its routes by the grace period")
+	}
+	_, err = j.Payload(ctx, 1<<40)
+	require.ErrorIs(t, err, journal.ErrNotFound)
+}
+
+// routeUnrouted: entries accepted without routes (an older journal) are
+// routed once.
+func routeUnrouted(t *testing.T, open func() journal.Journal) {
+	ctx := context.Background()
+	j := open()
+	defer j.Close()
+	var seqs []int64
+	for _, id := range []string{"u1", "u2", "u3"} {
+		e := entry("int_u", id, journal.Accepted)
+		e.Routes = nil
+		r, err := j.Append(ctx, e)
+		require.NoError(t, err)
+		seqs = append(seqs, r.Seq)
+	}
+	require.Empty(t, pending(t, j, 10), "unrouted entries are not pending")
+	route := func(ev workflows.Event) []journal.Route {
+		require.NotEmpty(t, ev.Payload, "the route function sees the payload")
+		if ev.DeliveryID == "u2" {
+			return nil
+		}
+		return []journal.Route{{Blueprint: "bp", Workflow: "bp.W", WorkflowID: "wf-" + ev.DeliveryID}}
+	}
+	n, err := j.RouteUnrouted(ctx, route)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	p := pending(t, j, 10)
+	require.Len(t, p, 2)
+	require.Equal(t, "wf-u1", p[0].Route.WorkflowID)
+	require.Equal(t, "wf-u3", p[1].Route.WorkflowID)
+	e, err := j.Get(ctx, seqs[1])
+	require.NoError(t, err)
+	require.Equal(t, journal.Ignored, e.Status)
+	n, err = j.RouteUnrouted(ctx, route)
+	require.NoError(t, err)
+	require.Zero(t, n, "once")
 }
