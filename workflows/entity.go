@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -31,6 +33,9 @@ type EntityState struct {
 	// Pending are events that reached the previous run after it finished
 	// its work; the next run applies them first, so none is lost.
 	Pending []Event `json:"pending,omitempty"`
+	// Unsettled says that events were applied since the last Settle, for
+	// entities with Quiet and Settle.
+	Unsettled bool `json:"unsettled,omitempty"`
 }
 
 // Apply handles one new event. It returns done=true when the entity's
@@ -44,6 +49,14 @@ type Entity struct {
 	// EventsPerRun overrides the package's EventsPerRun (tests use a small
 	// one). Zero means EventsPerRun.
 	EventsPerRun int
+	// Quiet and Settle debounce an entity's work: when both are set, once
+	// events were applied the loop waits at most Quiet for the next one,
+	// and when none comes it calls Settle, once for the whole burst (the
+	// catalog blueprint refreshes Backstage once however many pushes came
+	// within the window). Apply then only records what Settle must do.
+	// Zero Quiet or nil Settle means no settling: the loop just waits.
+	Quiet  time.Duration
+	Settle func(ctx workflow.Context) error
 
 	state EntityState
 	seen  map[string]bool
@@ -103,8 +116,38 @@ func (e *Entity) Run(ctx workflow.Context, apply Apply, continueAsNew func(Entit
 			return continueAsNew(e.state)
 		}
 		pending = Batch{}
-		ch.Receive(ctx, &pending)
+		if err := e.receive(ctx, ch, &pending); err != nil {
+			return err
+		}
 	}
+}
+
+// settles reports whether the entity debounces its work.
+func (e *Entity) settles() bool { return e.Quiet > 0 && e.Settle != nil }
+
+// receive waits for the next batch. With events unsettled, it waits at
+// most Quiet first and settles when nothing came.
+func (e *Entity) receive(ctx workflow.Context, ch workflow.ReceiveChannel, b *Batch) error {
+	if !e.settles() || !e.state.Unsettled {
+		ch.Receive(ctx, b)
+		return nil
+	}
+	timerCtx, cancel := workflow.WithCancel(ctx)
+	defer cancel() // a timer outrun by a signal is cancelled, not left to fire
+	got := false
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, b); got = true })
+	sel.AddFuture(workflow.NewTimer(timerCtx, e.Quiet), func(workflow.Future) {})
+	sel.Select(ctx)
+	if got {
+		return nil
+	}
+	e.state.Unsettled = false
+	if err := e.Settle(ctx); err != nil {
+		return err
+	}
+	ch.Receive(ctx, b)
+	return nil
 }
 
 // drain moves buffered signals into State.Pending, dropping redeliveries.
@@ -139,6 +182,9 @@ func (e *Entity) applyBatch(ctx workflow.Context, b Batch, apply Apply) (bool, e
 		}
 		e.remember(key)
 		e.state.Applied++
+		if e.settles() {
+			e.state.Unsettled = true
+		}
 		if e.attrs {
 			if err := upsertSearchAttributes(ctx, ev); err != nil {
 				// Finding the entity is worth less than acting on it.

@@ -102,3 +102,40 @@ func TestSeenSetIsBounded(t *testing.T) {
 	require.False(t, e.seen["0"])
 	require.True(t, e.seen[fmt.Sprint(SeenLimit+9)])
 }
+
+// settleWorkflow counts settles and records, at each, the events applied
+// so far; it is done on "stop".
+func settleWorkflow(ctx workflow.Context) ([]int, error) {
+	var settled []int
+	applied := 0
+	e := NewEntity(EntityState{})
+	e.Quiet = 30 * time.Second
+	e.Settle = func(workflow.Context) error { settled = append(settled, applied); return nil }
+	err := e.Run(ctx, func(_ workflow.Context, ev Event) (bool, error) {
+		applied++
+		return ev.Type == "stop", nil
+	}, func(EntityState) error { return nil })
+	return settled, err
+}
+
+func TestEntitySettlesOncePerBurst(t *testing.T) {
+	t.Parallel()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(settleWorkflow, workflow.RegisterOptions{Name: "settle"})
+	at := func(d time.Duration, evs ...Event) {
+		env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalEvents, Batch{Events: evs}) }, d)
+	}
+	// A burst of three within the window, one redelivered; then a quiet
+	// minute; then one more; then the end.
+	at(1*time.Second, ev("a", "x"))
+	at(11*time.Second, ev("b", "x"), ev("a", "x"))
+	at(21*time.Second, ev("c", "x"))
+	at(2*time.Minute, ev("d", "x"))
+	at(10*time.Minute, ev("stop", "stop"))
+	env.ExecuteWorkflow("settle")
+	require.NoError(t, env.GetWorkflowError())
+	var settled []int
+	require.NoError(t, env.GetWorkflowResult(&settled))
+	require.Equal(t, []int{3, 4}, settled, "one settle after the burst of three, one after d; none after the redelivery or the stop")
+}
