@@ -69,6 +69,7 @@ const (
 	Jira       Connector = "jira"
 	ServiceNow Connector = "servicenow"
 	Splunk     Connector = "splunk"
+	Backstage  Connector = "backstage"
 	// Function is a function called through activities/httpfunc; Need.Name
 	// names it.
 	Function Connector = "function"

@@ -39,6 +39,7 @@ var bindings = []binding{
 		return ""
 	}},
 	{"splunk-hec-url", "HOOKFLOW_SPLUNK_HEC_URL", "connectors.splunk.hec_url", func(f *config.File) string { return f.Connectors.Splunk.HECURL }},
+	{"backstage-url", "HOOKFLOW_BACKSTAGE_URL", "connectors.backstage.url", func(f *config.File) string { return f.Connectors.Backstage.URL }},
 	{"relay-url", "HOOKFLOW_RELAY_URL", "connectors.functions.relay.url", func(f *config.File) string { return f.Connectors.Functions["relay"].URL }},
 }
 
@@ -95,6 +96,8 @@ func needs(cfg workerConfig, f *config.File) config.Needs {
 			return cfg.ServiceNowURL != "", provides("connectors.servicenow.url", "servicenow-url", "HOOKFLOW_SERVICENOW_URL")
 		case blueprints.Splunk:
 			return cfg.SplunkHECURL != "", provides("connectors.splunk.hec_url", "splunk-hec-url", "HOOKFLOW_SPLUNK_HEC_URL")
+		case blueprints.Backstage:
+			return cfg.BackstageURL != "", provides("connectors.backstage.url", "backstage-url", "HOOKFLOW_BACKSTAGE_URL")
 		case blueprints.Function:
 			if n.Name == "relay" {
 				return cfg.RelayURL != "", provides("connectors.functions.relay.url", "relay-url", "HOOKFLOW_RELAY_URL")

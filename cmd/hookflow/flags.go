@@ -18,6 +18,7 @@ func (cfg *workerConfig) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&cfg.SplunkHECURL, "splunk-hec-url", envOr("HOOKFLOW_SPLUNK_HEC_URL", ""), "Splunk HTTP Event Collector root; enables splunk.SendEvents (env HOOKFLOW_SPLUNK_HEC_URL)")
 	f.StringVar(&cfg.PayloadURL, "payload-url", envOr("HOOKFLOW_PAYLOAD_URL", ""), "the ingress's admin URL, where workers read payloads over 256 KiB (held by reference) with HOOKFLOW_WORKER_TOKEN; hookflow dev sets it (env HOOKFLOW_PAYLOAD_URL)")
 	cfg.PayloadToken = os.Getenv("HOOKFLOW_WORKER_TOKEN")
+	f.StringVar(&cfg.BackstageURL, "backstage-url", envOr("HOOKFLOW_BACKSTAGE_URL", ""), "Backstage backend root; enables the backstage.* activities and the catalog blueprint (token: hookflow tokens put --system backstage) (env HOOKFLOW_BACKSTAGE_URL)")
 	f.StringVar(&cfg.RelayURL, "relay-url", envOr("HOOKFLOW_RELAY_URL", ""), "URL of the relay blueprint's function (env HOOKFLOW_RELAY_URL; signing secret in HOOKFLOW_RELAY_SECRET)")
 }
 

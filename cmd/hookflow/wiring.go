@@ -19,6 +19,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
+	bsact "github.com/hookflow/hookflow/activities/backstage"
 	ghact "github.com/hookflow/hookflow/activities/github"
 	fnact "github.com/hookflow/hookflow/activities/httpfunc"
 	jiraact "github.com/hookflow/hookflow/activities/jira"
@@ -26,6 +27,7 @@ import (
 	snact "github.com/hookflow/hookflow/activities/servicenow"
 	splunkact "github.com/hookflow/hookflow/activities/splunk"
 	"github.com/hookflow/hookflow/blueprints"
+	bsconn "github.com/hookflow/hookflow/connectors/backstage"
 	ghconn "github.com/hookflow/hookflow/connectors/github"
 	fnconn "github.com/hookflow/hookflow/connectors/httpfunc"
 	jiraconn "github.com/hookflow/hookflow/connectors/jira"
@@ -94,6 +96,9 @@ type workerConfig struct {
 	ServiceNowURL   string
 	ServiceNowOAuth bool
 	SplunkHECURL    string
+	// BackstageURL is the Backstage backend the backstage activities act
+	// on; empty leaves them (and the catalog blueprint) out.
+	BackstageURL string
 	// PayloadURL is the ingress's admin listener, where the payload
 	// activity reads payloads held by reference (over 256 KiB) with
 	// PayloadToken; empty leaves that activity failing with a clear
@@ -157,6 +162,13 @@ func registerAll(w worker.Registry, cfg workerConfig) error {
 			return err
 		}
 		snact.Register(w, &snact.Activities{Client: c, Tokens: cfg.Tokens})
+	}
+	if cfg.BackstageURL != "" {
+		c, err := bsconn.New(bsconn.Options{BaseURL: cfg.BackstageURL})
+		if err != nil {
+			return err
+		}
+		bsact.Register(w, &bsact.Activities{Client: c, Tokens: cfg.Tokens})
 	}
 	if cfg.SplunkHECURL != "" {
 		c, err := splunkconn.New(splunkconn.Options{BaseURL: cfg.SplunkHECURL})

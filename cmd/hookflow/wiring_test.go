@@ -8,9 +8,11 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	bsact "github.com/hookflow/hookflow/activities/backstage"
 	jiraact "github.com/hookflow/hookflow/activities/jira"
 	snact "github.com/hookflow/hookflow/activities/servicenow"
 	splunkact "github.com/hookflow/hookflow/activities/splunk"
+	"github.com/hookflow/hookflow/blueprints/catalog"
 	"github.com/hookflow/hookflow/blueprints/prcomment"
 	"github.com/hookflow/hookflow/blueprints/relay"
 	"github.com/hookflow/hookflow/connectors/tokens"
@@ -63,22 +65,25 @@ func TestRegisterAllRegistersEnabledBlueprints(t *testing.T) {
 	require.NoError(t, err)
 	reg := &names{activities: map[string]bool{}, workflows: map[string]bool{}}
 	require.NoError(t, registerAll(reg, cfg))
-	require.Equal(t, map[string]bool{prcomment.WorkflowName: true}, reg.workflows, "relay is off without --relay-url")
-	require.Len(t, off, 1)
+	require.Equal(t, map[string]bool{prcomment.WorkflowName: true}, reg.workflows, "relay and catalog are off without --relay-url and --backstage-url")
+	require.Len(t, off, 2)
+	require.False(t, reg.activities[bsact.RefreshEntity])
 	// An event only relay would take is not routed (the ingress answers
 	// "ignored"): it is never forwarded to a workflow nothing polls.
 	relayEvent := workflows.Event{DeliveryID: "d", Source: "generic", Type: "build", Integration: "int_1", Keys: map[string]string{relay.EntityKey: "e"}}
 	require.Empty(t, router("q", cfg.Blueprints, nil).Routes(relayEvent))
 
-	cfg = workerConfig{TaskQueue: "q", Tokens: tokens.Static{}, RelayURL: "http://127.0.0.1:9/"}
+	cfg = workerConfig{TaskQueue: "q", Tokens: tokens.Static{}, RelayURL: "http://127.0.0.1:9/", BackstageURL: "https://backstage.example.com"}
 	_, err = resolveBlueprints(&cfg, config.Default())
 	require.NoError(t, err)
 	reg = &names{activities: map[string]bool{}, workflows: map[string]bool{}}
 	require.NoError(t, registerAll(reg, cfg))
-	require.Equal(t, map[string]bool{prcomment.WorkflowName: true, relay.WorkflowName: true}, reg.workflows)
+	require.Equal(t, map[string]bool{prcomment.WorkflowName: true, relay.WorkflowName: true, catalog.WorkflowName: true}, reg.workflows)
+	require.True(t, reg.activities[bsact.RegisterLocation])
+	require.True(t, reg.activities[bsact.RefreshEntity])
 	// And the router routes to exactly those.
 	rt := router("q", cfg.Blueprints, nil)
-	require.Len(t, rt.Subscriptions(), 2)
+	require.Len(t, rt.Subscriptions(), 3)
 	require.Equal(t, "q", rt.Subscriptions()[0].TaskQueue)
 	require.Len(t, rt.Routes(relayEvent), 1)
 }

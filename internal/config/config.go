@@ -62,7 +62,16 @@ type Connectors struct {
 	Jira       Jira                `yaml:"jira"`
 	ServiceNow ServiceNow          `yaml:"servicenow"`
 	Splunk     Splunk              `yaml:"splunk"`
+	Backstage  Backstage           `yaml:"backstage"`
 	Functions  map[string]Function `yaml:"functions"`
+}
+
+// Backstage configures a Backstage backend.
+type Backstage struct {
+	// URL is the backend's root (--backstage-url); the catalog is under
+	// URL/api/catalog. Empty leaves Backstage off. Its token is in the token
+	// store under backstage (or backstage/<instance>).
+	URL string `yaml:"url"`
 }
 
 // GitHub configures GitHub.com or a GitHub Enterprise Server.
@@ -393,6 +402,8 @@ connectors:
     oauth: false
   splunk:
     hec_url: ""
+  backstage:
+    url: ""
   functions:
     relay:
       url: ""

@@ -24,7 +24,7 @@ func TestParseRefusesBadFiles(t *testing.T) {
 	}{
 		{"unknown top-level key", "temporall:\n  address: x\n", []string{"line 1", "unknown key temporall", "allowed in the top level: temporal, connectors, enable, blueprints"}},
 		{"unknown connector key", "connectors:\n  jira:\n    site: https://x\n", []string{"line 3", "unknown key connectors.jira.site", "allowed in connectors.jira: url, email"}},
-		{"unknown connector", "connectors:\n  gitlabb: {}\n", []string{"connectors.gitlabb", "github, jira, servicenow, splunk, functions"}},
+		{"unknown connector", "connectors:\n  gitlabb: {}\n", []string{"connectors.gitlabb", "github, jira, servicenow, splunk, backstage, functions"}},
 		{"unknown function key", "connectors:\n  functions:\n    relay:\n      uri: http://x\n", []string{"connectors.functions.relay.uri", "allowed in connectors.functions.relay: url"}},
 		{"wrong type", "connectors:\n  servicenow:\n    oauth: maybe\n", []string{"line 3", "bool"}},
 		{"enable not a list", "enable: prcomment\n", []string{"enable: want all or a list"}},
@@ -80,20 +80,28 @@ blueprints:
 	require.Len(t, on, 1)
 	require.Equal(t, &prcomment.Settings{Greeting: "Hi!", LegacyWorkflowIDs: true}, on[0].Settings)
 	require.Equal(t, []string{"acme-github"}, on[0].Integrations)
-	require.Equal(t, []blueprints.Off{{Name: "relay", Reason: "not listed in enable"}}, off)
+	require.Equal(t, []blueprints.Off{{Name: "relay", Reason: "not listed in enable"}, {Name: "catalog", Reason: "not listed in enable"}}, off)
 }
 
 func TestResolve(t *testing.T) {
 	t.Parallel()
 	noFunctions := func(n blueprints.Need) (bool, string) {
-		return n.Connector != blueprints.Function, "connectors.functions." + n.Name + ".url or --relay-url"
+		switch n.Connector {
+		case blueprints.Function:
+			return false, "connectors.functions." + n.Name + ".url or --relay-url"
+		case blueprints.Backstage:
+			return false, "connectors.backstage.url or --backstage-url"
+		}
+		return true, ""
 	}
 	// No file: what can run runs, the rest is off with what turns it on.
 	on, off, err := Default().Resolve(all.List(), noFunctions)
 	require.NoError(t, err)
 	require.Equal(t, []string{"prcomment"}, names(on))
-	require.Len(t, off, 1)
+	require.Len(t, off, 2)
 	require.Equal(t, "relay", off[0].Name)
+	require.Equal(t, "catalog", off[1].Name)
+	require.Contains(t, off[1].Reason, "backstage (registers locations and refreshes entities) is not configured: set connectors.backstage.url or --backstage-url")
 	require.Contains(t, off[0].Reason, "connectors.functions.relay.url or --relay-url")
 	require.Equal(t, prcomment.DefaultSettings(), on[0].Settings, "defaults without a file")
 
