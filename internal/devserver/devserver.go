@@ -168,7 +168,8 @@ func (s *Server) Stop() {
 }
 
 // registerSearchAttributes adds the attributes of Options.SearchAttributes
-// the namespace lacks (a restart on the same database has them already).
+// the namespace lacks: none on a database created with them (sqlConfig),
+// all of them on one created before they were listed.
 func (s *Server) registerSearchAttributes() error {
 	if len(s.opts.SearchAttributes) == 0 {
 		return nil
@@ -268,7 +269,12 @@ func (o Options) sqlConfig() (*config.SQL, error) {
 			}
 		}
 	}
-	ns, err := sqliteschema.NewNamespaceConfig("active", o.Namespace, false, nil)
+	// A new database gets the search attributes with its namespace, so
+	// that the first workflow task already finds their mapping (added at
+	// runtime, the history service sees them only when its namespace cache
+	// refreshes, and upserts fail until then). A database from before
+	// gets them from registerSearchAttributes.
+	ns, err := sqliteschema.NewNamespaceConfig("active", o.Namespace, false, o.SearchAttributes)
 	if err != nil {
 		return nil, fmt.Errorf("devserver: namespace config: %w", err)
 	}
