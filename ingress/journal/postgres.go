@@ -59,6 +59,8 @@ var postgresMigrations = []string{
 	CREATE INDEX routes_pending ON routes (seq, ord) WHERE status = 'accepted';
 	CREATE INDEX routes_workflow ON routes (workflow_id, seq);
 	CREATE TABLE route_backoff (workflow_id TEXT PRIMARY KEY, until TIMESTAMPTZ NOT NULL);`,
+	// The paused set (pause.go).
+	pauseMigration("TIMESTAMPTZ"),
 }
 
 // Postgres is the journal several ingress replicas share. Appends are
@@ -105,7 +107,10 @@ func OpenPostgres(ctx context.Context, db *sql.DB) (*Postgres, error) {
 		db: db, now: time.Now,
 		leaderKey: key, leaderPoll: time.Second, leases: map[*lease]struct{}{},
 	}
-	j.routeStore = routeStore{db: db, now: func() time.Time { return j.now() }, d: dialect{rebind: postgres.Rebind, ts: func(t time.Time) any { return t }}}
+	j.routeStore = routeStore{db: db, now: func() time.Time { return j.now() }, d: dialect{rebind: postgres.Rebind, ts: func(t time.Time) any { return t },
+		// SHARE ROW EXCLUSIVE waits for and blocks writers of routes, and
+		// one pause for another (SHARE would let two deadlock).
+		lockRoutes: `LOCK TABLE routes IN SHARE ROW EXCLUSIVE MODE`}}
 	j.group = newCommitter(j.commitGroup)
 	return j, nil
 }

@@ -20,6 +20,9 @@ type dialect struct {
 	rebind func(string) string
 	// ts is the stored form of a time.
 	ts func(time.Time) any
+	// lockRoutes, when set, makes a transaction that changes the paused
+	// set wait for appends in flight (see pauseTx).
+	lockRoutes string
 }
 
 func (d dialect) q(s string) string {
@@ -88,14 +91,19 @@ func prepareRoutes(e *Entry) {
 	}
 }
 
+// insertRouteSQL stores a route; an accepted one whose workflow or
+// integration is paused is stored held, decided in the append transaction
+// (see Pauses).
 const insertRouteSQL = `INSERT INTO routes (seq, ord, workflow_id, blueprint, workflow, part, status, reason, attempts, updated_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (seq, workflow_id) DO NOTHING`
+	VALUES (?, ?, ?, ?, ?, ?, CASE WHEN ? = 'accepted' AND EXISTS (SELECT 1 FROM paused p WHERE (p.kind = 'workflow' AND p.id = ?)
+		OR (p.kind = 'integration' AND p.id = (SELECT d.integration_id FROM deliveries d WHERE d.seq = ?))) THEN 'held' ELSE ? END,
+	?, 0, ?) ON CONFLICT (seq, workflow_id) DO NOTHING`
 
 // insertRoutes stores an entry's routes in its append transaction.
 func (s *routeStore) insertRoutes(ctx context.Context, tx *sql.Tx, seq int64, routes []Route, now time.Time) error {
 	for i, r := range routes {
 		if _, err := tx.ExecContext(ctx, s.d.q(insertRouteSQL), seq, i, r.WorkflowID, r.Blueprint, r.Workflow,
-			PartitionOf(r.WorkflowID), string(r.Status), r.Reason, s.d.ts(now)); err != nil {
+			PartitionOf(r.WorkflowID), string(r.Status), r.WorkflowID, seq, string(r.Status), r.Reason, s.d.ts(now)); err != nil {
 			return fmt.Errorf("journal: insert route: %w", err)
 		}
 	}

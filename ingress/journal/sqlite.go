@@ -66,6 +66,8 @@ var sqliteMigrations = []string{
 	CREATE INDEX routes_pending ON routes (seq, ord) WHERE status = 'accepted';
 	CREATE INDEX routes_workflow ON routes (workflow_id, seq);
 	CREATE TABLE route_backoff (workflow_id TEXT PRIMARY KEY, until INTEGER NOT NULL);`,
+	// The paused set (pause.go).
+	pauseMigration("INTEGER"),
 }
 
 // SQLite is the embedded journal. Appends are group-committed: concurrent
