@@ -40,6 +40,7 @@ type fixture struct {
 	logs    *bytes.Buffer
 	store   *integrations.Store
 	keys    *apikeys.Store
+	metrics *ingress.Metrics
 }
 
 // prRouter takes GitHub pull_request events only.
@@ -69,15 +70,16 @@ func newFixture(t *testing.T, opts map[string]string) *fixture {
 	require.NoError(t, err)
 	gen := generic.Source{VerifyKey: func(req *hook.Request, key string) bool { return keys.Verify(req.Context, req.IntegrationID, key) }}
 	logs := &bytes.Buffer{}
+	metrics := ingress.NewMetrics()
 	s, err := ingress.New(ingress.Config{
-		Journal: j, Integrations: store, APIKeys: keys, Router: prRouter(), Metrics: ingress.NewMetrics(),
+		Journal: j, Integrations: store, APIKeys: keys, Router: prRouter(), Metrics: metrics,
 		Sources: map[string]hook.Source{"github": ghsrc.Source{}, "generic": gen},
 		Logger:  slog.New(slog.NewJSONHandler(logs, nil)), AdminToken: "admin-token-123",
 	})
 	require.NoError(t, err)
 	srv := httptest.NewServer(s)
 	t.Cleanup(func() { srv.Close(); j.Close(); db.Close() })
-	return &fixture{srv: srv, journal: j, in: in, logs: logs, store: store, keys: keys}
+	return &fixture{srv: srv, journal: j, in: in, logs: logs, store: store, keys: keys, metrics: metrics}
 }
 
 func sign(body []byte, key string) string {

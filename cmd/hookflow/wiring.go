@@ -388,6 +388,9 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	defer st.Close()
 	rt := router(cfg.TaskQueue)
 	metrics := ingress.NewMetrics()
+	if err := metrics.Register(ingress.NewJournalCollector(st.journal)); err != nil {
+		return err
+	}
 	if cfg.Tracing == nil {
 		cfg.Tracing = noTracing()
 	}
