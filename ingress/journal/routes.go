@@ -54,6 +54,9 @@ type routeStore struct {
 	db  *sql.DB
 	d   dialect
 	now func() time.Time
+	// insertRoute is insertRouteSQL prepared once, where the driver
+	// would parse it for every row (SQLite); nil executes it as text.
+	insertRoute *sql.Stmt
 }
 
 // RoutesOf converts a router's decision for an event into the routes an
@@ -101,8 +104,17 @@ const insertRouteSQL = `INSERT INTO routes (seq, ord, workflow_id, blueprint, wo
 
 // insertRoutes stores an entry's routes in its append transaction.
 func (s *routeStore) insertRoutes(ctx context.Context, tx *sql.Tx, seq int64, routes []Route, now time.Time) error {
+	if len(routes) == 0 {
+		return nil
+	}
+	exec := func(args ...any) (sql.Result, error) { return tx.ExecContext(ctx, s.d.q(insertRouteSQL), args...) }
+	if s.insertRoute != nil {
+		stmt := tx.StmtContext(ctx, s.insertRoute)
+		defer stmt.Close()
+		exec = func(args ...any) (sql.Result, error) { return stmt.ExecContext(ctx, args...) }
+	}
 	for i, r := range routes {
-		if _, err := tx.ExecContext(ctx, s.d.q(insertRouteSQL), seq, i, r.WorkflowID, r.Blueprint, r.Workflow,
+		if _, err := exec(seq, i, r.WorkflowID, r.Blueprint, r.Workflow,
 			PartitionOf(r.WorkflowID), string(r.Status), r.WorkflowID, seq, string(r.Status), r.Reason, s.d.ts(now)); err != nil {
 			return fmt.Errorf("journal: insert route: %w", err)
 		}

@@ -94,8 +94,13 @@ func OpenSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: prepare: %w", err)
 	}
+	insertRoute, err := db.PrepareContext(ctx, insertRouteSQL)
+	if err != nil {
+		insert.Close()
+		return nil, fmt.Errorf("journal: prepare: %w", err)
+	}
 	j := &SQLite{db: db, now: time.Now, insert: insert}
-	j.routeStore = routeStore{db: db, now: j.clock, d: dialect{ts: func(t time.Time) any { return t.UnixNano() }}}
+	j.routeStore = routeStore{db: db, now: j.clock, d: dialect{ts: func(t time.Time) any { return t.UnixNano() }}, insertRoute: insertRoute}
 	j.group = newCommitter(func(batch []*appendReq) {
 		err := j.commit(batch)
 		for _, r := range batch {
@@ -246,7 +251,7 @@ func (j *SQLite) Backlog(ctx context.Context) (int, error) {
 // Close implements Journal. It waits for queued appends to commit.
 func (j *SQLite) Close() error {
 	j.group.close()
-	return j.insert.Close()
+	return errors.Join(j.insert.Close(), j.insertRoute.Close())
 }
 
 func (j *SQLite) query(ctx context.Context, withPayload bool, q string, args ...any) ([]Entry, error) {
