@@ -37,10 +37,13 @@ type PauseResult struct {
 // journal keeps it).
 const maxPauseIDBytes = 1000
 
-func (s *Server) mountPauses(r chi.Router) {
+// mountOperations mounts the admin endpoints of pause and resume and of
+// stuck detection (stuck.go).
+func (s *Server) mountOperations(r chi.Router) {
 	r.Post("/deliveries/pause", s.pause)
 	r.Post("/deliveries/resume", s.resume)
 	r.Get("/pauses", s.listPauses)
+	r.Get("/stuck", s.stuck)
 }
 
 func (s *Server) pauses(w http.ResponseWriter) (journal.Pauses, bool) {

@@ -46,7 +46,7 @@ func (f *fixture) metricsText(t *testing.T) string {
 func TestPauseAndResumeThroughTheAdminAPI(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	require.NoError(t, f.metrics.Register(ingress.NewJournalCollector(f.journal)))
+	require.NoError(t, f.metrics.Register(ingress.NewJournalCollector(f.journal, ingress.JournalCollectorOptions{})))
 	const token = "admin-token-123"
 	pr8 := bytes.ReplaceAll(prBody, []byte(`"number":7`), []byte(`"number":8`))
 	send := func(id string, body []byte) {

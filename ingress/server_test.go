@@ -55,6 +55,13 @@ func prRouter() *workflows.Router {
 
 func newFixture(t *testing.T, opts map[string]string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, opts, nil)
+}
+
+// newFixtureWith is newFixture with configure, when not nil, changing the
+// server's Config before it starts.
+func newFixtureWith(t *testing.T, opts map[string]string, configure func(*ingress.Config)) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "hookflow.db"))
 	require.NoError(t, err)
@@ -71,11 +78,15 @@ func newFixture(t *testing.T, opts map[string]string) *fixture {
 	gen := generic.Source{VerifyKey: func(req *hook.Request, key string) bool { return keys.Verify(req.Context, req.IntegrationID, key) }}
 	logs := &bytes.Buffer{}
 	metrics := ingress.NewMetrics()
-	s, err := ingress.New(ingress.Config{
+	cfg := ingress.Config{
 		Journal: j, Integrations: store, APIKeys: keys, Router: prRouter(), Metrics: metrics,
 		Sources: map[string]hook.Source{"github": ghsrc.Source{}, "generic": gen},
 		Logger:  slog.New(slog.NewJSONHandler(logs, nil)), AdminToken: "admin-token-123",
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	s, err := ingress.New(cfg)
 	require.NoError(t, err)
 	srv := httptest.NewServer(s)
 	t.Cleanup(func() { srv.Close(); j.Close(); db.Close() })

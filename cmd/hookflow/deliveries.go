@@ -23,7 +23,7 @@ func newDeliveriesCmd(g *globals) *cobra.Command {
 		Short:   "Inspect the journal of deliveries",
 	}
 	cmd.AddCommand(newDeliveriesListCmd(g), newDeliveriesShowCmd(g), newDeliveriesReplayCmd(g), newDeliveriesPruneCmd(g),
-		newDeliveriesPauseCmd(g), newDeliveriesResumeCmd(g), newDeliveriesPausedCmd(g))
+		newDeliveriesPauseCmd(g), newDeliveriesResumeCmd(g), newDeliveriesPausedCmd(g), newDeliveriesStuckCmd(g))
 	return cmd
 }
 

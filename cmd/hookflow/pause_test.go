@@ -90,3 +90,28 @@ func TestDeliveriesPauseCommands(t *testing.T) {
 		require.ErrorContains(t, err, tc.err, tc.name)
 	}
 }
+
+// hookflow deliveries stuck against a real ingress without Temporal.
+func TestDeliveriesStuckCommand(t *testing.T) {
+	t.Parallel()
+	url := startTestIngress(t)
+	g := func(output string) *globals {
+		return &globals{server: url, output: output, getenv: func(k string) string {
+			return map[string]string{"HOOKFLOW_ADMIN_TOKEN": testAdminToken}[k]
+		}}
+	}
+	out, err := runCmd(t, newDeliveriesCmd(g("table")), "", "stuck")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "Oldest pending: none")
+	require.Contains(t, out, "Backlogged workflows: 0 (the largest backlog is 0)")
+	require.Contains(t, out, "Failing forwards: 0")
+	require.Contains(t, out, "Ended workflows: not checked")
+	out, err = runCmd(t, newDeliveriesCmd(g("json")), "", "stuck", "--backlog-above", "5", "--since", "2h")
+	require.NoError(t, err, out)
+	var v ingress.StuckView
+	require.NoError(t, json.Unmarshal([]byte(out), &v))
+	require.False(t, v.EndedChecked)
+	require.Empty(t, v.RecentWorkflows)
+	_, err = runCmd(t, newDeliveriesCmd(g("table")), "", "stuck", "--since", "tuesday")
+	require.ErrorContains(t, err, "--since")
+}

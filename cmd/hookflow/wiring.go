@@ -388,7 +388,11 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	defer st.Close()
 	rt := router(cfg.TaskQueue)
 	metrics := ingress.NewMetrics()
-	if err := metrics.Register(ingress.NewJournalCollector(st.journal)); err != nil {
+	var wfStatus ingress.WorkflowStatus
+	if cfg.Temporal != nil {
+		wfStatus = temporalWorkflowStatus(cfg.Temporal)
+	}
+	if err := metrics.Register(ingress.NewJournalCollector(st.journal, ingress.JournalCollectorOptions{WorkflowStatus: wfStatus})); err != nil {
 		return err
 	}
 	if cfg.Tracing == nil {
@@ -407,6 +411,7 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 		RateLimit: cfg.RateLimit, MaxBacklog: cfg.MaxBacklog, Metrics: metrics, Tracer: cfg.Tracing.provider.Tracer("github.com/hookflow/hookflow/ingress"),
 		Logger: log.With("component", "ingress"), AdminToken: cfg.AdminToken, WorkerToken: cfg.WorkerToken, PublicURL: cfg.PublicURL,
 		ClientRateLimit: cfg.ClientRateLimit, MaxInFlightBytes: cfg.MaxInFlightBytes, SeparateAdmin: cfg.AdminHTTP != "",
+		WorkflowStatus: wfStatus,
 	}
 	if fwd != nil {
 		srvCfg.Accepted = fwd.Wake

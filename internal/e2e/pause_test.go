@@ -20,7 +20,8 @@ import (
 // TestPauseEndToEnd: under hookflow dev, a paused pull request's
 // deliveries are answered 202 and held (its workflow does not even start)
 // while another pull request's flow; after resume they are applied in the
-// order they were accepted.
+// order they were accepted. Then `deliveries stuck` finds the other pull
+// request's workflow terminated.
 func TestPauseEndToEnd(t *testing.T) {
 	bin := hookflowBinary(t)
 	gh := newFakeGitHub(t)
@@ -134,5 +135,25 @@ func TestPauseEndToEnd(t *testing.T) {
 		}
 		return true
 	}, 30*time.Second, 250*time.Millisecond)
+
+	// Stuck detection asks the real Temporal: the other pull request's
+	// workflow is terminated while its delivery is an hour old at most.
+	const other = "github/Codertocat/Hello-World/pr/21"
+	require.NoError(t, tc.TerminateWorkflow(ctx, other, "", "e2e: an operator stopped it"))
+	var stuck struct {
+		EndedChecked bool `json:"ended_checked"`
+		Ended        []struct {
+			WorkflowID string `json:"workflow_id"`
+			Status     string `json:"status"`
+		} `json:"ended"`
+		OldestPending *struct{} `json:"oldest_pending"`
+	}
+	require.NoError(t, json.Unmarshal(h.cli(t, "deliveries", "stuck", "--output", "json"), &stuck))
+	require.True(t, stuck.EndedChecked)
+	require.Nil(t, stuck.OldestPending, "everything was forwarded")
+	require.Len(t, stuck.Ended, 1, "the completed pull request is not listed, the terminated one is")
+	require.Equal(t, other, stuck.Ended[0].WorkflowID)
+	require.Equal(t, "terminated", stuck.Ended[0].Status)
+	require.Contains(t, string(h.cli(t, "deliveries", "stuck")), other+"  terminated")
 	h.stop(t)
 }
