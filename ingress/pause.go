@@ -37,13 +37,14 @@ type PauseResult struct {
 // journal keeps it).
 const maxPauseIDBytes = 1000
 
-// mountOperations mounts the admin endpoints of pause and resume and of
-// stuck detection (stuck.go).
+// mountOperations mounts the admin endpoints of pause and resume, of
+// stuck detection (stuck.go) and of payload digests (digests.go).
 func (s *Server) mountOperations(r chi.Router) {
 	r.Post("/deliveries/pause", s.pause)
 	r.Post("/deliveries/resume", s.resume)
 	r.Get("/pauses", s.listPauses)
 	r.Get("/stuck", s.stuck)
+	r.Post("/deliveries/digests", s.digests)
 }
 
 func (s *Server) pauses(w http.ResponseWriter) (journal.Pauses, bool) {

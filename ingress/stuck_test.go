@@ -3,11 +3,14 @@ package ingress_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,4 +87,32 @@ func TestStuckThroughTheAdminAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	require.Contains(t, body, `"ended_checked":false`)
 	require.Contains(t, body, `"backlogged":[]`)
+}
+
+// TestPayloadDigests: the SHA-256 of payloads as journaled, never the
+// payloads; entries without one are listed as missing.
+func TestPayloadDigests(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	code, out, _ := f.send(t, delivery{event: "pull_request", id: "dg-1", sig: sign(prBody, secret), body: prBody})
+	require.Equal(t, http.StatusAccepted, code, out)
+	code, _, _ = f.send(t, delivery{event: "pull_request", id: "dg-2", sig: sign(prBody, "wrong"), body: prBody})
+	require.Equal(t, http.StatusUnauthorized, code)
+	list, err := f.journal.List(context.Background(), journal.Filter{})
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	accepted, rejected := list[1].Event.Seq, list[0].Event.Seq
+	code, body := f.adminCall(t, "POST", "/admin/v1/deliveries/digests", "admin-token-123",
+		`{"seqs":[`+strconv.FormatInt(accepted, 10)+`,`+strconv.FormatInt(rejected, 10)+`,999]}`)
+	require.Equal(t, http.StatusOK, code, body)
+	var res ingress.DigestsResult
+	require.NoError(t, json.Unmarshal([]byte(body), &res))
+	sum := sha256.Sum256(prBody)
+	require.Equal(t, []ingress.PayloadDigest{{Seq: accepted, SHA256: hex.EncodeToString(sum[:]), Size: len(prBody)}}, res.Digests)
+	require.Equal(t, []int64{rejected, 999}, res.Missing)
+	require.NotContains(t, body, "pull_request", "no payload in the answer")
+	code, _ = f.adminCall(t, "POST", "/admin/v1/deliveries/digests", "", `{"seqs":[1]}`)
+	require.Equal(t, http.StatusUnauthorized, code)
+	code, _ = f.adminCall(t, "POST", "/admin/v1/deliveries/digests", "admin-token-123", `{"seqs":[`+strings.Repeat("1,", 1000)+`1]}`)
+	require.Equal(t, http.StatusBadRequest, code)
 }
