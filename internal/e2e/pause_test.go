@@ -2,10 +2,15 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -49,7 +54,8 @@ func TestPauseEndToEnd(t *testing.T) {
 		return []byte(strings.Replace(string(opened), `"action":"opened"`, `"action":"`+action+`"`, 1))
 	}
 	ids := []string{"pause-opened", "pause-edited", "pause-closed"}
-	for i, body := range [][]byte{opened, withAction("edited"), withAction("closed")} {
+	bodies := [][]byte{opened, withAction("edited"), withAction("closed")}
+	for i, body := range bodies {
 		code, answer := post(t, in.URL, in.Secret, "pull_request", ids[i], body)
 		require.Equal(t, http.StatusAccepted, code, answer)
 		require.Contains(t, answer, `"status":"accepted"`, "the sender never sees the pause")
@@ -126,6 +132,26 @@ func TestPauseEndToEnd(t *testing.T) {
 		}
 	}
 	require.Equal(t, ids, applied, "in the order they were accepted")
+
+	// The hand-over export: a signed Markdown document with every step and
+	// the SHA-256 of each payload as journaled.
+	md := h.cli(t, "audit", wfID, "--temporal-address", h.temporal, "--output", "md")
+	for i, body := range bodies {
+		sum := sha256.Sum256(body)
+		require.Contains(t, string(md), "| "+ids[i]+" | "+in.ID+" | "+hex.EncodeToString(sum[:])+" |")
+	}
+	for _, step := range []string{"workflow.started", "delivery", "activity.scheduled", "activity.completed", "workflow.completed"} {
+		require.Contains(t, string(md), " | "+step+" | ")
+	}
+	file := filepath.Join(t.TempDir(), "audit.md")
+	require.NoError(t, os.WriteFile(file, md, 0o600))
+	pub := strings.TrimSpace(string(h.cli(t, "audit", "public-key")))
+	require.Contains(t, string(h.cli(t, "audit", "verify", file, "--public-key", pub)), "signature valid")
+	require.NoError(t, os.WriteFile(file, []byte(strings.Replace(string(md), "pause-edited", "pause-edit3d", 1)), 0o600))
+	cmd := exec.Command(bin, "audit", "verify", file, "--public-key", pub)
+	verifyOut, err := cmd.CombinedOutput()
+	require.Error(t, err, "an altered export fails: %s", verifyOut)
+	require.Contains(t, string(verifyOut), "altered")
 	require.Eventually(t, func() bool {
 		r := routes()
 		for _, id := range ids {
