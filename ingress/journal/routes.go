@@ -195,7 +195,7 @@ func (s *routeStore) events(ctx context.Context, seqs []int64) (map[int64]workfl
 			args = append(args, seq)
 		}
 		rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT seq, integration_id, delivery_id, source, event, action, keys, meta, received_at,
-			payload_size, CASE WHEN payload_size <= ? THEN payload END, payload_codec FROM deliveries WHERE seq IN (`+placeholders(len(chunk))+`)`), args...)
+			payload_size, CASE WHEN payload_size <= ? THEN payload END, payload_codec, trace_parent FROM deliveries WHERE seq IN (`+placeholders(len(chunk))+`)`), args...)
 		if err != nil {
 			return nil, fmt.Errorf("journal: load events: %w", err)
 		}
@@ -205,7 +205,7 @@ func (s *routeStore) events(ctx context.Context, seqs []int64) (map[int64]workfl
 			var received dbTime
 			var payload []byte
 			if err := rows.Scan(&ev.Seq, &ev.Integration, &ev.DeliveryID, &ev.Source, &ev.Type, &ev.Action, &keys, &meta,
-				&received, &ev.PayloadSize, &payload, &codec); err != nil {
+				&received, &ev.PayloadSize, &payload, &codec, &ev.TraceParent); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("journal: load events: %w", err)
 			}

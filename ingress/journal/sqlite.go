@@ -68,6 +68,8 @@ var sqliteMigrations = []string{
 	CREATE TABLE route_backoff (workflow_id TEXT PRIMARY KEY, until INTEGER NOT NULL);`,
 	// The paused set (pause.go).
 	pauseMigration("INTEGER"),
+	// The trace each delivery was accepted in (Event.TraceParent).
+	traceMigration,
 }
 
 // SQLite is the embedded journal. Appends are group-committed: concurrent
@@ -148,8 +150,8 @@ func (j *SQLite) commit(batch []*appendReq) error {
 }
 
 const insertSQL = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
-		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size, trace_parent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insert adds r's entry with stmt (insertSQL, deduplicating); a
 // redelivery is recorded as a Duplicate row instead.
@@ -162,7 +164,7 @@ func insert(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, r *appendReq, now t
 	dedup := dedupKey(e)
 	wf, keys, meta := textColumns(e)
 	args := []any{ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
-		wf, keys, meta, r.payload, r.codec, ev.ReceivedAt.UnixNano(), now.UnixNano(), len(ev.Payload)}
+		wf, keys, meta, r.payload, r.codec, ev.ReceivedAt.UnixNano(), now.UnixNano(), len(ev.Payload), ev.TraceParent}
 	res, err := stmt.ExecContext(ctx, args...)
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("journal: insert: %w", err)
@@ -321,7 +323,7 @@ func (j *SQLite) Replay(ctx context.Context, seq int64, asNew bool) (Entry, erro
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, insertSQL, ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action,
-		string(e.Status), e.Reason, wf, keys, meta, payload, codec, ev.ReceivedAt.UnixNano(), j.now().UnixNano(), len(ev.Payload))
+		string(e.Status), e.Reason, wf, keys, meta, payload, codec, ev.ReceivedAt.UnixNano(), j.now().UnixNano(), len(ev.Payload), ev.TraceParent)
 	if err != nil {
 		return Entry{}, fmt.Errorf("journal: replay %d: %w", seq, err)
 	}

@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore Opener) {
 	t.Run("PauseIntegration", func(t *testing.T) { t.Parallel(); pauseIntegration(t, newStore(t)) })
 	t.Run("PauseRacesAppends", func(t *testing.T) { t.Parallel(); pauseRacesAppends(t, newStore(t)) })
 	t.Run("Stuck", func(t *testing.T) { t.Parallel(); stuck(t, newStore(t)) })
+	t.Run("TraceParent", func(t *testing.T) { t.Parallel(); traceParent(t, newStore(t)) })
 }
 
 // entry is a delivery; an accepted one routes to wfOf(integration, id).
