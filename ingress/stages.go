@@ -285,6 +285,7 @@ func (s *Server) parse(d *delivery) *refusal {
 // forwarder signals exactly these.
 func (s *Server) route(d *delivery) *refusal {
 	d.entry = journal.Entry{Event: d.ev, Status: journal.Accepted}
+	d.entry.Event.TraceParent = traceParent(d.ctx)
 	switch {
 	case d.src.Ping(d.ev):
 		d.entry.Status, d.entry.Reason = journal.Ignored, "ping"
@@ -328,7 +329,7 @@ func (s *Server) answer(d *delivery) string {
 	}
 	ev := d.ev
 	s.log.InfoContext(d.ctx, "delivery", "status", status, "delivery_id", ev.DeliveryID, "source", ev.Source,
-		"event", ev.Type, "action", ev.Action, "integration", d.in.ID, "seq", d.entry.Event.Seq, "routes", len(d.entry.Routes))
+		"event", ev.Type, "action", ev.Action, "integration", d.in.ID, "seq", d.entry.Event.Seq, "routes", len(d.entry.Routes), "trace_id", traceID(d.ctx))
 	writeJSON(d.w, code, answer{DeliveryID: ev.DeliveryID, Status: status, Reason: d.entry.Reason})
 	return status
 }

@@ -86,6 +86,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 			}
 			defer c.Close()
 			wc.TaskQueue = taskQueue
+			wc.Tracing = tr
 			w, err := startWorker(c, g.dataDir, wc)
 			if err != nil {
 				return err
