@@ -518,6 +518,7 @@ func TestMetrics(t *testing.T) {
 	require.Contains(t, text, `hookflow_deliveries_total{source="github",status="rejected"} 1`)
 	require.Contains(t, text, `hookflow_deliveries_total{source="unknown",status="unknown_integration"} 1`)
 	require.Contains(t, text, `hookflow_ingress_ack_seconds_bucket`)
+	require.Contains(t, text, `hookflow_verification_failures_total{reason="mismatch",source="github"} 1`)
 	require.NotContains(t, text, f.in.Path, "no integration path in metrics")
 	require.NotContains(t, text, secret)
 	require.NotContains(t, text, "m-1", "no delivery IDs in labels")

@@ -247,7 +247,9 @@ func (r *reservingReader) Read(p []byte) (int, error) {
 func (s *Server) verify(d *delivery) *refusal {
 	req := s.hookRequest(d)
 	if err := d.src.Verify(req); err != nil {
-		return rejected(asHookError(err))
+		e := asHookError(err)
+		s.cfg.Metrics.verificationFailed(d.in.Source, e)
+		return rejected(e)
 	}
 	return nil
 }

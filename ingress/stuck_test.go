@@ -116,3 +116,19 @@ func TestPayloadDigests(t *testing.T) {
 	code, _ = f.adminCall(t, "POST", "/admin/v1/deliveries/digests", "admin-token-123", `{"seqs":[`+strings.Repeat("1,", 1000)+`1]}`)
 	require.Equal(t, http.StatusBadRequest, code)
 }
+
+func TestVerificationFailuresByReason(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	for _, d := range []delivery{
+		{event: "pull_request", id: "v-1", sig: sign(prBody, "wrong"), body: prBody},
+		{event: "pull_request", id: "v-2", body: prBody},
+		{event: "pull_request", id: "v-3", body: prBody},
+	} {
+		code, _, _ := f.send(t, d)
+		require.Equal(t, http.StatusUnauthorized, code)
+	}
+	text := f.metricsText(t)
+	require.Contains(t, text, `hookflow_verification_failures_total{reason="mismatch",source="github"} 1`)
+	require.Contains(t, text, `hookflow_verification_failures_total{reason="missing",source="github"} 2`)
+}

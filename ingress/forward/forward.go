@@ -371,6 +371,7 @@ func (f *Forwarder) signal(ctx context.Context, sub *workflows.Subscription, wor
 	endSignal(span, err)
 	if err == nil {
 		f.cfg.Metrics.signal("ok", len(batch.Events))
+		f.cfg.Metrics.delivered(batch.Events, time.Now())
 		return sent, nil
 	}
 	err = fmt.Errorf("signal %s: %w", workflowID, err)
