@@ -19,6 +19,7 @@ type Metrics struct {
 	ackSeconds *prometheus.HistogramVec
 	backlog    prometheus.Gauge
 	suppressed *prometheus.CounterVec
+	verifyFail *prometheus.CounterVec
 }
 
 // NewMetrics returns metrics registered in a new registry, together with
@@ -44,7 +45,11 @@ func NewMetrics() *Metrics {
 			Help: "Accepted deliveries not yet forwarded, as last counted.",
 		}),
 	}
-	m.registry.MustRegister(m.deliveries, m.ackSeconds, m.backlog, m.suppressed,
+	m.verifyFail = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hookflow_verification_failures_total",
+		Help: "Deliveries refused by their integration's verification, by source and reason (missing, mismatch, timestamp, misconfigured, other).",
+	}, []string{"source", "reason"})
+	m.registry.MustRegister(m.deliveries, m.ackSeconds, m.backlog, m.suppressed, m.verifyFail,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

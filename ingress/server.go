@@ -91,6 +91,10 @@ type Config struct {
 	Metrics *Metrics
 	// Tracer traces each delivery (OpenTelemetry). Nil means no tracing.
 	Tracer trace.Tracer
+	// WorkflowStatus, when set, lets GET /admin/v1/stuck list the
+	// workflows deliveries route to that ended without completing. Nil
+	// leaves them out.
+	WorkflowStatus WorkflowStatus
 }
 
 // Server is the ingress HTTP handler.

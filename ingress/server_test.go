@@ -40,6 +40,7 @@ type fixture struct {
 	logs    *bytes.Buffer
 	store   *integrations.Store
 	keys    *apikeys.Store
+	metrics *ingress.Metrics
 }
 
 // prRouter takes GitHub pull_request events only.
@@ -52,6 +53,15 @@ func prRouter() *workflows.Router {
 	}})
 }
 
+// newFixtureWith is newFixture with configure, when not nil, changing the
+// server's Config before it starts.
+func newFixtureWith(t *testing.T, opts map[string]string, configure func(*ingress.Config)) *fixture {
+	t.Helper()
+	return newFixture(t, opts, configure)
+}
+
+// newFixture serves an ingress over a fresh SQLite journal with one GitHub
+// integration; each configure, when not nil, changes its Config first.
 func newFixture(t *testing.T, opts map[string]string, configure ...func(*ingress.Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
@@ -69,19 +79,22 @@ func newFixture(t *testing.T, opts map[string]string, configure ...func(*ingress
 	require.NoError(t, err)
 	gen := generic.Source{VerifyKey: func(req *hook.Request, key string) bool { return keys.Verify(req.Context, req.IntegrationID, key) }}
 	logs := &bytes.Buffer{}
+	metrics := ingress.NewMetrics()
 	cfg := ingress.Config{
-		Journal: j, Integrations: store, APIKeys: keys, Router: prRouter(), Metrics: ingress.NewMetrics(),
+		Journal: j, Integrations: store, APIKeys: keys, Router: prRouter(), Metrics: metrics,
 		Sources: map[string]hook.Source{"github": ghsrc.Source{}, "generic": gen},
 		Logger:  slog.New(slog.NewJSONHandler(logs, nil)), AdminToken: "admin-token-123",
 	}
 	for _, c := range configure {
-		c(&cfg)
+		if c != nil {
+			c(&cfg)
+		}
 	}
 	s, err := ingress.New(cfg)
 	require.NoError(t, err)
 	srv := httptest.NewServer(s)
 	t.Cleanup(func() { srv.Close(); j.Close(); db.Close() })
-	return &fixture{srv: srv, journal: j, in: in, logs: logs, store: store, keys: keys}
+	return &fixture{srv: srv, journal: j, in: in, logs: logs, store: store, keys: keys, metrics: metrics}
 }
 
 func sign(body []byte, key string) string {
@@ -509,6 +522,7 @@ func TestMetrics(t *testing.T) {
 	require.Contains(t, text, `hookflow_deliveries_total{source="github",status="rejected"} 1`)
 	require.Contains(t, text, `hookflow_deliveries_total{source="unknown",status="unknown_integration"} 1`)
 	require.Contains(t, text, `hookflow_ingress_ack_seconds_bucket`)
+	require.Contains(t, text, `hookflow_verification_failures_total{reason="mismatch",source="github"} 1`)
 	require.NotContains(t, text, f.in.Path, "no integration path in metrics")
 	require.NotContains(t, text, secret)
 	require.NotContains(t, text, "m-1", "no delivery IDs in labels")

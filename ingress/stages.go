@@ -249,7 +249,9 @@ func (r *reservingReader) Read(p []byte) (int, error) {
 func (s *Server) verify(d *delivery) *refusal {
 	req := s.hookRequest(d)
 	if err := d.src.Verify(req); err != nil {
-		return rejected(asHookError(err))
+		e := asHookError(err)
+		s.cfg.Metrics.verificationFailed(d.in.Source, e)
+		return rejected(e)
 	}
 	return nil
 }
@@ -287,6 +289,7 @@ func (s *Server) parse(d *delivery) *refusal {
 // forwarder signals exactly these.
 func (s *Server) route(d *delivery) *refusal {
 	d.entry = journal.Entry{Event: d.ev, Status: journal.Accepted}
+	d.entry.Event.TraceParent = traceParent(d.ctx)
 	switch {
 	case d.src.Ping(d.ev):
 		d.entry.Status, d.entry.Reason = journal.Ignored, "ping"
@@ -330,7 +333,7 @@ func (s *Server) answer(d *delivery) string {
 	}
 	ev := d.ev
 	s.log.InfoContext(d.ctx, "delivery", "status", status, "delivery_id", ev.DeliveryID, "source", ev.Source,
-		"event", ev.Type, "action", ev.Action, "integration", d.in.ID, "seq", d.entry.Event.Seq, "routes", len(d.entry.Routes))
+		"event", ev.Type, "action", ev.Action, "integration", d.in.ID, "seq", d.entry.Event.Seq, "routes", len(d.entry.Routes), "trace_id", traceID(d.ctx))
 	writeJSON(d.w, code, answer{DeliveryID: ev.DeliveryID, Status: status, Reason: d.entry.Reason})
 	return status
 }

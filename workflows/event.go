@@ -58,6 +58,11 @@ type Event struct {
 	ReceivedAt time.Time `json:"received_at"`
 	// Seq is the journal sequence number: acceptance order within a journal.
 	Seq int64 `json:"seq,omitempty"`
+	// TraceParent is the W3C traceparent of the ingress span that
+	// accepted the delivery (empty when tracing is off): the forwarder's
+	// signal and the workflow's spans continue that trace, and logs about
+	// the delivery name its trace ID.
+	TraceParent string `json:"trace_parent,omitempty"`
 }
 
 // Key returns the business key k, or "" when the event has none.

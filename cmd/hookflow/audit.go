@@ -36,6 +36,12 @@ type auditStep struct {
 	Attempt int32 `json:"attempt,omitempty"`
 	// Detail is a failure message or another short explanation.
 	Detail string `json:"detail,omitempty"`
+	// ErrorType is a failed activity's or workflow's application error
+	// type (hookflow.AuthError, ...).
+	ErrorType string `json:"error_type,omitempty"`
+	// Duration is how long an activity took from scheduled to its
+	// outcome, retries included.
+	Duration string `json:"duration,omitempty"`
 }
 
 type auditDelivery struct {
@@ -45,6 +51,11 @@ type auditDelivery struct {
 	Event       string `json:"event"`
 	Action      string `json:"action,omitempty"`
 	ReceivedAt  string `json:"received_at"`
+	// Seq is the delivery's journal entry.
+	Seq int64 `json:"seq,omitempty"`
+	// PayloadSHA256 is the SHA-256 of the payload as the journal holds
+	// it (audit_export.go); empty when the journal no longer does.
+	PayloadSHA256 string `json:"payload_sha256,omitempty"`
 }
 
 // auditedWorkflow is one workflow of an entity, for audit --entity.
@@ -57,17 +68,22 @@ type auditedWorkflow struct {
 func newAuditCmd(g *globals) *cobra.Command {
 	var temporalAddr, namespace, entity string
 	cmd := &cobra.Command{
-		Use:   "audit WORKFLOW-ID | --entity KEY",
+		Use:   "audit WORKFLOW-ID | --entity KEY [--output table|json|md|csv]",
 		Short: "Export the step-by-step record of an entity: deliveries, activities, outcomes",
 		Long: `Print what happened to one entity (a pull request, an issue, a change), from its
 workflow histories in Temporal, every run included: which deliveries arrived and when,
 which activities ran, how many attempts they took and how they ended. Payloads are left out:
-the journal keeps them (hookflow deliveries show). For compliance reviews use --output json.
+the journal keeps them (hookflow deliveries show); each delivery carries the SHA-256 of its
+payload as journaled (asked of the server, --server). --output md is a readable document and
+--output csv a sheet, both signed (ed25519, with the key Hookflow keeps in its token store:
+see "hookflow audit public-key"); "hookflow audit verify FILE" checks one.
 
 With --entity, find every workflow of the entity by its HookflowEntity search attribute
 (OWNER/REPO#N on github.com, HOST/OWNER/REPO#N elsewhere, PROJ-123, CHG0031234), one per
-blueprint that handles it, and print each one's record.`,
+blueprint that handles it, and print each one's record (table or json).`,
 		Example: `  hookflow audit prcomment/github.com/octo/app/pr/42 --output json
+  hookflow audit prcomment/github.com/octo/app/pr/42 --output md > pr-42-audit.md
+  hookflow audit verify pr-42-audit.md --public-key ed25519:...
   hookflow audit --entity octo/app#42`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if (entity == "") == (len(args) == 0) || len(args) > 1 {
@@ -76,7 +92,7 @@ blueprint that handles it, and print each one's record.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.checkOutput(); err != nil {
+			if err := checkAuditOutput(g.output); err != nil {
 				return err
 			}
 			c, err := dialTemporal(cmd.Context(), temporalAddr, namespace, g.logger(), noTracing())
@@ -85,10 +101,16 @@ blueprint that handles it, and print each one's record.`,
 			}
 			defer c.Close()
 			if entity != "" {
+				if g.output == "md" || g.output == "csv" {
+					return fmt.Errorf("--entity prints table or json; export each workflow ID it lists with --output %s", g.output)
+				}
 				return auditEntity(cmd, g, c, namespace, entity)
 			}
 			steps, err := audit(cmd.Context(), c, args[0])
 			if err != nil {
+				return err
+			}
+			if done, err := exportAudit(cmd, g, args[0], steps); done || err != nil {
 				return err
 			}
 			if g.output == "json" {
@@ -100,6 +122,7 @@ blueprint that handles it, and print each one's record.`,
 	cmd.Flags().StringVar(&entity, "entity", "", "the entity's human key (HookflowEntity): owner/repo#42, PROJ-123, CHG0031234")
 	cmd.Flags().StringVar(&temporalAddr, "temporal-address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
 	cmd.Flags().StringVar(&namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	cmd.AddCommand(newAuditVerifyCmd(g), newAuditPublicKeyCmd(g))
 	return cmd
 }
 
@@ -204,6 +227,7 @@ func audit(ctx context.Context, c client.Client, workflowID string) ([]auditStep
 	dc := converter.GetDefaultDataConverter()
 	for _, run := range runs {
 		scheduled := map[int64]string{}
+		scheduledAt := map[int64]time.Time{}
 		// Temporal writes an activity's started event (with its attempt)
 		// when the activity ends, just before the outcome.
 		attempts := map[int64]int32{}
@@ -226,12 +250,13 @@ func audit(ctx context.Context, c client.Client, workflowID string) ([]auditStep
 					s.Step = "delivery"
 					for _, e := range b.Events {
 						s.Deliveries = append(s.Deliveries, auditDelivery{DeliveryID: e.DeliveryID, Integration: e.Integration,
-							Source: e.Source, Event: e.Type, Action: e.Action, ReceivedAt: e.ReceivedAt.Format(time.RFC3339Nano)})
+							Source: e.Source, Event: e.Type, Action: e.Action, ReceivedAt: e.ReceivedAt.Format(time.RFC3339Nano), Seq: e.Seq})
 					}
 				}
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 				name := ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
 				scheduled[ev.GetEventId()] = name
+				scheduledAt[ev.GetEventId()] = ev.GetEventTime().AsTime()
 				s.Step, s.Activity = "activity.scheduled", name
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
 				attempts[ev.GetEventId()] = ev.GetActivityTaskStartedEventAttributes().GetAttempt()
@@ -240,13 +265,17 @@ func audit(ctx context.Context, c client.Client, workflowID string) ([]auditStep
 				a := ev.GetActivityTaskCompletedEventAttributes()
 				s.Step, s.Activity = "activity.completed", scheduled[a.GetScheduledEventId()]
 				s.Attempt = attempts[a.GetStartedEventId()]
+				s.Duration = since(scheduledAt, a.GetScheduledEventId(), s.Time)
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED:
 				a := ev.GetActivityTaskFailedEventAttributes()
 				s.Step, s.Activity, s.Detail = "activity.failed", scheduled[a.GetScheduledEventId()], a.GetFailure().GetMessage()
 				s.Attempt = attempts[a.GetStartedEventId()]
+				s.ErrorType = a.GetFailure().GetApplicationFailureInfo().GetType()
+				s.Duration = since(scheduledAt, a.GetScheduledEventId(), s.Time)
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
 				a := ev.GetActivityTaskTimedOutEventAttributes()
 				s.Step, s.Activity, s.Detail = "activity.timed_out", scheduled[a.GetScheduledEventId()], a.GetFailure().GetMessage()
+				s.Duration = since(scheduledAt, a.GetScheduledEventId(), s.Time)
 			case enumspb.EVENT_TYPE_TIMER_STARTED:
 				s.Step = "timer.started"
 				s.Detail = ev.GetTimerStartedEventAttributes().GetStartToFireTimeout().AsDuration().String()
@@ -255,7 +284,8 @@ func audit(ctx context.Context, c client.Client, workflowID string) ([]auditStep
 			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
 				s.Step = "workflow.completed"
 			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
-				s.Step, s.Detail = "workflow.failed", ev.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetMessage()
+				f := ev.GetWorkflowExecutionFailedEventAttributes().GetFailure()
+				s.Step, s.Detail, s.ErrorType = "workflow.failed", f.GetMessage(), f.GetApplicationFailureInfo().GetType()
 			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
 				s.Step = "workflow.continued_as_new"
 			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
@@ -271,6 +301,15 @@ func audit(ctx context.Context, c client.Client, workflowID string) ([]auditStep
 		}
 	}
 	return steps, nil
+}
+
+// since is how long after the activity scheduled as id the time t is.
+func since(scheduledAt map[int64]time.Time, id int64, t time.Time) string {
+	at, ok := scheduledAt[id]
+	if !ok {
+		return ""
+	}
+	return t.Sub(at).Round(time.Millisecond).String()
 }
 
 func firstEvent(ctx context.Context, c client.Client, workflowID, runID string) (*historypb.HistoryEvent, error) {

@@ -23,7 +23,8 @@ func newDeliveriesCmd(g *globals) *cobra.Command {
 		Aliases: []string{"delivery"},
 		Short:   "Inspect the journal of deliveries",
 	}
-	cmd.AddCommand(newDeliveriesListCmd(g), newDeliveriesShowCmd(g), newDeliveriesReplayCmd(g), newDeliveriesPruneCmd(g))
+	cmd.AddCommand(newDeliveriesListCmd(g), newDeliveriesShowCmd(g), newDeliveriesReplayCmd(g), newDeliveriesPruneCmd(g),
+		newDeliveriesPauseCmd(g), newDeliveriesResumeCmd(g), newDeliveriesPausedCmd(g), newDeliveriesStuckCmd(g))
 	return cmd
 }
 
@@ -51,7 +52,7 @@ func newDeliveriesListCmd(g *globals) *cobra.Command {
 		Use:   "list [--status S] [--source S] [--integration ID] [--since 1h] [--limit N]",
 		Short: "List deliveries, newest first",
 		Long: `List journal entries, newest first. Status is one of accepted (journaled, waiting to be
-forwarded), forwarded, ignored (no blueprint takes it), duplicate (a redelivery), rejected
+forwarded, or held by a pause: see "deliveries paused"), forwarded, ignored (no blueprint takes it), duplicate (a redelivery), rejected
 (refused at the door: see reason) and failed (the forwarder gave up: see reason). An entry
 reaches one workflow per route; its status is derived from its routes' (--output json lists
 them): accepted while any route is pending, failed when one failed, forwarded when all are

@@ -141,6 +141,7 @@ keeps the workflows, the journal and the integrations.`,
 					// own ingress.
 					wc.PayloadURL, wc.PayloadToken = "http://"+httpAddr, token
 				}
+				wc.Tracing = tr
 				w, err := startWorker(ctx, c, g.dataDir, wc)
 				if err != nil {
 					return err

@@ -110,6 +110,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 			}
 			defer c.Close()
 			wc.TaskQueue, wc.Namespace = taskQueue, namespace
+			wc.Tracing = tr
 			w, err := startWorker(cmd.Context(), c, g.dataDir, wc)
 			if err != nil {
 				return err

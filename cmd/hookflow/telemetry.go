@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -36,6 +39,17 @@ func (t *tracing) temporalInterceptors() ([]interceptor.ClientInterceptor, error
 		return nil, fmt.Errorf("temporal tracing: %w", err)
 	}
 	return []interceptor.ClientInterceptor{i}, nil
+}
+
+// httpClient is the HTTP client of a connector: its calls traced (a
+// client span per request, as a child of the span of the context the
+// request carries: the activity's) when tracing is on, with timeout (0:
+// none); nil when tracing is off, so the connector keeps its own default.
+func (t *tracing) httpClient(timeout time.Duration) *http.Client {
+	if t == nil || !t.enabled {
+		return nil
+	}
+	return &http.Client{Timeout: timeout, Transport: otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithTracerProvider(t.provider))}
 }
 
 // noTracing is tracing that is off.

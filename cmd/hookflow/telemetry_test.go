@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
@@ -65,4 +66,7 @@ func TestTracingOffWithoutEndpoint(t *testing.T) {
 	interceptors, err := tr.temporalInterceptors()
 	require.NoError(t, err)
 	require.Empty(t, interceptors)
+	require.Nil(t, tr.httpClient(time.Second), "connectors keep their own clients")
+	var none *tracing
+	require.Nil(t, none.httpClient(time.Second))
 }

@@ -116,11 +116,14 @@ type workerConfig struct {
 	Functions map[string]string
 	// Tokens is set by startWorker from the data directory.
 	Tokens tokens.Store
+	// Tracing, when on, traces every connector's outbound HTTP call as a
+	// child of the activity's span (telemetry.go). Nil means off.
+	Tracing *tracing
 }
 
 // registerAll registers the enabled blueprints and every activity on w.
 func registerAll(w worker.Registry, cfg workerConfig) error {
-	gh, err := ghconn.New(ghconn.Options{BaseURL: cfg.GitHubAPIURL})
+	gh, err := ghconn.New(ghconn.Options{BaseURL: cfg.GitHubAPIURL, HTTPClient: cfg.Tracing.httpClient(30 * time.Second)})
 	if err != nil {
 		return err
 	}
@@ -133,7 +136,7 @@ func registerAll(w worker.Registry, cfg workerConfig) error {
 	if cfg.RelayURL != "" {
 		functions["relay"] = cfg.RelayURL
 	}
-	fnact.Register(w, &fnact.Activities{Client: fnconn.New(fnconn.Options{}), Tokens: cfg.Tokens, Functions: functions})
+	fnact.Register(w, &fnact.Activities{Client: fnconn.New(fnconn.Options{HTTPClient: cfg.Tracing.httpClient(0)}), Tokens: cfg.Tokens, Functions: functions})
 	pa := &payloadact.Activities{ParseRef: journal.ParsePayloadRef}
 	if cfg.PayloadURL != "" {
 		c, err := payloads.New(payloads.Options{BaseURL: cfg.PayloadURL, Token: cfg.PayloadToken})
@@ -146,7 +149,7 @@ func registerAll(w worker.Registry, cfg workerConfig) error {
 	// Jira, ServiceNow and Splunk have no default site: their activities
 	// are registered when one is configured.
 	if cfg.JiraURL != "" {
-		c, err := jiraconn.New(jiraconn.Options{BaseURL: cfg.JiraURL, Email: cfg.JiraEmail})
+		c, err := jiraconn.New(jiraconn.Options{BaseURL: cfg.JiraURL, Email: cfg.JiraEmail, HTTPClient: cfg.Tracing.httpClient(30 * time.Second)})
 		if err != nil {
 			return err
 		}
@@ -157,7 +160,7 @@ func registerAll(w worker.Registry, cfg workerConfig) error {
 		if cfg.ServiceNowOAuth {
 			auth = snconn.AuthOAuthClientCredentials
 		}
-		c, err := snconn.New(snconn.Options{BaseURL: cfg.ServiceNowURL, Auth: auth})
+		c, err := snconn.New(snconn.Options{BaseURL: cfg.ServiceNowURL, Auth: auth, HTTPClient: cfg.Tracing.httpClient(30 * time.Second)})
 		if err != nil {
 			return err
 		}
@@ -171,7 +174,7 @@ func registerAll(w worker.Registry, cfg workerConfig) error {
 		bsact.Register(w, &bsact.Activities{Client: c, Tokens: cfg.Tokens})
 	}
 	if cfg.SplunkHECURL != "" {
-		c, err := splunkconn.New(splunkconn.Options{BaseURL: cfg.SplunkHECURL})
+		c, err := splunkconn.New(splunkconn.Options{BaseURL: cfg.SplunkHECURL, HTTPClient: cfg.Tracing.httpClient(30 * time.Second)})
 		if err != nil {
 			return err
 		}
@@ -417,13 +420,20 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	defer st.Close()
 	rt := router(cfg.TaskQueue, cfg.Blueprints, integrationNames(ctx, st.integrations))
 	metrics := ingress.NewMetrics()
+	var wfStatus ingress.WorkflowStatus
+	if cfg.Temporal != nil {
+		wfStatus = temporalWorkflowStatus(cfg.Temporal)
+	}
+	if err := metrics.Registerer().Register(ingress.NewJournalCollector(st.journal, ingress.JournalCollectorOptions{WorkflowStatus: wfStatus})); err != nil {
+		return err
+	}
 	if cfg.Tracing == nil {
 		cfg.Tracing = noTracing()
 	}
 	var fwd *forward.Forwarder
 	if cfg.Temporal != nil {
 		fwd, err = forward.New(forward.Config{Journal: st.journal, Temporal: cfg.Temporal, Router: rt, Logger: log.With("component", "forwarder"),
-			Metrics: forward.NewMetrics(metrics.Registerer())})
+			Metrics: forward.NewMetrics(metrics.Registerer()), Tracer: cfg.Tracing.provider.Tracer("github.com/hookflow/hookflow/forward")})
 		if err != nil {
 			return err
 		}
@@ -433,6 +443,7 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 		RateLimit: cfg.RateLimit, MaxBacklog: cfg.MaxBacklog, Metrics: metrics, Tracer: cfg.Tracing.provider.Tracer("github.com/hookflow/hookflow/ingress"),
 		Logger: log.With("component", "ingress"), AdminToken: cfg.AdminToken, WorkerToken: cfg.WorkerToken, PublicURL: cfg.PublicURL,
 		ClientRateLimit: cfg.ClientRateLimit, MaxInFlightBytes: cfg.MaxInFlightBytes, SeparateAdmin: cfg.AdminHTTP != "",
+		WorkflowStatus: wfStatus,
 	}
 	if fwd != nil {
 		srvCfg.Accepted = fwd.Wake

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -61,6 +63,9 @@ type Config struct {
 	CallTimeout time.Duration
 	// Metrics, when set, count signals and forwarded events.
 	Metrics *Metrics
+	// Tracer traces each signal as a child of its first delivery's trace
+	// (trace.go). Nil means no tracing.
+	Tracer trace.Tracer
 }
 
 // Forwarder forwards pending routes until its context ends.
@@ -100,6 +105,9 @@ func New(cfg Config) (*Forwarder, error) {
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 30 * time.Second
+	}
+	if cfg.Tracer == nil {
+		cfg.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	return &Forwarder{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1)}, nil
 }
@@ -314,7 +322,7 @@ func (f *Forwarder) signalGroup(ctx context.Context, g *group) []journal.RouteMa
 			}
 			mark(rest[:1], journal.Failed, err.Error())
 			f.log.Error("delivery failed", "delivery_id", rest[0].Event.DeliveryID, "integration", rest[0].Event.Integration,
-				"workflow_id", g.workflowID, "error", err)
+				"workflow_id", g.workflowID, "trace_id", traceIDOf(rest[0].Event.TraceParent), "error", err)
 		case retry:
 			wait := backoff(rest[0].Route.Attempts+1, f.cfg.MaxBackoff)
 			marks = append(marks, journal.RouteMark{Seq: rest[0].Event.Seq, WorkflowID: g.workflowID, Retry: true,
@@ -356,11 +364,14 @@ func (f *Forwarder) signal(ctx context.Context, sub *workflows.Subscription, wor
 	if sub.Input != nil {
 		args = append(args, sub.Input(workflowID))
 	}
+	ctx, span := f.traceSignal(ctx, workflowID, routes)
 	callCtx, cancel := context.WithTimeout(ctx, f.cfg.CallTimeout)
 	_, err := f.cfg.Temporal.SignalWithStartWorkflow(callCtx, workflowID, workflows.SignalEvents, batch, opts, sub.Workflow, args...)
 	cancel()
+	endSignal(span, err)
 	if err == nil {
 		f.cfg.Metrics.signal("ok", len(batch.Events))
+		f.cfg.Metrics.delivered(batch.Events, time.Now())
 		return sent, nil
 	}
 	err = fmt.Errorf("signal %s: %w", workflowID, err)

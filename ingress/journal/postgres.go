@@ -59,6 +59,10 @@ var postgresMigrations = []string{
 	CREATE INDEX routes_pending ON routes (seq, ord) WHERE status = 'accepted';
 	CREATE INDEX routes_workflow ON routes (workflow_id, seq);
 	CREATE TABLE route_backoff (workflow_id TEXT PRIMARY KEY, until TIMESTAMPTZ NOT NULL);`,
+	// The paused set (pause.go).
+	pauseMigration("TIMESTAMPTZ"),
+	// The trace each delivery was accepted in (Event.TraceParent).
+	traceMigration,
 }
 
 // Postgres is the journal several ingress replicas share. Appends are
@@ -105,7 +109,10 @@ func OpenPostgres(ctx context.Context, db *sql.DB) (*Postgres, error) {
 		db: db, now: time.Now,
 		leaderKey: key, leaderPoll: time.Second, leases: map[*lease]struct{}{},
 	}
-	j.routeStore = routeStore{db: db, now: func() time.Time { return j.now() }, d: dialect{rebind: postgres.Rebind, ts: func(t time.Time) any { return t }}}
+	j.routeStore = routeStore{db: db, now: func() time.Time { return j.now() }, d: dialect{rebind: postgres.Rebind, ts: func(t time.Time) any { return t },
+		// SHARE ROW EXCLUSIVE waits for and blocks writers of routes, and
+		// one pause for another (SHARE would let two deadlock).
+		lockRoutes: `LOCK TABLE routes IN SHARE ROW EXCLUSIVE MODE`}}
 	j.group = newCommitter(j.commitGroup)
 	return j, nil
 }
@@ -167,8 +174,8 @@ func (j *Postgres) commit(batch []*appendReq) error {
 }
 
 const pgInsertSQL = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
-	workflow_ids, keys, meta, payload, received_at, updated_at, payload_size)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
+	workflow_ids, keys, meta, payload, received_at, updated_at, payload_size, trace_parent)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`
 
 func pgInsert(ctx context.Context, tx *sql.Tx, e Entry, now time.Time) (AppendResult, error) {
 	ev := e.Event
@@ -178,7 +185,7 @@ func pgInsert(ctx context.Context, tx *sql.Tx, e Entry, now time.Time) (AppendRe
 	dedup := dedupKey(e)
 	wf, keys, meta := textColumns(e)
 	args := []any{ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
-		wf, keys, meta, []byte(ev.Payload), ev.ReceivedAt, now, len(ev.Payload)}
+		wf, keys, meta, []byte(ev.Payload), ev.ReceivedAt, now, len(ev.Payload), ev.TraceParent}
 	// The original can vanish between the conflict and the look-up (a
 	// prune); then the delivery is new again.
 	for range 3 {

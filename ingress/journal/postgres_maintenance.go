@@ -30,7 +30,7 @@ func (j *Postgres) Replay(ctx context.Context, seq int64, asNew bool) (Entry, er
 	var newSeq int64
 	err = tx.QueryRowContext(ctx, pgInsertSQL+` RETURNING seq`,
 		ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
-		wf, keys, meta, []byte(ev.Payload), ev.ReceivedAt, now, len(ev.Payload)).Scan(&newSeq)
+		wf, keys, meta, []byte(ev.Payload), ev.ReceivedAt, now, len(ev.Payload), ev.TraceParent).Scan(&newSeq)
 	if err != nil {
 		return Entry{}, fmt.Errorf("journal: replay %d: %w", seq, err)
 	}

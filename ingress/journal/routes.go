@@ -20,6 +20,9 @@ type dialect struct {
 	rebind func(string) string
 	// ts is the stored form of a time.
 	ts func(time.Time) any
+	// lockRoutes, when set, makes a transaction that changes the paused
+	// set wait for appends in flight (see pauseTx).
+	lockRoutes string
 }
 
 func (d dialect) q(s string) string {
@@ -51,6 +54,9 @@ type routeStore struct {
 	db  *sql.DB
 	d   dialect
 	now func() time.Time
+	// insertRoute is insertRouteSQL prepared once, where the driver
+	// would parse it for every row (SQLite); nil executes it as text.
+	insertRoute *sql.Stmt
 }
 
 // RoutesOf converts a router's decision for an event into the routes an
@@ -88,14 +94,28 @@ func prepareRoutes(e *Entry) {
 	}
 }
 
+// insertRouteSQL stores a route; an accepted one whose workflow or
+// integration is paused is stored held, decided in the append transaction
+// (see Pauses).
 const insertRouteSQL = `INSERT INTO routes (seq, ord, workflow_id, blueprint, workflow, part, status, reason, attempts, updated_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (seq, workflow_id) DO NOTHING`
+	VALUES (?, ?, ?, ?, ?, ?, CASE WHEN ? = 'accepted' AND EXISTS (SELECT 1 FROM paused p WHERE (p.kind = 'workflow' AND p.id = ?)
+		OR (p.kind = 'integration' AND p.id = (SELECT d.integration_id FROM deliveries d WHERE d.seq = ?))) THEN 'held' ELSE ? END,
+	?, 0, ?) ON CONFLICT (seq, workflow_id) DO NOTHING`
 
 // insertRoutes stores an entry's routes in its append transaction.
 func (s *routeStore) insertRoutes(ctx context.Context, tx *sql.Tx, seq int64, routes []Route, now time.Time) error {
+	if len(routes) == 0 {
+		return nil
+	}
+	exec := func(args ...any) (sql.Result, error) { return tx.ExecContext(ctx, s.d.q(insertRouteSQL), args...) }
+	if s.insertRoute != nil {
+		stmt := tx.StmtContext(ctx, s.insertRoute)
+		defer stmt.Close()
+		exec = func(args ...any) (sql.Result, error) { return stmt.ExecContext(ctx, args...) }
+	}
 	for i, r := range routes {
-		if _, err := tx.ExecContext(ctx, s.d.q(insertRouteSQL), seq, i, r.WorkflowID, r.Blueprint, r.Workflow,
-			PartitionOf(r.WorkflowID), string(r.Status), r.Reason, s.d.ts(now)); err != nil {
+		if _, err := exec(seq, i, r.WorkflowID, r.Blueprint, r.Workflow,
+			PartitionOf(r.WorkflowID), string(r.Status), r.WorkflowID, seq, string(r.Status), r.Reason, s.d.ts(now)); err != nil {
 			return fmt.Errorf("journal: insert route: %w", err)
 		}
 	}
@@ -175,7 +195,7 @@ func (s *routeStore) events(ctx context.Context, seqs []int64) (map[int64]workfl
 			args = append(args, seq)
 		}
 		rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT seq, integration_id, delivery_id, source, event, action, keys, meta, received_at,
-			payload_size, CASE WHEN payload_size <= ? THEN payload END, payload_codec FROM deliveries WHERE seq IN (`+placeholders(len(chunk))+`)`), args...)
+			payload_size, CASE WHEN payload_size <= ? THEN payload END, payload_codec, trace_parent FROM deliveries WHERE seq IN (`+placeholders(len(chunk))+`)`), args...)
 		if err != nil {
 			return nil, fmt.Errorf("journal: load events: %w", err)
 		}
@@ -185,7 +205,7 @@ func (s *routeStore) events(ctx context.Context, seqs []int64) (map[int64]workfl
 			var received dbTime
 			var payload []byte
 			if err := rows.Scan(&ev.Seq, &ev.Integration, &ev.DeliveryID, &ev.Source, &ev.Type, &ev.Action, &keys, &meta,
-				&received, &ev.PayloadSize, &payload, &codec); err != nil {
+				&received, &ev.PayloadSize, &payload, &codec, &ev.TraceParent); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("journal: load events: %w", err)
 			}

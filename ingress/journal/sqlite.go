@@ -66,6 +66,10 @@ var sqliteMigrations = []string{
 	CREATE INDEX routes_pending ON routes (seq, ord) WHERE status = 'accepted';
 	CREATE INDEX routes_workflow ON routes (workflow_id, seq);
 	CREATE TABLE route_backoff (workflow_id TEXT PRIMARY KEY, until INTEGER NOT NULL);`,
+	// The paused set (pause.go).
+	pauseMigration("INTEGER"),
+	// The trace each delivery was accepted in (Event.TraceParent).
+	traceMigration,
 }
 
 // SQLite is the embedded journal. Appends are group-committed: concurrent
@@ -92,8 +96,13 @@ func OpenSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: prepare: %w", err)
 	}
+	insertRoute, err := db.PrepareContext(ctx, insertRouteSQL)
+	if err != nil {
+		insert.Close()
+		return nil, fmt.Errorf("journal: prepare: %w", err)
+	}
 	j := &SQLite{db: db, now: time.Now, insert: insert}
-	j.routeStore = routeStore{db: db, now: j.clock, d: dialect{ts: func(t time.Time) any { return t.UnixNano() }}}
+	j.routeStore = routeStore{db: db, now: j.clock, d: dialect{ts: func(t time.Time) any { return t.UnixNano() }}, insertRoute: insertRoute}
 	j.group = newCommitter(func(batch []*appendReq) {
 		err := j.commit(batch)
 		for _, r := range batch {
@@ -141,8 +150,8 @@ func (j *SQLite) commit(batch []*appendReq) error {
 }
 
 const insertSQL = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
-		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size, trace_parent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insert adds r's entry with stmt (insertSQL, deduplicating); a
 // redelivery is recorded as a Duplicate row instead.
@@ -155,7 +164,7 @@ func insert(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, r *appendReq, now t
 	dedup := dedupKey(e)
 	wf, keys, meta := textColumns(e)
 	args := []any{ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
-		wf, keys, meta, r.payload, r.codec, ev.ReceivedAt.UnixNano(), now.UnixNano(), len(ev.Payload)}
+		wf, keys, meta, r.payload, r.codec, ev.ReceivedAt.UnixNano(), now.UnixNano(), len(ev.Payload), ev.TraceParent}
 	res, err := stmt.ExecContext(ctx, args...)
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("journal: insert: %w", err)
@@ -244,7 +253,7 @@ func (j *SQLite) Backlog(ctx context.Context) (int, error) {
 // Close implements Journal. It waits for queued appends to commit.
 func (j *SQLite) Close() error {
 	j.group.close()
-	return j.insert.Close()
+	return errors.Join(j.insert.Close(), j.insertRoute.Close())
 }
 
 func (j *SQLite) query(ctx context.Context, withPayload bool, q string, args ...any) ([]Entry, error) {
@@ -314,7 +323,7 @@ func (j *SQLite) Replay(ctx context.Context, seq int64, asNew bool) (Entry, erro
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, insertSQL, ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action,
-		string(e.Status), e.Reason, wf, keys, meta, payload, codec, ev.ReceivedAt.UnixNano(), j.now().UnixNano(), len(ev.Payload))
+		string(e.Status), e.Reason, wf, keys, meta, payload, codec, ev.ReceivedAt.UnixNano(), j.now().UnixNano(), len(ev.Payload), ev.TraceParent)
 	if err != nil {
 		return Entry{}, fmt.Errorf("journal: replay %d: %w", seq, err)
 	}

@@ -38,6 +38,11 @@ func Run(t *testing.T, newStore Opener) {
 	t.Run("PendingIsBoundedByBytes", func(t *testing.T) { t.Parallel(); boundedByBytes(t, newStore(t)) })
 	t.Run("LargePayloadsByReference", func(t *testing.T) { t.Parallel(); largePayloads(t, newStore(t)) })
 	t.Run("RouteUnroutedOnce", func(t *testing.T) { t.Parallel(); routeUnrouted(t, newStore(t)) })
+	t.Run("PauseWorkflow", func(t *testing.T) { t.Parallel(); pauseWorkflow(t, newStore(t)) })
+	t.Run("PauseIntegration", func(t *testing.T) { t.Parallel(); pauseIntegration(t, newStore(t)) })
+	t.Run("PauseRacesAppends", func(t *testing.T) { t.Parallel(); pauseRacesAppends(t, newStore(t)) })
+	t.Run("Stuck", func(t *testing.T) { t.Parallel(); stuck(t, newStore(t)) })
+	t.Run("TraceParent", func(t *testing.T) { t.Parallel(); traceParent(t, newStore(t)) })
 }
 
 // entry is a delivery; an accepted one routes to wfOf(integration, id).
