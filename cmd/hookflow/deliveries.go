@@ -162,6 +162,7 @@ func parseWhen(v string) (time.Time, error) {
 func printJSON(cmd *cobra.Command, v any) error {
 	enc := json.NewEncoder(cmd.OutOrStdout())
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // "prcomment/<host>/...", not "\u003chost\u003e"
 	return enc.Encode(v)
 }
 
