@@ -71,7 +71,7 @@ Start everything on a laptop with "hookflow dev"; create an integration with
 	pf.StringVar(&g.server, "server", defServer, "URL of a running hookflow server, for admin commands (env HOOKFLOW_SERVER)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	root.AddCommand(newDevCmd(g), newIngressCmd(g), newWorkerCmd(g), newIntegrationsCmd(g), newKeysCmd(g), newTokensCmd(g), newDeliveriesCmd(g), newAuditCmd(g), newSendCmd(g), newRecoverCmd(g))
+	root.AddCommand(newDevCmd(g), newIngressCmd(g), newWorkerCmd(g), newIntegrationsCmd(g), newKeysCmd(g), newTokensCmd(g), newDeliveriesCmd(g), newAuditCmd(g), newSendCmd(g), newRecoverCmd(g), newBackupCmd(g), newRestoreCmd(g))
 	return root
 }
 
