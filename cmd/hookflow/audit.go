@@ -45,6 +45,7 @@ type auditDelivery struct {
 
 func newAuditCmd(g *globals) *cobra.Command {
 	var temporalAddr, namespace string
+	var ttls temporalTLS
 	cmd := &cobra.Command{
 		Use:   "audit WORKFLOW-ID",
 		Short: "Export the step-by-step record of an entity: deliveries, activities, outcomes",
@@ -58,7 +59,11 @@ the journal keeps them (hookflow deliveries show). For compliance reviews use --
 			if err := g.checkOutput(); err != nil {
 				return err
 			}
-			c, err := dialTemporal(cmd.Context(), temporalAddr, namespace, g.logger(), noTracing())
+			withTLS, err := ttls.option()
+			if err != nil {
+				return err
+			}
+			c, err := dialTemporal(cmd.Context(), temporalAddr, namespace, g.logger(), noTracing(), withTLS)
 			if err != nil {
 				return err
 			}
@@ -90,6 +95,7 @@ the journal keeps them (hookflow deliveries show). For compliance reviews use --
 	}
 	cmd.Flags().StringVar(&temporalAddr, "temporal-address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
 	cmd.Flags().StringVar(&namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	ttls.addFlags(cmd.Flags())
 	return cmd
 }
 
