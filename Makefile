@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/hookflow
 FUZZTIME ?= 10000x
 
-.PHONY: all build run test unit chaos bench lint clean image image-test
+.PHONY: all build run test unit chaos bench lint clean image image-test chart
 
 all: build
 
@@ -19,7 +19,13 @@ test: build
 	HOOKFLOW_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 45m ./...
 	@echo "--- the Vault token store against a real in-process Vault (its own module: the binary never links Vault)"
 	cd connectors/vault/vaulttest && $(GO) test -count=1 -timeout 30m ./...
+	@echo "--- the Helm chart rendered with the Helm SDK and decoded strictly into the Kubernetes types (its own module: the binary never links Helm)"
+	cd internal/charttest && $(GO) test -count=1 -timeout 30m ./...
 	@FUZZTIME=$(FUZZTIME) ./.ci/fuzz-short
+
+## chart: only the Helm chart's validation (deploy/helm/hookflow)
+chart:
+	cd internal/charttest && $(GO) test -count=1 ./...
 
 ## unit: the quick inner loop (no binary build, no end-to-end tests)
 unit:
@@ -62,6 +68,7 @@ lint:
 	$(GO) vet ./...
 	$(GO) vet -tags nodevserver ./cmd/hookflow
 	cd connectors/vault/vaulttest && $(GO) vet ./...
+	cd internal/charttest && $(GO) vet ./...
 
 clean:
 	rm -rf bin
