@@ -34,7 +34,7 @@ unit:
 ## chaos: the durability tests at full size (10,000 deliveries; make test runs 2,000); the
 ## PostgreSQL runs need HOOKFLOW_TEST_POSTGRES (.ci/run sets it)
 chaos: build
-	HOOKFLOW_BIN=$(CURDIR)/$(BIN) HOOKFLOW_CHAOS_N=10000 $(GO) test -count=1 -timeout 60m -run 'TestChaos|TestTwoIngresses' -v ./internal/e2e/
+	HOOKFLOW_BIN=$(CURDIR)/$(BIN) HOOKFLOW_CHAOS_N=10000 $(GO) test -count=1 -timeout 60m -run 'TestChaos|TestTwoIngresses|TestHA' -v ./internal/e2e/
 
 ## bench: the benchmark program; prints a table and writes BENCHMARKS.md (BENCHFLAGS=--only ... to narrow)
 bench: build
