@@ -538,3 +538,26 @@ func TestEveryValueDocumented(t *testing.T) {
 	}
 	require.Empty(t, undocumented, "values without a \"# --\" comment above them")
 }
+
+// TestVaultAgentAnnotations: the injector's annotations land on every
+// pod, and its role is required.
+func TestVaultAgentAnnotations(t *testing.T) {
+	t.Parallel()
+	agent := func(role string) map[string]any {
+		return map[string]any{"vault": map[string]any{"agentInjector": map[string]any{
+			"enabled": true, "role": role,
+			"annotations": map[string]any{"vault.hashicorp.com/agent-inject-secret-temporal.crt": "pki/issue/hookflow"},
+		}}}
+	}
+	manifest, _, err := renderValues(t, agent("hookflow"))
+	require.NoError(t, err)
+	r := decode(t, manifest)
+	for _, d := range r.deployments {
+		a := d.Spec.Template.Annotations
+		require.Equal(t, "true", a["vault.hashicorp.com/agent-inject"], d.Name)
+		require.Equal(t, "hookflow", a["vault.hashicorp.com/role"], d.Name)
+		require.Equal(t, "pki/issue/hookflow", a["vault.hashicorp.com/agent-inject-secret-temporal.crt"], d.Name)
+	}
+	_, _, err = renderValues(t, agent(""))
+	require.ErrorContains(t, err, "vault.agentInjector.role is required")
+}
