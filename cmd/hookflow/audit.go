@@ -67,6 +67,7 @@ type auditedWorkflow struct {
 
 func newAuditCmd(g *globals) *cobra.Command {
 	var temporalAddr, namespace, entity string
+	var ttls temporalTLS
 	cmd := &cobra.Command{
 		Use:   "audit WORKFLOW-ID | --entity KEY [--output table|json|md|csv]",
 		Short: "Export the step-by-step record of an entity: deliveries, activities, outcomes",
@@ -95,7 +96,11 @@ blueprint that handles it, and print each one's record (table or json).`,
 			if err := checkAuditOutput(g.output); err != nil {
 				return err
 			}
-			c, err := dialTemporal(cmd.Context(), temporalAddr, namespace, g.logger(), noTracing())
+			withTLS, err := ttls.option()
+			if err != nil {
+				return err
+			}
+			c, err := dialTemporal(cmd.Context(), temporalAddr, namespace, g.logger(), noTracing(), withTLS)
 			if err != nil {
 				return err
 			}
@@ -122,6 +127,7 @@ blueprint that handles it, and print each one's record (table or json).`,
 	cmd.Flags().StringVar(&entity, "entity", "", "the entity's human key (HookflowEntity): owner/repo#42, PROJ-123, CHG0031234")
 	cmd.Flags().StringVar(&temporalAddr, "temporal-address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
 	cmd.Flags().StringVar(&namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	ttls.addFlags(cmd.Flags())
 	cmd.AddCommand(newAuditVerifyCmd(g), newAuditPublicKeyCmd(g))
 	return cmd
 }

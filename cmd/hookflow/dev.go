@@ -27,6 +27,7 @@ func newDevCmd(g *globals) *cobra.Command {
 		components     string
 		wc             workerConfig
 		ic             ingressConfig
+		ttls           temporalTLS
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -125,7 +126,11 @@ keeps the workflows, the journal and the integrations.`,
 				return err
 			}
 			defer tr.shutdown(context.WithoutCancel(ctx))
-			c, err := lazyTemporal(temporalAddr, "default", log, tr)
+			withTLS, err := ttls.option()
+			if err != nil {
+				return err
+			}
+			c, err := lazyTemporal(temporalAddr, "default", log, tr, withTLS)
 			if err != nil {
 				return err
 			}
@@ -172,6 +177,7 @@ keeps the workflows, the journal and the integrations.`,
 	f.StringVar(&taskQueue, "task-queue", "hookflow", "Temporal task queue of the blueprints")
 	wc.addFlags(f)
 	ic.addFlags(f, 0)
+	ttls.addFlags(f)
 	f.StringVar(&components, "components", "temporal,worker,ingress", "what to run: any of temporal, worker, ingress (the others are reached at --temporal-port)")
 	return cmd
 }

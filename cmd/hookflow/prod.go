@@ -14,6 +14,8 @@ func newIngressCmd(g *globals) *cobra.Command {
 	var forward bool
 	var ic ingressConfig
 	var wc workerConfig
+	var ttls temporalTLS
+	var ltls listenTLS
 	cmd := &cobra.Command{
 		Use:   "ingress",
 		Short: "Run the ingress (and its forwarder) against an existing Temporal",
@@ -43,15 +45,26 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 			cfg := ic
 			cfg.HTTPAddr, cfg.PublicURL, cfg.DataDir, cfg.TaskQueue, cfg.AdminToken = httpAddr, publicURL, g.dataDir, taskQueue, token
 			cfg.Blueprints = wc.Blueprints
+			if cfg.TLS, err = ltls.config(); err != nil {
+				return err
+			}
+			scheme := "http"
+			if cfg.TLS != nil {
+				scheme = "https"
+			}
+			withTLS, err := ttls.option()
+			if err != nil {
+				return err
+			}
 			cfg.Ready = func(a net.Addr) {
-				fmt.Fprintf(cmd.OutOrStdout(), "hookflow ingress listening on http://%s\n", a)
+				fmt.Fprintf(cmd.OutOrStdout(), "hookflow ingress listening on %s://%s\n", scheme, a)
 				printBlueprints(cmd.OutOrStdout(), wc.Blueprints, off)
 			}
 			cfg.AdminReady = func(a net.Addr) {
 				fmt.Fprintf(cmd.OutOrStdout(), "hookflow ingress admin API and /metrics on http://%s\n", a)
 			}
 			if cfg.PublicURL == "" {
-				cfg.PublicURL = "http://" + httpAddr
+				cfg.PublicURL = scheme + "://" + httpAddr
 			}
 			tr, err := newTracing(cmd.Context(), "ingress")
 			if err != nil {
@@ -60,7 +73,7 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 			defer tr.shutdown(context.WithoutCancel(cmd.Context()))
 			cfg.Tracing = tr
 			if forward {
-				c, err := lazyTemporal(temporalAddr, namespace, log, tr)
+				c, err := lazyTemporal(temporalAddr, namespace, log, tr, withTLS)
 				if err != nil {
 					return err
 				}
@@ -79,12 +92,15 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 	f.BoolVar(&forward, "forward", true, "run the forwarder in this process")
 	ic.addFlags(f, 200)
 	wc.addFlags(f)
+	ttls.addFlags(f)
+	ltls.addFlags(f)
 	return cmd
 }
 
 func newWorkerCmd(g *globals) *cobra.Command {
 	var temporalAddr, namespace, taskQueue string
 	var wc workerConfig
+	var ttls temporalTLS
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run a worker with every enabled blueprint and every activity against an existing Temporal",
@@ -104,7 +120,11 @@ func newWorkerCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer tr.shutdown(context.WithoutCancel(cmd.Context()))
-			c, err := dialTemporal(cmd.Context(), temporalAddr, namespace, log, tr)
+			withTLS, err := ttls.option()
+			if err != nil {
+				return err
+			}
+			c, err := dialTemporal(cmd.Context(), temporalAddr, namespace, log, tr, withTLS)
 			if err != nil {
 				return err
 			}
@@ -127,5 +147,6 @@ func newWorkerCmd(g *globals) *cobra.Command {
 	f.StringVar(&namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
 	f.StringVar(&taskQueue, "task-queue", "hookflow", "task queue to poll")
 	wc.addFlags(f)
+	ttls.addFlags(f)
 	return cmd
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -278,10 +279,15 @@ func secretKey(dataDir string) ([]byte, error) {
 	return secretKeyEnv(dataDir, os.Getenv)
 }
 
-func dialTemporal(ctx context.Context, address, namespace string, log *slog.Logger, tr *tracing) (client.Client, error) {
+// dialTemporal connects to the Temporal frontend at address; with, when
+// given, adjust the options (temporalTLS.option).
+func dialTemporal(ctx context.Context, address, namespace string, log *slog.Logger, tr *tracing, with ...func(*client.Options)) (client.Client, error) {
 	opts, err := clientOptions(address, namespace, log, tr)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range with {
+		w(&opts)
 	}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
@@ -292,10 +298,13 @@ func dialTemporal(ctx context.Context, address, namespace string, log *slog.Logg
 
 // lazyTemporal returns a client that connects on first use, so that the
 // ingress starts (and journals) while Temporal is down.
-func lazyTemporal(address, namespace string, log *slog.Logger, tr *tracing) (client.Client, error) {
+func lazyTemporal(address, namespace string, log *slog.Logger, tr *tracing, with ...func(*client.Options)) (client.Client, error) {
 	opts, err := clientOptions(address, namespace, log, tr)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range with {
+		w(&opts)
 	}
 	return client.NewLazyClient(opts)
 }
@@ -344,9 +353,17 @@ func startWorker(ctx context.Context, c client.Client, dataDir string, cfg worke
 // waits up to 15 s for requests in flight. ready, when not nil, is called
 // (in its own goroutine) with the address once listening.
 func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger, ready func(net.Addr)) error {
+	return serveHTTPTLS(ctx, addr, nil, h, log, ready)
+}
+
+// serveHTTPTLS is serveHTTP over TLS with conf; nil conf is plain HTTP.
+func serveHTTPTLS(ctx context.Context, addr string, conf *tls.Config, h http.Handler, log *slog.Logger, ready func(net.Addr)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if conf != nil {
+		ln = tls.NewListener(ln, conf)
 	}
 	srv := &http.Server{
 		Handler:           h,
@@ -405,6 +422,10 @@ type ingressConfig struct {
 	Retention time.Duration
 	// Ready, when set, is called once the listener is up.
 	Ready func(net.Addr)
+	// TLS, when set, serves HTTPAddr over TLS (the ingress's own
+	// certificate, --tls-cert); nil is plain HTTP. The AdminHTTP listener
+	// stays plain either way.
+	TLS *tls.Config
 	// AdminReady, when set, is called once the AdminHTTP listener is up.
 	AdminReady func(net.Addr)
 	// Recovery are the defaults of automatic recovery (recover_wiring.go).
@@ -483,7 +504,7 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	} else {
 		adminDone <- nil
 	}
-	err = serveHTTP(ctx, cfg.HTTPAddr, srv, log, cfg.Ready)
+	err = serveHTTPTLS(ctx, cfg.HTTPAddr, cfg.TLS, srv, log, cfg.Ready)
 	stopServing()
 	err = errors.Join(err, <-adminDone)
 	// Requests in flight are answered; now stop forwarding and flush.

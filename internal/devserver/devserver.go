@@ -56,6 +56,29 @@ type Options struct {
 	// SearchAttributes are registered in Namespace at start when missing,
 	// as the Temporal CLI's --search-attribute does.
 	SearchAttributes map[string]enumspb.IndexedValueType
+	// TLS, when set, makes the frontend serve gRPC over TLS and require a
+	// client certificate (mTLS), as a production cluster does. Nil means
+	// plaintext. The Web UI cannot dial such a frontend: UIPort must be 0.
+	TLS *TLS
+}
+
+// TLS is the frontend's TLS configuration (PEM files).
+type TLS struct {
+	// CertFile and KeyFile are the frontend's server certificate; it
+	// must name IP (or ServerName).
+	CertFile, KeyFile string
+	// ClientCAFile verifies client certificates.
+	ClientCAFile string
+	// WorkerCertFile and WorkerKeyFile are the client certificate the
+	// server's own system workers dial the frontend with; it must be
+	// signed by ClientCAFile.
+	WorkerCertFile, WorkerKeyFile string
+	// RootCAFile verifies the frontend's certificate for the system
+	// workers.
+	RootCAFile string
+	// ServerName is the name the system workers expect on the frontend's
+	// certificate. Empty means IP.
+	ServerName string
 }
 
 // Server is a running embedded Temporal server.
@@ -84,6 +107,9 @@ func Start(opts Options) (*Server, error) {
 		if err := portFree(opts.IP, opts.GRPCPort+i); err != nil {
 			return nil, fmt.Errorf("devserver: port %d (gRPC port %d + %d) is taken: %w", opts.GRPCPort+i, opts.GRPCPort, i, err)
 		}
+	}
+	if opts.TLS != nil && opts.UIPort != 0 {
+		return nil, errors.New("devserver: the Web UI cannot dial a TLS frontend: disable it (UIPort 0)")
 	}
 	if opts.UIPort != 0 {
 		if err := portFree(opts.IP, opts.UIPort); err != nil {
@@ -248,6 +274,15 @@ func (o Options) serverConfig() (*config.Config, error) {
 	conf.NamespaceDefaults.Archival.History.State = "disabled"
 	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
 	conf.PublicClient.HostPort = addr
+	if t := o.TLS; t != nil {
+		name := t.ServerName
+		if name == "" {
+			name = o.IP
+		}
+		conf.Global.TLS.Frontend.Server = config.ServerTLS{CertFile: t.CertFile, KeyFile: t.KeyFile, ClientCAFiles: []string{t.ClientCAFile}, RequireClientAuth: true}
+		conf.Global.TLS.SystemWorker = config.WorkerTLS{CertFile: t.WorkerCertFile, KeyFile: t.WorkerKeyFile,
+			Client: config.ClientTLS{ServerName: name, RootCAFiles: []string{t.RootCAFile}}}
+	}
 	return &conf, nil
 }
 

@@ -53,12 +53,33 @@ func TestTwoIngressesSharePostgres(t *testing.T) {
 	runChaos(t, chaosOptions{journal: pgtest.Schema(t), ingresses: 2})
 }
 
+// TestHATwoIngressesTwoWorkers is the high-availability run of
+// docs/operations.md: two ingress processes and two workers on one
+// PostgreSQL journal and one Temporal; one worker is SIGKILLed at 30% of
+// the stream, the ingress that leads forwarding at 50%. The other ingress
+// takes forwarding over within a bound, the other worker takes the
+// workflows and activities over, and nothing is lost, doubled or
+// reordered.
+func TestHATwoIngressesTwoWorkers(t *testing.T) {
+	runChaos(t, chaosOptions{journal: pgtest.Schema(t), ingresses: 2, workers: 2})
+}
+
+// leaderTakeover bounds how long forwarding may stay without a leader
+// after the leading ingress dies: its session ends with the process, the
+// advisory lock is released at once, and the waiting ingress retries it
+// every second (journal.Postgres leaderPoll).
+const leaderTakeover = 10 * time.Second
+
 type chaosOptions struct {
 	// journal is a postgres:// DSN; empty means SQLite in the data dir.
 	journal string
 	// ingresses > 1 runs that many ingress processes on the shared
-	// journal, kills one mid-run and leaves Temporal and the worker up.
+	// journal and kills the one leading forwarding mid-run, leaving
+	// Temporal and the workers up.
 	ingresses int
+	// workers > 1 runs that many workers and kills one of them before the
+	// ingress.
+	workers int
 }
 
 func runChaos(t *testing.T, opts chaosOptions) {
@@ -93,15 +114,20 @@ func runChaos(t *testing.T, opts chaosOptions) {
 		return startProc(t, "temporal", bin, env, "press Ctrl-C to stop", "dev", "--components", "temporal", "--data-dir", dataDir,
 			"--temporal-port", strconv.Itoa(temporalPort), "--ui-port", "0")
 	}
-	worker := func() *proc {
-		return startProc(t, "worker", bin, env, "polling", "worker", "--temporal-address", temporalAddr, "--relay-url", sink.URL)
+	worker := func(i int) *proc {
+		return startProc(t, fmt.Sprint("worker-", i), bin, env, "polling", "--data-dir", filepath.Join(dataDir, fmt.Sprint("worker-", i)),
+			"worker", "--temporal-address", temporalAddr, "--relay-url", sink.URL)
 	}
 	ingressProc := func(i int) *proc {
 		args := append([]string{"--data-dir", filepath.Join(dataDir, fmt.Sprint("ingress-", i)), "ingress", "--http", httpAddrs[i],
 			"--temporal-address", temporalAddr, "--rate-limit", "0", "--relay-url", sink.URL}, journalArgs...)
 		return startProc(t, fmt.Sprint("ingress-", i), bin, env, "listening on", args...)
 	}
-	tp, wp := temporal(), worker()
+	tp := temporal()
+	wps := make([]*proc, max(1, opts.workers))
+	for i := range wps {
+		wps[i] = worker(i)
+	}
 	ips := make([]*proc, replicas)
 	for i := range ips {
 		ips[i] = ingressProc(i)
@@ -180,16 +206,36 @@ func runChaos(t *testing.T, opts chaosOptions) {
 	var timeline []string
 	mark := func(s string) { timeline = append(timeline, fmt.Sprintf("%6.1fs  %s", time.Since(start).Seconds(), s)) }
 	if replicas > 1 {
+		if len(wps) > 1 {
+			waitSent(0.3)
+			wps[0].kill(t)
+			mark("worker-0 SIGKILLed for good")
+			wps = wps[1:]
+		}
 		waitSent(0.5)
-		ips[0].kill(t)
-		mark("ingress-0 SIGKILLed for good")
-		ips = ips[1:]
+		leader := -1
+		for i, p := range ips {
+			if strings.Contains(p.stderr.String(), "forwarder leads") {
+				leader = i
+			}
+		}
+		require.GreaterOrEqual(t, leader, 0, "one ingress leads forwarding")
+		ips[leader].kill(t)
+		killed := time.Now()
+		mark(fmt.Sprintf("ingress-%d (leading forwarding) SIGKILLed for good", leader))
+		ips = append(ips[:leader:leader], ips[leader+1:]...)
+		for !strings.Contains(ips[0].stderr.String(), "forwarder leads") && time.Since(killed) < time.Minute {
+			time.Sleep(20 * time.Millisecond)
+		}
+		took := time.Since(killed)
+		mark(fmt.Sprintf("forwarding leadership moved to the surviving ingress in %s (bound %s)", took.Round(10*time.Millisecond), leaderTakeover))
+		require.Less(t, took, leaderTakeover, "forwarding leadership moves within the bound")
 	} else {
 		waitSent(0.1)
-		wp.kill(t)
+		wps[0].kill(t)
 		mark("worker SIGKILLed")
 		time.Sleep(2 * time.Second)
-		wp = worker()
+		wps[0] = worker(0)
 		mark("worker restarted")
 		waitSent(0.2)
 		tp.stop(t)
@@ -218,8 +264,8 @@ func runChaos(t *testing.T, opts chaosOptions) {
 	if opts.journal != "" {
 		journalName = "PostgreSQL"
 	}
-	t.Logf("\n%s\n\nchaos: N=%d over %d entities, %s journal, %d ingress replica(s)\n  accepted (202)            %d\n  duplicate answers (200)   %d\n  sender retries            %d\n  applied (unique effects)  %d\n  calls retried by Temporal %d\n  doubled                   %d\n  out-of-order              %d\n  lost                      %d\n  elapsed                   %s",
-		strings.Join(timeline, "\n"), n, entities, journalName, replicas, accepted.Load(), duplicates.Load(), retries.Load(), r.unique, r.retriedCalls, r.doubled, r.outOfOrder, r.lost, time.Since(start).Round(time.Second))
+	t.Logf("\n%s\n\nchaos: N=%d over %d entities, %s journal, %d ingress replica(s), %d worker(s)\n  accepted (202)            %d\n  duplicate answers (200)   %d\n  sender retries            %d\n  applied (unique effects)  %d\n  calls retried by Temporal %d\n  doubled                   %d\n  out-of-order              %d\n  lost                      %d\n  elapsed                   %s",
+		strings.Join(timeline, "\n"), n, entities, journalName, replicas, max(1, opts.workers), accepted.Load(), duplicates.Load(), retries.Load(), r.unique, r.retriedCalls, r.doubled, r.outOfOrder, r.lost, time.Since(start).Round(time.Second))
 	require.Equal(t, int64(n), accepted.Load()+duplicates.Load())
 	require.Positive(t, retries.Load(), "an ingress was killed while deliveries were in flight")
 	require.Zero(t, r.lost, "lost")
@@ -228,7 +274,7 @@ func runChaos(t *testing.T, opts chaosOptions) {
 	require.Equal(t, n, r.unique)
 	require.Zero(t, sink.badSignatures.Load(), "every call is signed")
 
-	all := append([]*proc{wp, tp}, ips...)
+	all := append(append([]*proc{tp}, wps...), ips...)
 	for _, p := range all {
 		p.stop(t)
 	}
