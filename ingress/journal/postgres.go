@@ -70,8 +70,9 @@ var postgresMigrations = []string{
 // Sequence numbers are taken when a row is inserted, and replicas commit
 // independently, so a smaller sequence number may become visible after a
 // larger one. Pending therefore always reads every Accepted entry rather
-// than resuming after the last one seen. Only one replica should forward
-// at a time: see Lead.
+// than resuming after the last one seen. Each partition is forwarded by one
+// replica at a time: see LeasePartitions (and Lead, the older
+// one-leader-for-all form).
 //
 // Timestamps are stored with microsecond precision.
 type Postgres struct {
@@ -86,7 +87,9 @@ type Postgres struct {
 	leaderPoll time.Duration
 	mu         sync.Mutex
 	closed     bool
-	leases     map[*lease]struct{}
+	// leases are the held leadership and partition leases, released by
+	// Close.
+	leases map[releaser]struct{}
 }
 
 var _ Journal = (*Postgres)(nil)
@@ -103,9 +106,9 @@ func OpenPostgres(ctx context.Context, db *sql.DB) (*Postgres, error) {
 	}
 	j := &Postgres{
 		db: db, now: time.Now,
-		leaderKey: key, leaderPoll: time.Second, leases: map[*lease]struct{}{},
+		leaderKey: key, leaderPoll: time.Second, leases: map[releaser]struct{}{},
 	}
-	j.routeStore = routeStore{db: db, now: func() time.Time { return j.now() }, d: dialect{rebind: postgres.Rebind, ts: func(t time.Time) any { return t }}}
+	j.routeStore = routeStore{db: db, now: func() time.Time { return j.now() }, d: dialect{rebind: postgres.Rebind, ts: func(t time.Time) any { return t }, lockRows: true}}
 	j.group = newCommitter(j.commitGroup)
 	return j, nil
 }
@@ -279,7 +282,7 @@ func (j *Postgres) Backlog(ctx context.Context) (int, error) {
 func (j *Postgres) Close() error {
 	j.mu.Lock()
 	j.closed = true
-	leases := make([]*lease, 0, len(j.leases))
+	leases := make([]releaser, 0, len(j.leases))
 	for l := range j.leases {
 		leases = append(leases, l)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +21,9 @@ type dialect struct {
 	rebind func(string) string
 	// ts is the stored form of a time.
 	ts func(time.Time) any
+	// lockRows says the database has SELECT ... FOR UPDATE and several
+	// writers (PostgreSQL); SQLite has one writer at a time.
+	lockRows bool
 }
 
 func (d dialect) q(s string) string {
@@ -113,10 +117,26 @@ func (s *routeStore) Pending(ctx context.Context, q PendingQuery) ([]Pending, er
 	if q.Now.IsZero() {
 		q.Now = s.now()
 	}
+	if q.Partitions != nil && len(q.Partitions) == 0 {
+		return nil, nil
+	}
+	where, args := "", []any{s.d.ts(q.Now)}
+	if q.Partitions != nil {
+		where += ` AND r.part IN (` + placeholders(len(q.Partitions)) + `)`
+		for _, p := range q.Partitions {
+			args = append(args, p)
+		}
+	}
+	if len(q.Exclude) > 0 {
+		where += ` AND r.workflow_id NOT IN (` + placeholders(len(q.Exclude)) + `)`
+		for _, id := range q.Exclude {
+			args = append(args, id)
+		}
+	}
 	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT r.seq, r.workflow_id, r.blueprint, r.workflow, r.part, r.reason, r.attempts, r.updated_at, d.payload_size
 		FROM routes r JOIN deliveries d ON d.seq = r.seq LEFT JOIN route_backoff b ON b.workflow_id = r.workflow_id
-		WHERE r.status = 'accepted' AND (b.until IS NULL OR b.until <= ?)
-		ORDER BY r.seq, r.ord LIMIT ?`), s.d.ts(q.Now), q.Limit)
+		WHERE r.status = 'accepted' AND (b.until IS NULL OR b.until <= ?)`+where+`
+		ORDER BY r.seq, r.ord LIMIT ?`), append(args, q.Limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("journal: pending: %w", err)
 	}
@@ -297,7 +317,22 @@ func (s *routeStore) MarkRoutes(ctx context.Context, marks ...RouteMark) error {
 }
 
 // refreshEntries stores the status derived from each entry's routes.
+// Where routes of one entry can be marked by two replicas at once (routes
+// in partitions leased by different replicas), the entries are locked
+// first, in sequence order: the second replica then reads the routes the
+// first one committed, instead of both deriving "accepted" from a
+// snapshot that lacks the other's mark.
 func (s *routeStore) refreshEntries(ctx context.Context, tx *sql.Tx, seqs []int64, now any) error {
+	if s.d.lockRows {
+		sorted := slices.Sorted(slices.Values(seqs))
+		args := make([]any, len(sorted))
+		for i, seq := range sorted {
+			args[i] = seq
+		}
+		if _, err := tx.ExecContext(ctx, s.d.q(`SELECT seq FROM deliveries WHERE seq IN (`+placeholders(len(sorted))+`) ORDER BY seq FOR UPDATE`), args...); err != nil {
+			return fmt.Errorf("journal: lock entries: %w", err)
+		}
+	}
 	routes, err := s.routesOf(ctx, tx, seqs)
 	if err != nil {
 		return err
