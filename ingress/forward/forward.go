@@ -85,8 +85,10 @@ type Forwarder struct {
 	// interval is the least time between two signals to one workflow
 	// (zero: no cap).
 	interval time.Duration
-	// lease, while set, is the partition lease Run forwards under.
-	lease journal.PartitionLease
+	// lease, while set, is the partition lease Run forwards under;
+	// heldCount is how many partitions it held at the last round.
+	lease     journal.PartitionLease
+	heldCount int
 
 	// last and held are only touched by the goroutine running rounds:
 	// when each workflow was last signalled (within interval), and until
@@ -219,7 +221,7 @@ func (f *Forwarder) runPartitions(ctx context.Context, p journal.Partitioner) er
 		}()
 		f.lease = lease
 		err = f.forward(leaseCtx)
-		f.lease = nil
+		f.lease, f.heldCount = nil, 0
 		cancel()
 		lease.Release()
 		if ctx.Err() == nil {
@@ -306,7 +308,12 @@ type group struct {
 func (f *Forwarder) round(ctx context.Context) (int, error) {
 	q := journal.PendingQuery{Limit: f.cfg.BatchSize, MaxBytes: f.cfg.MaxRoundBytes}
 	if f.lease != nil {
-		if q.Partitions = f.lease.Partitions(); len(q.Partitions) == 0 {
+		q.Partitions = f.lease.Partitions()
+		if len(q.Partitions) != f.heldCount {
+			f.heldCount = len(q.Partitions)
+			f.log.Info("forwarder partitions", "held", len(q.Partitions), "of", journal.Partitions)
+		}
+		if len(q.Partitions) == 0 {
 			return 0, nil
 		}
 	}

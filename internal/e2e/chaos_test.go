@@ -179,8 +179,15 @@ func runChaos(t *testing.T, opts chaosOptions) {
 	}
 	var timeline []string
 	mark := func(s string) { timeline = append(timeline, fmt.Sprintf("%6.1fs  %s", time.Since(start).Seconds(), s)) }
+	// held is how the replicas' forwarders log their partition share.
+	held := func(p *proc, n int) bool { return strings.Contains(p.stderr.String(), fmt.Sprintf(`"held":%d,`, n)) }
+	survivorLog := 0
 	if replicas > 1 {
+		require.Eventually(t, func() bool { return held(ips[0], 32) && held(ips[1], 32) }, 30*time.Second, 100*time.Millisecond,
+			"the two replicas split the 64 partitions")
+		mark("the replicas forward 32 partitions each")
 		waitSent(0.5)
+		survivorLog = len(ips[1].stderr.String())
 		ips[0].kill(t)
 		mark("ingress-0 SIGKILLed for good")
 		ips = ips[1:]
@@ -212,6 +219,9 @@ func runChaos(t *testing.T, opts chaosOptions) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	mark(fmt.Sprintf("%d effects at the function", sink.unique()))
+	if replicas > 1 {
+		require.Contains(t, ips[0].stderr.String()[survivorLog:], `"held":64,`, "the survivor took the dead replica's partitions over")
+	}
 	time.Sleep(2 * time.Second) // anything doubled would show up now
 	r := sink.report(entities, perEntity)
 	journalName := "SQLite"
