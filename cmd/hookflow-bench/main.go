@@ -43,6 +43,10 @@ type options struct {
 	e2eConc      int
 	drainTimeout time.Duration
 	journalDur   time.Duration
+	postgres     string
+	scaleRTT     time.Duration
+	scaleEvents  int
+	hotDuration  time.Duration
 }
 
 func main() {
@@ -77,7 +81,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.out, "out", "BENCHMARKS.md", "report to write (empty: none)")
 	fs.StringVar(&o.workDir, "work-dir", ".bench", "parent of the temporary data directories (on the disk the journal would use: fsync cost matters)")
 	fs.StringVar(&o.profileDir, "profile", "", "write CPU and allocation profiles of the in-process ingress handler and journal to this directory")
-	fs.StringVar(&o.only, "only", "", "comma-separated subset of: journal,poison,ack,rate,memory,e2e (empty: all)")
+	fs.StringVar(&o.only, "only", "", "comma-separated subset of: journal,poison,scale,hot,ack,rate,memory,e2e (empty: all)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the data directories and logs of the child processes")
 	fs.DurationVar(&o.ackDuration, "duration", 10*time.Second, "ingress ack: measured duration per side")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "ingress ack: concurrent requests")
@@ -88,6 +92,10 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.e2eConc, "e2e-concurrency", 16, "end to end: concurrent SignalWithStart calls of the raw driver (the forwarder's default Concurrency)")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 4*time.Minute, "end to end: give up on a run after this long")
 	fs.DurationVar(&o.journalDur, "journal-duration", 5*time.Second, "journal: measured duration per side")
+	fs.StringVar(&o.postgres, "postgres", os.Getenv("HOOKFLOW_TEST_POSTGRES"), "scale: PostgreSQL server for the partitioned-forwarding benchmark, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable (default $HOOKFLOW_TEST_POSTGRES; empty: skipped); each run uses a schema of its own, dropped after")
+	fs.DurationVar(&o.scaleRTT, "scale-latency", 50*time.Millisecond, "scale: latency of every call to the Temporal stand-in (a remote cluster)")
+	fs.IntVar(&o.scaleEvents, "scale-events", 4000, "scale: entries to forward per run, one per workflow")
+	fs.DurationVar(&o.hotDuration, "hot-duration", 30*time.Second, "hot: how long one entity receives 100 events/s")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -148,6 +156,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}{
 		{"journal", b.journal},
 		{"poison", b.poison},
+		{"scale", b.scale},
+		{"hot", b.hot},
 		{"ack", b.ingressAck},
 		{"rate", b.ingressRate},
 		{"memory", b.devMemory},
