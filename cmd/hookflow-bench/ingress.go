@@ -47,7 +47,7 @@ func (b *bench) startIngress(ctx context.Context, secret []byte) (*server, error
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	c, err := startChild(ctx, "hookflow ingress", filepath.Join(dir, "ingress.log"), "listening on http://", b.ingressBin(),
-		"--data-dir", filepath.Join(dir, "data"), "ingress", "--http", addr, "--forward=false", "--rate-limit", "0")
+		"--data-dir", filepath.Join(dir, "data"), "ingress", "--http", addr, "--forward=false", "--rate-limit", "0", "--client-rate-limit", "-1")
 	if err != nil {
 		return nil, err
 	}
