@@ -97,9 +97,21 @@ const insertRouteSQL = `INSERT INTO routes (seq, ord, workflow_id, blueprint, wo
 
 // insertRoutes stores an entry's routes in its append transaction.
 func (s *routeStore) insertRoutes(ctx context.Context, tx *sql.Tx, seq int64, routes []Route, now time.Time) error {
+	return s.insertRoutesWith(ctx, tx, nil, seq, routes, now)
+}
+
+// insertRoutesWith is insertRoutes with stmt, when not nil, a prepared
+// insertRouteSQL of tx (the group commit's hot path).
+func (s *routeStore) insertRoutesWith(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, seq int64, routes []Route, now time.Time) error {
 	for i, r := range routes {
-		if _, err := tx.ExecContext(ctx, s.d.q(insertRouteSQL), seq, i, r.WorkflowID, r.Blueprint, r.Workflow,
-			PartitionOf(r.WorkflowID), string(r.Status), r.Reason, s.d.ts(now)); err != nil {
+		args := []any{seq, i, r.WorkflowID, r.Blueprint, r.Workflow, PartitionOf(r.WorkflowID), string(r.Status), r.Reason, s.d.ts(now)}
+		var err error
+		if stmt != nil {
+			_, err = stmt.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, s.d.q(insertRouteSQL), args...)
+		}
+		if err != nil {
 			return fmt.Errorf("journal: insert route: %w", err)
 		}
 	}
