@@ -47,6 +47,7 @@ type options struct {
 	scaleRTT     time.Duration
 	scaleEvents  int
 	hotDuration  time.Duration
+	nodeCache    string
 }
 
 func main() {
@@ -81,7 +82,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.out, "out", "BENCHMARKS.md", "report to write (empty: none)")
 	fs.StringVar(&o.workDir, "work-dir", ".bench", "parent of the temporary data directories (on the disk the journal would use: fsync cost matters)")
 	fs.StringVar(&o.profileDir, "profile", "", "write CPU and allocation profiles of the in-process ingress handler and journal to this directory")
-	fs.StringVar(&o.only, "only", "", "comma-separated subset of: journal,poison,scale,hot,ack,rate,memory,e2e (empty: all)")
+	fs.StringVar(&o.only, "only", "", "comma-separated subset of: journal,poison,scale,hot,ack,probot,rate,memory,e2e (empty: all)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the data directories and logs of the child processes")
 	fs.DurationVar(&o.ackDuration, "duration", 10*time.Second, "ingress ack: measured duration per side")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "ingress ack: concurrent requests")
@@ -96,6 +97,8 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.scaleRTT, "scale-latency", 50*time.Millisecond, "scale: latency of every call to the Temporal stand-in (a remote cluster)")
 	fs.IntVar(&o.scaleEvents, "scale-events", 4000, "scale: entries to forward per run, one per workflow")
 	fs.DurationVar(&o.hotDuration, "hot-duration", 30*time.Second, "hot: how long one entity receives 100 events/s")
+	cache, _ := os.UserCacheDir()
+	fs.StringVar(&o.nodeCache, "node-cache", filepath.Join(cache, "hookflow-bench", "probot"), "probot: where "+octokitWebhooks+" is installed with npm (once) for the Probot comparison")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -122,7 +125,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.enabled("ack") || o.enabled("rate") || o.enabled("memory") || o.enabled("e2e") {
+	if o.enabled("ack") || o.enabled("probot") || o.enabled("rate") || o.enabled("memory") || o.enabled("e2e") {
 		if _, err := os.Stat(o.bin); err != nil {
 			return fmt.Errorf("--bin %s: %w (run `go build -o bin/hookflow ./cmd/hookflow` first)", o.bin, err)
 		}
@@ -159,6 +162,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		{"scale", b.scale},
 		{"hot", b.hot},
 		{"ack", b.ingressAck},
+		{"probot", b.probot},
 		{"rate", b.ingressRate},
 		{"memory", b.devMemory},
 		{"e2e", b.endToEnd},
