@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -77,9 +78,10 @@ type SQLite struct {
 	db    *sql.DB
 	group *committer
 	now   func() time.Time
-	// insert and insertRoute are prepared once: parsing the statement
-	// per row was a fifth of the writer's CPU.
-	insert, insertRoute *sql.Stmt
+	// inserts and routeInserts are the group commit's multi-row
+	// statements by row count, prepared once (parsing was a fifth of the
+	// writer's CPU); only the writer goroutine touches them until Close.
+	inserts, routeInserts map[int]*sql.Stmt
 }
 
 var _ Journal = (*SQLite)(nil)
@@ -90,16 +92,7 @@ func OpenSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
 	if err := sqlite.Migrate(ctx, db, "journal", sqliteMigrations); err != nil {
 		return nil, err
 	}
-	insert, err := db.PrepareContext(ctx, insertSQL+` ON CONFLICT (integration_id, dedup_key) DO NOTHING`)
-	if err != nil {
-		return nil, fmt.Errorf("journal: prepare: %w", err)
-	}
-	insertRoute, err := db.PrepareContext(ctx, insertRouteSQL)
-	if err != nil {
-		insert.Close()
-		return nil, fmt.Errorf("journal: prepare: %w", err)
-	}
-	j := &SQLite{db: db, now: time.Now, insert: insert, insertRoute: insertRoute}
+	j := &SQLite{db: db, now: time.Now, inserts: map[int]*sql.Stmt{}, routeInserts: map[int]*sql.Stmt{}}
 	j.routeStore = routeStore{db: db, now: j.clock, d: dialect{ts: func(t time.Time) any { return t.UnixNano() }}}
 	j.group = newCommitter(func(batch []*appendReq) {
 		err := j.commit(batch)
@@ -130,6 +123,10 @@ func (j *SQLite) Append(ctx context.Context, e Entry) (AppendResult, error) {
 // encodeBufs are the buffers Append encodes payloads into.
 var encodeBufs = sync.Pool{New: func() any { return new([]byte) }}
 
+// commit writes a group in one transaction: its entries with one
+// multi-row INSERT per power-of-two slice of the group (a group of 50 is
+// three statements), then their routes likewise, instead of two
+// statements per entry. Statements are prepared once per row count.
 func (j *SQLite) commit(batch []*appendReq) error {
 	ctx := context.Background()
 	tx, err := j.db.BeginTx(ctx, nil)
@@ -137,20 +134,29 @@ func (j *SQLite) commit(batch []*appendReq) error {
 		return fmt.Errorf("journal: begin: %w", err)
 	}
 	defer tx.Rollback()
-	stmt := tx.StmtContext(ctx, j.insert)
-	defer stmt.Close()
-	routeStmt := tx.StmtContext(ctx, j.insertRoute)
-	defer routeStmt.Close()
-	for _, r := range batch {
-		now := j.now()
-		if r.res, err = insert(ctx, tx, stmt, r, now); err != nil {
+	now := j.now()
+	for rest := batch; len(rest) > 0; {
+		n := chunkLen(len(rest))
+		if err := j.insertChunk(ctx, tx, rest[:n], now); err != nil {
 			return err
 		}
-		if !r.res.Duplicate {
-			if err := j.insertRoutesWith(ctx, tx, routeStmt, r.res.Seq, r.entry.Routes, now); err != nil {
-				return err
-			}
+		rest = rest[n:]
+	}
+	var routes []routeRow
+	for _, r := range batch {
+		if r.res.Duplicate {
+			continue
 		}
+		for i, rt := range r.entry.Routes {
+			routes = append(routes, routeRow{seq: r.res.Seq, ord: i, r: rt})
+		}
+	}
+	for len(routes) > 0 {
+		n := chunkLen(len(routes))
+		if err := j.insertRouteChunk(ctx, tx, routes[:n], now); err != nil {
+			return err
+		}
+		routes = routes[n:]
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("journal: commit: %w", err)
@@ -158,44 +164,179 @@ func (j *SQLite) commit(batch []*appendReq) error {
 	return nil
 }
 
-const insertSQL = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
-		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// chunkLen is the largest power of two that is at most n (and maxGroup).
+func chunkLen(n int) int {
+	c := 1
+	for c*2 <= n && c*2 <= maxGroup {
+		c *= 2
+	}
+	return c
+}
 
-// insert adds r's entry with stmt (insertSQL, deduplicating); a
-// redelivery is recorded as a Duplicate row instead.
-func insert(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, r *appendReq, now time.Time) (AppendResult, error) {
+// routeRow is one route of a group's entry.
+type routeRow struct {
+	seq int64
+	ord int
+	r   Route
+}
+
+// stmtFor returns the prepared statement of n rows of values (cols
+// placeholders each) after head, preparing it the first time; only the
+// writer goroutine calls it.
+func (j *SQLite) stmtFor(cache map[int]*sql.Stmt, head, tail string, cols, n int) (*sql.Stmt, error) {
+	if st := cache[n]; st != nil {
+		return st, nil
+	}
+	row := "(" + placeholders(cols) + ")"
+	var b strings.Builder
+	b.WriteString(head)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(tail)
+	st, err := j.db.Prepare(b.String())
+	if err != nil {
+		return nil, fmt.Errorf("journal: prepare %d-row insert: %w", n, err)
+	}
+	cache[n] = st
+	return st, nil
+}
+
+const (
+	insertHead = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
+		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size) VALUES `
+	insertTail = ` ON CONFLICT (integration_id, dedup_key) DO NOTHING RETURNING seq, integration_id, dedup_key`
+	// insertCols is the number of columns insertHead names.
+	insertCols = 16
+)
+
+// insertChunk inserts chunk's entries in one statement and sets each
+// request's result; a redelivery (its dedup key already journaled, or
+// earlier in the chunk) is recorded as a Duplicate row after.
+func (j *SQLite) insertChunk(ctx context.Context, tx *sql.Tx, chunk []*appendReq, now time.Time) error {
+	st, err := j.stmtFor(j.inserts, insertHead, insertTail, insertCols, len(chunk))
+	if err != nil {
+		return err
+	}
+	args := make([]any, 0, insertCols*len(chunk))
+	for _, r := range chunk {
+		args = append(args, insertArgs(r, now)...)
+	}
+	rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	if err != nil {
+		return fmt.Errorf("journal: insert: %w", err)
+	}
+	// SQLite inserts the rows in VALUES order, so the inserted rows'
+	// sequence numbers, ascending, belong to the chunk's entries that
+	// were inserted, in order.
+	type key struct{ integration, dedup string }
+	var seqs []int64
+	inserted := map[key]bool{}
+	for rows.Next() {
+		var seq int64
+		var integration string
+		var dedup sql.NullString
+		if err := rows.Scan(&seq, &integration, &dedup); err != nil {
+			rows.Close()
+			return fmt.Errorf("journal: insert: %w", err)
+		}
+		seqs = append(seqs, seq)
+		if dedup.Valid {
+			inserted[key{integration, dedup.String}] = true
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("journal: insert: %w", err)
+	}
+	slices.Sort(seqs)
+	next := 0
+	var dups []*appendReq
+	for _, r := range chunk {
+		if d, ok := dedupKey(r.entry).(string); ok {
+			k := key{r.entry.Event.Integration, d}
+			if !inserted[k] {
+				dups = append(dups, r)
+				continue
+			}
+			delete(inserted, k) // a second one in the chunk is a redelivery of the first
+		}
+		if next >= len(seqs) {
+			return errors.New("journal: insert returned fewer rows than it inserted")
+		}
+		r.res = AppendResult{Seq: seqs[next]}
+		next++
+	}
+	if next != len(seqs) {
+		return errors.New("journal: insert returned more rows than it inserted")
+	}
+	for _, r := range dups {
+		if r.res, err = insertDuplicate(ctx, tx, r, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const (
+	routeHead = `INSERT INTO routes (seq, ord, workflow_id, blueprint, workflow, part, status, reason, attempts, updated_at) VALUES `
+	routeTail = ` ON CONFLICT (seq, workflow_id) DO NOTHING`
+)
+
+// insertRouteChunk inserts routes in one statement.
+func (j *SQLite) insertRouteChunk(ctx context.Context, tx *sql.Tx, routes []routeRow, now time.Time) error {
+	st, err := j.stmtFor(j.routeInserts, routeHead, routeTail, 10, len(routes))
+	if err != nil {
+		return err
+	}
+	args := make([]any, 0, 10*len(routes))
+	ts := now.UnixNano()
+	for _, rr := range routes {
+		r := rr.r
+		args = append(args, rr.seq, rr.ord, r.WorkflowID, r.Blueprint, r.Workflow, PartitionOf(r.WorkflowID), string(r.Status), r.Reason, 0, ts)
+	}
+	if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
+		return fmt.Errorf("journal: insert route: %w", err)
+	}
+	return nil
+}
+
+// insertArgs are r's entry's insertSQL arguments.
+func insertArgs(r *appendReq, now time.Time) []any {
 	e := r.entry
 	ev := e.Event
 	if ev.ReceivedAt.IsZero() {
 		ev.ReceivedAt = now
 	}
-	dedup := dedupKey(e)
 	wf, keys, meta := textColumns(e)
-	args := []any{ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
+	return []any{ev.Integration, ev.DeliveryID, dedupKey(e), ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
 		wf, keys, meta, r.payload, r.codec, ev.ReceivedAt.UnixNano(), now.UnixNano(), len(ev.Payload)}
-	res, err := stmt.ExecContext(ctx, args...)
-	if err != nil {
-		return AppendResult{}, fmt.Errorf("journal: insert: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		seq, _ := res.LastInsertId()
-		return AppendResult{Seq: seq}, nil
-	}
-	// A redelivery: record it, payload-less, for the console.
+}
+
+// insertDuplicate records a redelivery, payload-less, for the console.
+func insertDuplicate(ctx context.Context, tx *sql.Tx, r *appendReq, now time.Time) (AppendResult, error) {
+	ev := r.entry.Event
 	var original int64
 	if err := tx.QueryRowContext(ctx, `SELECT seq FROM deliveries WHERE integration_id = ? AND dedup_key = ?`,
 		ev.Integration, ev.DeliveryID).Scan(&original); err != nil {
 		return AppendResult{}, fmt.Errorf("journal: find original: %w", err)
 	}
+	args := insertArgs(r, now)
 	args[2], args[6], args[7], args[8], args[11], args[12], args[15] = nil, string(Duplicate), fmt.Sprintf("redelivery of entry %d", original), "[]", nil, "", 0
-	res, err = tx.ExecContext(ctx, insertSQL, args...)
+	res, err := tx.ExecContext(ctx, insertSQL, args...)
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("journal: insert duplicate: %w", err)
 	}
 	seq, _ := res.LastInsertId()
 	return AppendResult{Seq: seq, Duplicate: true, Original: original}, nil
 }
+
+const insertSQL = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
+		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 const columns = `seq, integration_id, delivery_id, source, event, action, status, reason, workflow_ids, keys, meta, received_at, updated_at, attempts, payload_size`
 
@@ -262,7 +403,13 @@ func (j *SQLite) Backlog(ctx context.Context) (int, error) {
 // Close implements Journal. It waits for queued appends to commit.
 func (j *SQLite) Close() error {
 	j.group.close()
-	return errors.Join(j.insert.Close(), j.insertRoute.Close())
+	var errs []error
+	for _, m := range []map[int]*sql.Stmt{j.inserts, j.routeInserts} {
+		for _, st := range m {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (j *SQLite) query(ctx context.Context, withPayload bool, q string, args ...any) ([]Entry, error) {

@@ -40,6 +40,70 @@ func Run(t *testing.T, newStore Opener) {
 	t.Run("RouteUnroutedOnce", func(t *testing.T) { t.Parallel(); routeUnrouted(t, newStore(t)) })
 	t.Run("PendingByPartitionAndExclusion", func(t *testing.T) { t.Parallel(); pendingFilters(t, newStore(t)) })
 	t.Run("MarksOfOneEntryFromTwoJournals", func(t *testing.T) { t.Parallel(); concurrentMarks(t, newStore(t)) })
+	t.Run("GroupCommitResultsPerEntry", func(t *testing.T) { t.Parallel(); groupResults(t, newStore(t)) })
+}
+
+// groupResults: concurrent appends share group commits, redeliveries
+// among them (also within one group); each append's result names its own
+// entry, and exactly one of each delivery ID is not a duplicate.
+func groupResults(t *testing.T, open func() journal.Journal) {
+	ctx := context.Background()
+	j := open()
+	defer j.Close()
+	const n = 150
+	type result struct {
+		id  string
+		res journal.AppendResult
+	}
+	results := make(chan result, 3*n)
+	var wg sync.WaitGroup
+	for i := range 3 * n {
+		id := fmt.Sprint("g", i%n)
+		wg.Go(func() {
+			e := entry("int_g", id, journal.Accepted)
+			if i%7 == 0 {
+				e = entry("int_g", fmt.Sprint("rejected-", i), journal.Rejected)
+				id = e.Event.DeliveryID
+			}
+			r, err := j.Append(ctx, e)
+			require.NoError(t, err)
+			results <- result{id, r}
+		})
+	}
+	wg.Wait()
+	close(results)
+	firsts := map[string]int64{}
+	var dups []result
+	for r := range results {
+		e, err := j.Get(ctx, r.res.Seq)
+		require.NoError(t, err)
+		require.Equal(t, r.id, e.Event.DeliveryID, "the result of an append names its own entry")
+		if r.res.Duplicate {
+			require.Equal(t, journal.Duplicate, e.Status)
+			dups = append(dups, r)
+			continue
+		}
+		_, seen := firsts[r.id]
+		require.False(t, seen, "one first delivery of %s", r.id)
+		firsts[r.id] = r.res.Seq
+		if !strings.HasPrefix(r.id, "rejected-") {
+			require.Equal(t, journal.Accepted, e.Status)
+			require.Len(t, e.Routes, 1)
+			require.Equal(t, wfOf("int_g", r.id), e.Routes[0].WorkflowID)
+		}
+	}
+	for _, d := range dups {
+		require.Equal(t, firsts[d.id], d.res.Original, "a redelivery names the first one")
+	}
+	p, err := j.Pending(ctx, journal.PendingQuery{Limit: 1000})
+	require.NoError(t, err)
+	var accepted int
+	for id := range firsts {
+		if !strings.HasPrefix(id, "rejected-") {
+			accepted++
+		}
+	}
+	require.Len(t, p, accepted, "one route per first delivery")
 }
 
 // pendingFilters: Pending reads only the partitions asked for, and skips
