@@ -208,7 +208,7 @@ func (j *SQLite) stmtFor(cache map[int]*sql.Stmt, head, tail string, cols, n int
 const (
 	insertHead = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
 		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size) VALUES `
-	insertTail = ` ON CONFLICT (integration_id, dedup_key) DO NOTHING RETURNING seq, integration_id, dedup_key`
+	insertTail = ` ON CONFLICT (integration_id, dedup_key) DO NOTHING RETURNING seq`
 	// insertCols is the number of columns insertHead names.
 	insertCols = 16
 )
@@ -217,68 +217,123 @@ const (
 // request's result; a redelivery (its dedup key already journaled, or
 // earlier in the chunk) is recorded as a Duplicate row after.
 func (j *SQLite) insertChunk(ctx context.Context, tx *sql.Tx, chunk []*appendReq, now time.Time) error {
+	if len(chunk) == 1 {
+		return j.insertOne(ctx, tx, chunk[0], now)
+	}
 	st, err := j.stmtFor(j.inserts, insertHead, insertTail, insertCols, len(chunk))
 	if err != nil {
 		return err
 	}
 	args := make([]any, 0, insertCols*len(chunk))
 	for _, r := range chunk {
-		args = append(args, insertArgs(r, now)...)
+		args = appendInsertArgs(args, r, now)
 	}
 	rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	if err != nil {
 		return fmt.Errorf("journal: insert: %w", err)
 	}
-	// SQLite inserts the rows in VALUES order, so the inserted rows'
-	// sequence numbers, ascending, belong to the chunk's entries that
-	// were inserted, in order.
-	type key struct{ integration, dedup string }
-	var seqs []int64
-	inserted := map[key]bool{}
+	seqs := make([]int64, 0, len(chunk))
 	for rows.Next() {
 		var seq int64
-		var integration string
-		var dedup sql.NullString
-		if err := rows.Scan(&seq, &integration, &dedup); err != nil {
+		if err := rows.Scan(&seq); err != nil {
 			rows.Close()
 			return fmt.Errorf("journal: insert: %w", err)
 		}
 		seqs = append(seqs, seq)
-		if dedup.Valid {
-			inserted[key{integration, dedup.String}] = true
-		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("journal: insert: %w", err)
 	}
+	// SQLite inserts the rows in VALUES order, so the inserted rows'
+	// sequence numbers, ascending, belong to the chunk's inserted entries
+	// in order. Candidates are the entries that insert unless their
+	// delivery is already journaled: all but repeats within the chunk.
 	slices.Sort(seqs)
-	next := 0
-	var dups []*appendReq
-	for _, r := range chunk {
-		if d, ok := dedupKey(r.entry).(string); ok {
-			k := key{r.entry.Event.Integration, d}
-			if !inserted[k] {
-				dups = append(dups, r)
-				continue
+	candidates := chunk
+	if len(chunk) > 1 {
+		candidates = make([]*appendReq, 0, len(chunk))
+		seen := make(map[[2]string]bool, len(chunk))
+		for _, r := range chunk {
+			if d, ok := dedupKey(r.entry).(string); ok {
+				k := [2]string{r.entry.Event.Integration, d}
+				if seen[k] {
+					continue
+				}
+				seen[k] = true
 			}
-			delete(inserted, k) // a second one in the chunk is a redelivery of the first
+			candidates = append(candidates, r)
 		}
-		if next >= len(seqs) {
-			return errors.New("journal: insert returned fewer rows than it inserted")
-		}
-		r.res = AppendResult{Seq: seqs[next]}
-		next++
 	}
-	if next != len(seqs) {
-		return errors.New("journal: insert returned more rows than it inserted")
-	}
-	for _, r := range dups {
-		if r.res, err = insertDuplicate(ctx, tx, r, now); err != nil {
+	inserted := candidates
+	if len(seqs) != len(candidates) {
+		// Some were redeliveries of journaled entries: keep those whose
+		// delivery's entry is one of the rows just inserted.
+		if inserted, err = insertedOf(ctx, tx, candidates, seqs); err != nil {
 			return err
 		}
 	}
+	if len(inserted) != len(seqs) {
+		return fmt.Errorf("journal: insert returned %d rows for %d new entries", len(seqs), len(inserted))
+	}
+	for i, r := range inserted {
+		r.res = AppendResult{Seq: seqs[i]}
+	}
+	for _, r := range chunk {
+		if r.res.Seq == 0 {
+			if r.res, err = insertDuplicate(ctx, tx, r, now); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+// insertOne inserts one entry without RETURNING (a lone delivery: less
+// work than reading a result set). Its statement is j.inserts[1]: chunks
+// of one never take the RETURNING form.
+func (j *SQLite) insertOne(ctx context.Context, tx *sql.Tx, r *appendReq, now time.Time) error {
+	st, err := j.stmtFor(j.inserts, insertHead, oneTail, insertCols, 1)
+	if err != nil {
+		return err
+	}
+	res, err := tx.StmtContext(ctx, st).ExecContext(ctx, appendInsertArgs(make([]any, 0, insertCols), r, now)...)
+	if err != nil {
+		return fmt.Errorf("journal: insert: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		seq, _ := res.LastInsertId()
+		r.res = AppendResult{Seq: seq}
+		return nil
+	}
+	r.res, err = insertDuplicate(ctx, tx, r, now)
+	return err
+}
+
+// oneTail ends the one-row entry insert: no RETURNING.
+const oneTail = ` ON CONFLICT (integration_id, dedup_key) DO NOTHING`
+
+// insertedOf returns the candidates a multi-row insert inserted (seqs are
+// the rows it returned): those without a dedup key, and those whose dedup
+// key's entry is one of seqs.
+func insertedOf(ctx context.Context, tx *sql.Tx, candidates []*appendReq, seqs []int64) ([]*appendReq, error) {
+	var out []*appendReq
+	for _, r := range candidates {
+		d, ok := dedupKey(r.entry).(string)
+		if !ok {
+			out = append(out, r)
+			continue
+		}
+		var seq int64
+		if err := tx.QueryRowContext(ctx, `SELECT seq FROM deliveries WHERE integration_id = ? AND dedup_key = ?`,
+			r.entry.Event.Integration, d).Scan(&seq); err != nil {
+			return nil, fmt.Errorf("journal: find entry: %w", err)
+		}
+		if _, found := slices.BinarySearch(seqs, seq); found {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 const (
@@ -304,16 +359,16 @@ func (j *SQLite) insertRouteChunk(ctx context.Context, tx *sql.Tx, routes []rout
 	return nil
 }
 
-// insertArgs are r's entry's insertSQL arguments.
-func insertArgs(r *appendReq, now time.Time) []any {
+// appendInsertArgs appends r's entry's insertSQL arguments to args.
+func appendInsertArgs(args []any, r *appendReq, now time.Time) []any {
 	e := r.entry
 	ev := e.Event
 	if ev.ReceivedAt.IsZero() {
 		ev.ReceivedAt = now
 	}
 	wf, keys, meta := textColumns(e)
-	return []any{ev.Integration, ev.DeliveryID, dedupKey(e), ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
-		wf, keys, meta, r.payload, r.codec, ev.ReceivedAt.UnixNano(), now.UnixNano(), len(ev.Payload)}
+	return append(args, ev.Integration, ev.DeliveryID, dedupKey(e), ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
+		wf, keys, meta, r.payload, r.codec, ev.ReceivedAt.UnixNano(), now.UnixNano(), len(ev.Payload))
 }
 
 // insertDuplicate records a redelivery, payload-less, for the console.
@@ -324,7 +379,7 @@ func insertDuplicate(ctx context.Context, tx *sql.Tx, r *appendReq, now time.Tim
 		ev.Integration, ev.DeliveryID).Scan(&original); err != nil {
 		return AppendResult{}, fmt.Errorf("journal: find original: %w", err)
 	}
-	args := insertArgs(r, now)
+	args := appendInsertArgs(nil, r, now)
 	args[2], args[6], args[7], args[8], args[11], args[12], args[15] = nil, string(Duplicate), fmt.Sprintf("redelivery of entry %d", original), "[]", nil, "", 0
 	res, err := tx.ExecContext(ctx, insertSQL, args...)
 	if err != nil {
