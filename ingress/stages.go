@@ -192,13 +192,17 @@ var busy = &hook.Error{Status: http.StatusServiceUnavailable, Code: "busy",
 
 func (s *Server) read(d *delivery) *refusal {
 	d.limit = s.cfg.MaxBodyBytes
-	if v, err := strconv.ParseInt(d.in.Options[OptionMaxBodyBytes], 10, 64); err == nil && v > 0 {
-		d.limit = v
+	if opt, ok := d.in.Options[OptionMaxBodyBytes]; ok {
+		if v, err := strconv.ParseInt(opt, 10, 64); err == nil && v > 0 {
+			d.limit = v
+		}
 	}
-	tooLarge := rejected(&hook.Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: fmt.Sprintf("body exceeds %d bytes", d.limit),
-		Hint: "raise the integration's max_body_bytes option if the sender needs more"})
+	tooLarge := func() *refusal {
+		return rejected(&hook.Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: fmt.Sprintf("body exceeds %d bytes", d.limit),
+			Hint: "raise the integration's max_body_bytes option if the sender needs more"})
+	}
 	if d.r.ContentLength > d.limit {
-		return tooLarge
+		return tooLarge()
 	}
 	if ct := d.r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -216,7 +220,7 @@ func (s *Server) read(d *delivery) *refusal {
 	case errors.Is(err, errBusy):
 		return &refusal{metric: "busy", retryAfter: time.Second, err: busy}
 	case errors.As(err, &maxErr):
-		return tooLarge
+		return tooLarge()
 	case err != nil:
 		return rejected(hook.BadRequest("unreadable_body", "could not read the body", ""))
 	}
