@@ -153,7 +153,8 @@ func (j *Postgres) commit(batch []*appendReq) error {
 	}
 	defer tx.Rollback()
 	now := j.now()
-	for _, r := range batch {
+	if len(batch) == 1 {
+		r := batch[0]
 		if r.res, err = pgInsert(ctx, tx, r.entry, now); err != nil {
 			return err
 		}
@@ -162,12 +163,79 @@ func (j *Postgres) commit(batch []*appendReq) error {
 				return err
 			}
 		}
+	} else if err := j.commitRows(ctx, tx, batch, now); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("journal: commit: %w", err)
 	}
 	return nil
 }
+
+// commitRows writes a group's entries with one multi-row INSERT per
+// power-of-two slice of it, and their routes likewise, as the SQLite
+// journal does; redeliveries go through pgInsert, which records them.
+func (j *Postgres) commitRows(ctx context.Context, tx *sql.Tx, batch []*appendReq, now time.Time) error {
+	for rest := batch; len(rest) > 0; {
+		n := chunkLen(len(rest))
+		chunk := rest[:n]
+		rest = rest[n:]
+		args := make([]any, 0, 15*n)
+		for _, r := range chunk {
+			r.res = AppendResult{}
+			ev := r.entry.Event
+			if ev.ReceivedAt.IsZero() {
+				ev.ReceivedAt = now
+			}
+			wf, keys, meta := textColumns(r.entry)
+			args = append(args, ev.Integration, ev.DeliveryID, dedupKey(r.entry), ev.Source, ev.Type, ev.Action, string(r.entry.Status), r.entry.Reason,
+				wf, keys, meta, []byte(ev.Payload), ev.ReceivedAt, now, len(ev.Payload))
+		}
+		q := multiRowSQL(pgInsertHead, pgInsertTail, 15, n)
+		seqs, err := queryInts(ctx, tx, postgres.Rebind(q), args...)
+		if err != nil {
+			return fmt.Errorf("journal: insert: %w", err)
+		}
+		if err := assignSeqs(ctx, tx, postgres.Rebind, chunk, seqs); err != nil {
+			return err
+		}
+		for _, r := range chunk {
+			if r.res.Seq == 0 {
+				if r.res, err = pgInsert(ctx, tx, r.entry, now); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	var routes []routeRow
+	for _, r := range batch {
+		if r.res.Duplicate {
+			continue
+		}
+		for i, rt := range r.entry.Routes {
+			routes = append(routes, routeRow{seq: r.res.Seq, ord: i, r: rt})
+		}
+	}
+	for len(routes) > 0 {
+		n := chunkLen(len(routes))
+		args := make([]any, 0, 10*n)
+		for _, rr := range routes[:n] {
+			r := rr.r
+			args = append(args, rr.seq, rr.ord, r.WorkflowID, r.Blueprint, r.Workflow, PartitionOf(r.WorkflowID), string(r.Status), r.Reason, 0, now)
+		}
+		if _, err := tx.ExecContext(ctx, postgres.Rebind(multiRowSQL(routeHead, routeTail, 10, n)), args...); err != nil {
+			return fmt.Errorf("journal: insert route: %w", err)
+		}
+		routes = routes[n:]
+	}
+	return nil
+}
+
+const (
+	pgInsertHead = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
+	workflow_ids, keys, meta, payload, received_at, updated_at, payload_size) VALUES `
+	pgInsertTail = ` ON CONFLICT (integration_id, dedup_key) DO NOTHING RETURNING seq`
+)
 
 const pgInsertSQL = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
 	workflow_ids, keys, meta, payload, received_at, updated_at, payload_size)

@@ -187,17 +187,7 @@ func (j *SQLite) stmtFor(cache map[int]*sql.Stmt, head, tail string, cols, n int
 	if st := cache[n]; st != nil {
 		return st, nil
 	}
-	row := "(" + placeholders(cols) + ")"
-	var b strings.Builder
-	b.WriteString(head)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(row)
-	}
-	b.WriteString(tail)
-	st, err := j.db.Prepare(b.String())
+	st, err := j.db.Prepare(multiRowSQL(head, tail, cols, n))
 	if err != nil {
 		return nil, fmt.Errorf("journal: prepare %d-row insert: %w", n, err)
 	}
@@ -228,28 +218,82 @@ func (j *SQLite) insertChunk(ctx context.Context, tx *sql.Tx, chunk []*appendReq
 	for _, r := range chunk {
 		args = appendInsertArgs(args, r, now)
 	}
-	rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	for _, r := range chunk {
+		r.res = AppendResult{}
+	}
+	seqs, err := queryInts(ctx, tx.StmtContext(ctx, st), "", args...)
 	if err != nil {
 		return fmt.Errorf("journal: insert: %w", err)
 	}
-	seqs := make([]int64, 0, len(chunk))
-	for rows.Next() {
-		var seq int64
-		if err := rows.Scan(&seq); err != nil {
-			rows.Close()
-			return fmt.Errorf("journal: insert: %w", err)
+	if err := assignSeqs(ctx, tx, nil, chunk, seqs); err != nil {
+		return err
+	}
+	for _, r := range chunk {
+		if r.res.Seq == 0 {
+			if r.res, err = insertDuplicate(ctx, tx, r, now); err != nil {
+				return err
+			}
 		}
-		seqs = append(seqs, seq)
+	}
+	return nil
+}
+
+// multiRowSQL is head, n rows of cols ? placeholders, then tail.
+func multiRowSQL(head, tail string, cols, n int) string {
+	row := "(" + placeholders(cols) + ")"
+	var b strings.Builder
+	b.Grow(len(head) + len(tail) + n*(len(row)+1))
+	b.WriteString(head)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(tail)
+	return b.String()
+}
+
+// queryInts runs a query (q on a *sql.Tx, or a prepared *sql.Stmt with q
+// empty) whose rows are one integer each and returns them ascending.
+func queryInts(ctx context.Context, on any, q string, args ...any) ([]int64, error) {
+	var rows *sql.Rows
+	var err error
+	switch x := on.(type) {
+	case *sql.Stmt:
+		rows, err = x.QueryContext(ctx, args...)
+	case *sql.Tx:
+		rows, err = x.QueryContext(ctx, q, args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, v)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("journal: insert: %w", err)
+		return nil, err
 	}
-	// SQLite inserts the rows in VALUES order, so the inserted rows'
-	// sequence numbers, ascending, belong to the chunk's inserted entries
-	// in order. Candidates are the entries that insert unless their
-	// delivery is already journaled: all but repeats within the chunk.
-	slices.Sort(seqs)
+	slices.Sort(out)
+	return out, nil
+}
+
+// assignSeqs sets the results of a chunk's inserted entries from the
+// sequence numbers a multi-row insert returned (seqs, ascending); the
+// others (redeliveries) keep a zero result. Both databases insert the rows
+// in VALUES order, so the ascending numbers belong to the inserted entries
+// in order. Candidates are the entries that insert unless their delivery
+// is already journaled: all but repeats within the chunk. rebind adapts
+// the look-up's placeholders (nil: none).
+func assignSeqs(ctx context.Context, tx *sql.Tx, rebind func(string) string, chunk []*appendReq, seqs []int64) error {
+	var err error
 	candidates := chunk
 	if len(chunk) > 1 {
 		candidates = make([]*appendReq, 0, len(chunk))
@@ -269,7 +313,7 @@ func (j *SQLite) insertChunk(ctx context.Context, tx *sql.Tx, chunk []*appendReq
 	if len(seqs) != len(candidates) {
 		// Some were redeliveries of journaled entries: keep those whose
 		// delivery's entry is one of the rows just inserted.
-		if inserted, err = insertedOf(ctx, tx, candidates, seqs); err != nil {
+		if inserted, err = insertedOf(ctx, tx, rebind, candidates, seqs); err != nil {
 			return err
 		}
 	}
@@ -278,13 +322,6 @@ func (j *SQLite) insertChunk(ctx context.Context, tx *sql.Tx, chunk []*appendReq
 	}
 	for i, r := range inserted {
 		r.res = AppendResult{Seq: seqs[i]}
-	}
-	for _, r := range chunk {
-		if r.res.Seq == 0 {
-			if r.res, err = insertDuplicate(ctx, tx, r, now); err != nil {
-				return err
-			}
-		}
 	}
 	return nil
 }
@@ -316,7 +353,11 @@ const oneTail = ` ON CONFLICT (integration_id, dedup_key) DO NOTHING`
 // insertedOf returns the candidates a multi-row insert inserted (seqs are
 // the rows it returned): those without a dedup key, and those whose dedup
 // key's entry is one of seqs.
-func insertedOf(ctx context.Context, tx *sql.Tx, candidates []*appendReq, seqs []int64) ([]*appendReq, error) {
+func insertedOf(ctx context.Context, tx *sql.Tx, rebind func(string) string, candidates []*appendReq, seqs []int64) ([]*appendReq, error) {
+	q := `SELECT seq FROM deliveries WHERE integration_id = ? AND dedup_key = ?`
+	if rebind != nil {
+		q = rebind(q)
+	}
 	var out []*appendReq
 	for _, r := range candidates {
 		d, ok := dedupKey(r.entry).(string)
@@ -325,8 +366,11 @@ func insertedOf(ctx context.Context, tx *sql.Tx, candidates []*appendReq, seqs [
 			continue
 		}
 		var seq int64
-		if err := tx.QueryRowContext(ctx, `SELECT seq FROM deliveries WHERE integration_id = ? AND dedup_key = ?`,
-			r.entry.Event.Integration, d).Scan(&seq); err != nil {
+		err := tx.QueryRowContext(ctx, q, r.entry.Event.Integration, d).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // pruned meanwhile (PostgreSQL): recorded again by the one-row path
+		}
+		if err != nil {
 			return nil, fmt.Errorf("journal: find entry: %w", err)
 		}
 		if _, found := slices.BinarySearch(seqs, seq); found {
