@@ -268,12 +268,16 @@ func writeError(w http.ResponseWriter, e *hook.Error) {
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(code)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
 }
+
+// jsonContentType is shared by every answer (net/http never modifies a
+// header slice it is given).
+var jsonContentType = []string{"application/json"}
 
 // integrationCache keeps path lookups off the database for a short TTL;
 // the admin API invalidates it on changes made through this server.

@@ -527,3 +527,48 @@ func TestMetrics(t *testing.T) {
 	require.NotContains(t, text, secret)
 	require.NotContains(t, text, "m-1", "no delivery IDs in labels")
 }
+
+// TestBodiesOfEverySizeAreStoredWhole: bodies around the size the reader
+// preallocates from Content-Length, and bodies without one (chunked), are
+// journaled byte for byte.
+func TestBodiesOfEverySizeAreStoredWhole(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	for _, size := range []int{len(prBody), 1000, 64<<10 - 1, 64 << 10, 64<<10 + 1, 200 << 10} {
+		for _, chunked := range []bool{false, true} {
+			t.Run(fmt.Sprint(size, chunked), func(t *testing.T) {
+				t.Parallel()
+				body := []byte(strings.Replace(string(prBody), `"state":"open"`, `"state":"open","pad":"`+strings.Repeat("p", max(0, size-len(prBody)-10))+`"`, 1))
+				id := fmt.Sprint("size-", size, "-", chunked)
+				var rd io.Reader = bytes.NewReader(body)
+				if chunked {
+					rd = io.MultiReader(bytes.NewReader(body[:len(body)/2]), bytes.NewReader(body[len(body)/2:]))
+				}
+				req, err := http.NewRequest(http.MethodPost, f.srv.URL+"/hooks/"+f.in.Path, rd)
+				require.NoError(t, err)
+				if chunked {
+					req.ContentLength = -1
+				}
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-GitHub-Event", "pull_request")
+				req.Header.Set("X-GitHub-Delivery", id)
+				req.Header.Set("X-Hub-Signature-256", sign(body, secret))
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				resp.Body.Close()
+				require.Equal(t, http.StatusAccepted, resp.StatusCode)
+				list, err := f.journal.List(context.Background(), journal.Filter{Limit: 100})
+				require.NoError(t, err)
+				for _, e := range list {
+					if e.Event.DeliveryID == id {
+						got, err := f.journal.Get(context.Background(), e.Event.Seq)
+						require.NoError(t, err)
+						require.Equal(t, body, []byte(got.Event.Payload))
+						return
+					}
+				}
+				t.Fatal("not journaled")
+			})
+		}
+	}
+}

@@ -34,11 +34,20 @@ type child struct {
 // startChild runs bin with args, its stderr (the JSON logs) in logPath, and
 // waits until a line of its stdout contains ready.
 func startChild(ctx context.Context, name, logPath, ready string, bin string, args ...string) (*child, error) {
+	return startChildEnv(ctx, name, logPath, ready, nil, bin, args...)
+}
+
+// startChildEnv is startChild with env added to this process's
+// environment.
+func startChildEnv(ctx context.Context, name, logPath, ready string, env []string, bin string, args ...string) (*child, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stderr = logf
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -48,7 +48,7 @@ func (b *bench) startDev(ctx context.Context, name string, secret []byte) (*dev,
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	data := filepath.Join(dir, "data")
 	c, err := startChild(ctx, "hookflow dev", filepath.Join(dir, "dev.log"), "hookflow dev is running", b.opts.bin,
-		"--data-dir", data, "dev", "--http", addr, "--temporal-port", strconv.Itoa(tport), "--ui-port", "0")
+		"--data-dir", data, "dev", "--http", addr, "--temporal-port", strconv.Itoa(tport), "--ui-port", "0", "--client-rate-limit", "-1")
 	if err != nil {
 		return nil, err
 	}

@@ -76,6 +76,9 @@ func newInproc(ctx context.Context, dir string, secret []byte) (*inproc, error) 
 		Sources: map[string]hook.Source{ghsrc.Name: ghsrc.Source{}},
 		Router:  workflows.NewRouter(prcomment.Subscription("hookflow", nil)),
 		Logger:  slog.New(slog.NewJSONHandler(p.logf, nil)),
+		// The load comes from one address, far above the per-client
+		// default meant for the open internet.
+		ClientRateLimit: -1,
 	})
 	if err != nil {
 		return fail(err)
@@ -186,6 +189,12 @@ func (b *bench) handlerAllocs(ctx context.Context) error {
 	name := "allocations per delivery (in process, no network)"
 	b.rep.add(name, "allocs/delivery", fmt.Sprintf("%.0f", ha), fmt.Sprintf("%.0f", ba), ratio(ha, ba))
 	b.rep.add(name, "bytes/delivery", fmt.Sprintf("%.1f KiB", hb/1024), fmt.Sprintf("%.1f KiB", bb/1024), ratio(hb, bb))
+	b.rep.goal(goal{name: "ingress_allocs_per_delivery", ratio: true, got: ha / ba, target: 3,
+		why: "most of what is left is the price of storing: database/sql and modernc.org/sqlite box every column of the " +
+			"entry's and its route's rows (about 30 allocations), bind them and build a result per statement, a transaction per " +
+			"lone delivery; then net/http's headers, chi's route context, the HMAC, the answer's JSON encoder and the log line. " +
+			"Done: one-pass field scan instead of json.Unmarshal, S2 into pooled buffers instead of deflate, hand-written JSON " +
+			"text columns, no span attributes when not tracing, the body read into one buffer (175 -> ~140)"})
 	b.rep.note("**Allocations per delivery.** %d sequential deliveries served by calling the handler directly (httptest, "+
 		"no network), counting every heap allocation in the process (runtime.MemStats) minus the cost of building the "+
 		"request and recorder. For Hookflow that includes the journal's writer goroutine and the SQLite driver. Each "+

@@ -43,6 +43,11 @@ type options struct {
 	e2eConc      int
 	drainTimeout time.Duration
 	journalDur   time.Duration
+	postgres     string
+	scaleRTT     time.Duration
+	scaleEvents  int
+	hotDuration  time.Duration
+	nodeCache    string
 }
 
 func main() {
@@ -77,7 +82,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.out, "out", "BENCHMARKS.md", "report to write (empty: none)")
 	fs.StringVar(&o.workDir, "work-dir", ".bench", "parent of the temporary data directories (on the disk the journal would use: fsync cost matters)")
 	fs.StringVar(&o.profileDir, "profile", "", "write CPU and allocation profiles of the in-process ingress handler and journal to this directory")
-	fs.StringVar(&o.only, "only", "", "comma-separated subset of: journal,poison,ack,rate,memory,e2e (empty: all)")
+	fs.StringVar(&o.only, "only", "", "comma-separated subset of: journal,poison,scale,hot,ack,probot,rate,memory,e2e (empty: all)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the data directories and logs of the child processes")
 	fs.DurationVar(&o.ackDuration, "duration", 10*time.Second, "ingress ack: measured duration per side")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "ingress ack: concurrent requests")
@@ -88,6 +93,12 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.e2eConc, "e2e-concurrency", 16, "end to end: concurrent SignalWithStart calls of the raw driver (the forwarder's default Concurrency)")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 4*time.Minute, "end to end: give up on a run after this long")
 	fs.DurationVar(&o.journalDur, "journal-duration", 5*time.Second, "journal: measured duration per side")
+	fs.StringVar(&o.postgres, "postgres", os.Getenv("HOOKFLOW_TEST_POSTGRES"), "scale: PostgreSQL server for the partitioned-forwarding benchmark, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable (default $HOOKFLOW_TEST_POSTGRES; empty: skipped); each run uses a schema of its own, dropped after")
+	fs.DurationVar(&o.scaleRTT, "scale-latency", 50*time.Millisecond, "scale: latency of every call to the Temporal stand-in (a remote cluster)")
+	fs.IntVar(&o.scaleEvents, "scale-events", 4000, "scale: entries to forward per run, one per workflow")
+	fs.DurationVar(&o.hotDuration, "hot-duration", 30*time.Second, "hot: how long one entity receives 100 events/s")
+	cache, _ := os.UserCacheDir()
+	fs.StringVar(&o.nodeCache, "node-cache", filepath.Join(cache, "hookflow-bench", "probot"), "probot: where "+octokitWebhooks+" is installed with npm (once) for the Probot comparison")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -114,7 +125,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.enabled("ack") || o.enabled("rate") || o.enabled("memory") || o.enabled("e2e") {
+	if o.enabled("ack") || o.enabled("probot") || o.enabled("rate") || o.enabled("memory") || o.enabled("e2e") {
 		if _, err := os.Stat(o.bin); err != nil {
 			return fmt.Errorf("--bin %s: %w (run `go build -o bin/hookflow ./cmd/hookflow` first)", o.bin, err)
 		}
@@ -148,7 +159,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}{
 		{"journal", b.journal},
 		{"poison", b.poison},
+		{"scale", b.scale},
+		{"hot", b.hot},
 		{"ack", b.ingressAck},
+		{"probot", b.probot},
 		{"rate", b.ingressRate},
 		{"memory", b.devMemory},
 		{"e2e", b.endToEnd},

@@ -27,6 +27,11 @@ const bodySize = 8 << 10
 // request number of repository owner/name. The padding goes into
 // pull_request.body, where GitHub puts the description.
 func prBody(owner, name string, number int) ([]byte, error) {
+	return prBodyOfSize(owner, name, number, bodySize)
+}
+
+// prBodyOfSize is prBody padded to size bytes.
+func prBodyOfSize(owner, name string, number, size int) ([]byte, error) {
 	var m map[string]any
 	if err := json.Unmarshal(prTemplate, &m); err != nil {
 		return nil, err
@@ -49,15 +54,15 @@ func prBody(owner, name string, number int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > bodySize {
-		return nil, fmt.Errorf("template is %d bytes, over %d", len(b), bodySize)
+	if len(b) > size {
+		return nil, fmt.Errorf("template is %d bytes, over %d", len(b), size)
 	}
-	pr["body"] = prose(number, bodySize-len(b))
+	pr["body"] = prose(number, size-len(b))
 	if b, err = json.Marshal(m); err != nil {
 		return nil, err
 	}
-	if len(b) != bodySize {
-		return nil, fmt.Errorf("body is %d bytes, want %d", len(b), bodySize)
+	if len(b) != size {
+		return nil, fmt.Errorf("body is %d bytes, want %d", len(b), size)
 	}
 	return b, nil
 }

@@ -132,8 +132,8 @@ func (r *report) markdown() string {
 	p("| machine | %s/%s, %d CPUs, %s, Go %s |\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), memTotal(), strings.TrimPrefix(runtime.Version(), "go"))
 	p("| load average | %s at the start, %s at the end (other work on the machine inflates every figure, both sides alike) |\n", r.loadStart, loadavg())
 	o := r.opts
-	p("| flags | `--duration %s --concurrency %d --rate %d --rate-duration %s --events %d --hot-ratio %d --e2e-concurrency %d --journal-duration %s` |\n\n",
-		o.ackDuration, o.concurrency, o.rate, o.rateDuration, o.events, o.hotRatio, o.e2eConc, o.journalDur)
+	p("| flags | `--duration %s --concurrency %d --rate %d --rate-duration %s --events %d --hot-ratio %d --e2e-concurrency %d --journal-duration %s --scale-latency %s --scale-events %d --hot-duration %s` |\n\n",
+		o.ackDuration, o.concurrency, o.rate, o.rateDuration, o.events, o.hotRatio, o.e2eConc, o.journalDur, o.scaleRTT, o.scaleEvents, o.hotDuration)
 
 	p("## Results\n\n")
 	p("| benchmark | metric | Hookflow | baseline | ratio |\n|---|---|---:|---:|---:|\n")

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/hookflow/hookflow/ingress/forward"
 )
 
 // addFlags registers the flags every command that runs a worker takes.
@@ -32,5 +34,6 @@ func (cfg *ingressConfig) addFlags(f *pflag.FlagSet, defaultRate float64) {
 	cfg.WorkerToken = os.Getenv("HOOKFLOW_WORKER_TOKEN")
 	f.Float64Var(&cfg.ClientRateLimit, "client-rate-limit", 0, "requests/s one client address may send to /hooks, verified or not (0: 1000; negative: no bound)")
 	f.Int64Var(&cfg.MaxInFlightBytes, "max-inflight-bytes", 0, "request body bytes held at once before the ingress answers 503 (0: 64 MiB; at least the body limit)")
+	f.Float64Var(&cfg.SignalRate, "signal-rate", forward.DefaultSignalRate, "signals/s the forwarder sends at most to one workflow; events arriving faster go together in its next signal (0: 5; negative: no cap)")
 	f.Float64Var(&cfg.RateLimit, "rate-limit", defaultRate, "default requests/s per integration (0: no limit; the integration option rate_limit overrides it)")
 }

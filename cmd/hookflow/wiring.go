@@ -416,6 +416,8 @@ type ingressConfig struct {
 	ClientRateLimit float64
 	// MaxInFlightBytes bounds the body bytes held at once (0: default).
 	MaxInFlightBytes int64
+	// SignalRate caps signals/s per workflow (forward.Config.SignalRate).
+	SignalRate float64
 	// MaxBacklog bounds accepted-but-unforwarded entries (0: no bound).
 	MaxBacklog int
 	// Retention prunes entries older than this, hourly (0: keep all).
@@ -454,7 +456,7 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	var fwd *forward.Forwarder
 	if cfg.Temporal != nil {
 		fwd, err = forward.New(forward.Config{Journal: st.journal, Temporal: cfg.Temporal, Router: rt, Logger: log.With("component", "forwarder"),
-			Metrics: forward.NewMetrics(metrics.Registerer()), Tracer: cfg.Tracing.provider.Tracer("github.com/hookflow/hookflow/forward")})
+			Metrics: forward.NewMetrics(metrics.Registerer()), SignalRate: cfg.SignalRate, Tracer: cfg.Tracing.provider.Tracer("github.com/hookflow/hookflow/forward")})
 		if err != nil {
 			return err
 		}

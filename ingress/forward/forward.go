@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -66,16 +67,45 @@ type Config struct {
 	// Tracer traces each signal as a child of its first delivery's trace
 	// (trace.go). Nil means no tracing.
 	Tracer trace.Tracer
+	// SignalRate caps the signals per second sent to one workflow: Temporal
+	// advises about 5 sustained per workflow, since each signal schedules
+	// a workflow task. Events that arrive for a workflow faster wait for
+	// its next slot and go out together in one batch; an event for a
+	// workflow that had no signal for 1/SignalRate goes out at once. Zero
+	// means 5; negative means no cap.
+	SignalRate float64
+	// Now is the clock the signal rate is measured with. Nil means
+	// time.Now (tests set a fake one).
+	Now func() time.Time
 }
 
 // Forwarder forwards pending routes until its context ends.
 // Any number of Forwarders may share a journal only if the journal
-// coordinates them (journal.Leader); the SQLite journal has one process.
+// coordinates them (journal.Partitioner or journal.Leader); the SQLite
+// journal has one process.
 type Forwarder struct {
 	cfg  Config
 	log  *slog.Logger
 	wake chan struct{}
+	// interval is the least time between two signals to one workflow
+	// (zero: no cap).
+	interval time.Duration
+	// lease, while set, is the partition lease Run forwards under;
+	// heldCount is how many partitions it held at the last round.
+	lease     journal.PartitionLease
+	heldCount int
+
+	// last and held are only touched by the goroutine running rounds:
+	// when each workflow was last signalled (within interval), and until
+	// when each workflow with events waiting for its next slot is held.
+	last map[string]time.Time
+	held map[string]time.Time
 }
+
+// maxExclude bounds the held workflows one round's Pending skips; beyond
+// it, the others are read and put back, which costs a read but keeps the
+// order.
+const maxExclude = 1000
 
 // New returns a Forwarder; Run starts it.
 func New(cfg Config) (*Forwarder, error) {
@@ -109,8 +139,22 @@ func New(cfg Config) (*Forwarder, error) {
 	if cfg.Tracer == nil {
 		cfg.Tracer = noop.NewTracerProvider().Tracer("")
 	}
-	return &Forwarder{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1)}, nil
+	if cfg.SignalRate == 0 {
+		cfg.SignalRate = DefaultSignalRate
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	f := &Forwarder{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), last: map[string]time.Time{}, held: map[string]time.Time{}}
+	if cfg.SignalRate > 0 {
+		f.interval = time.Duration(float64(time.Second) / cfg.SignalRate)
+	}
+	return f, nil
 }
+
+// DefaultSignalRate is Config.SignalRate's default: signals per second per
+// workflow.
+const DefaultSignalRate = 5
 
 // Wake tells the forwarder there is new work; it never blocks.
 func (f *Forwarder) Wake() {
@@ -122,9 +166,13 @@ func (f *Forwarder) Wake() {
 
 // Run forwards until ctx is done. Temporal being unreachable is not an
 // error: each workflow backs off on its own and is retried in order.
-// When the journal is shared by several processes (journal.Leader), Run
-// forwards only while this process leads.
+// When the journal is shared by several processes, Run forwards only the
+// partitions this process leases (journal.Partitioner), or everything
+// while it leads (journal.Leader).
 func (f *Forwarder) Run(ctx context.Context) error {
+	if p, ok := f.cfg.Journal.(journal.Partitioner); ok {
+		return f.runPartitions(ctx, p)
+	}
 	leader, ok := f.cfg.Journal.(journal.Leader)
 	if !ok {
 		return f.forward(ctx)
@@ -159,6 +207,41 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	return nil
 }
 
+// runPartitions forwards the partitions this process leases, taking a new
+// lease whenever one is lost.
+func (f *Forwarder) runPartitions(ctx context.Context, p journal.Partitioner) error {
+	for ctx.Err() == nil {
+		lease, err := p.LeasePartitions(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("forward: lease partitions: %w", err)
+		}
+		f.log.Info("forwarder leases partitions")
+		leaseCtx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-lease.Lost():
+			case <-leaseCtx.Done():
+			}
+			cancel()
+		}()
+		f.lease = lease
+		err = f.forward(leaseCtx)
+		f.lease, f.heldCount = nil, 0
+		cancel()
+		lease.Release()
+		if ctx.Err() == nil {
+			f.log.Warn("forwarder lost its partition lease; leasing again")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // route is the routing of entries an older journal holds without routes.
 func (f *Forwarder) route(ev workflows.Event) []journal.Route {
 	return journal.RoutesOf(f.cfg.Router.Routes(ev))
@@ -170,7 +253,9 @@ func (f *Forwarder) forward(ctx context.Context) error {
 	for {
 		var n int
 		var err error
-		if !migrated {
+		// Entries without routes are routed once, by the process that
+		// forwards partition 0 (any one process, never two at once).
+		if !migrated && (f.lease == nil || slices.Contains(f.lease.Partitions(), 0)) {
 			var routed int
 			if routed, err = f.cfg.Journal.RouteUnrouted(ctx, f.route); err == nil {
 				migrated = true
@@ -194,6 +279,9 @@ func (f *Forwarder) forward(ctx context.Context) error {
 		case n == 0:
 			failures = 0
 			wait = f.cfg.Idle
+			if next, ok := f.nextRelease(); ok {
+				wait = max(0, min(wait, next.Sub(f.cfg.Now())))
+			}
 		default:
 			failures = 0
 			continue // more may be pending
@@ -226,7 +314,20 @@ type group struct {
 // it read. Only journal errors are returned: Temporal's are recorded on
 // the routes they concern.
 func (f *Forwarder) round(ctx context.Context) (int, error) {
-	pending, err := f.cfg.Journal.Pending(ctx, journal.PendingQuery{Limit: f.cfg.BatchSize, MaxBytes: f.cfg.MaxRoundBytes})
+	q := journal.PendingQuery{Limit: f.cfg.BatchSize, MaxBytes: f.cfg.MaxRoundBytes}
+	if f.lease != nil {
+		q.Partitions = f.lease.Partitions()
+		if len(q.Partitions) != f.heldCount {
+			f.heldCount = len(q.Partitions)
+			f.log.Info("forwarder partitions", "held", len(q.Partitions), "of", journal.Partitions)
+		}
+		if len(q.Partitions) == 0 {
+			return 0, nil
+		}
+	}
+	now := f.cfg.Now()
+	q.Exclude = f.heldBack(now)
+	pending, err := f.cfg.Journal.Pending(ctx, q)
 	if err != nil || len(pending) == 0 {
 		return 0, err
 	}
@@ -234,6 +335,9 @@ func (f *Forwarder) round(ctx context.Context) (int, error) {
 	byID := map[string]*group{}
 	for _, p := range pending {
 		g := byID[p.Route.WorkflowID]
+		if g == nil && f.waiting(p.Route.WorkflowID, now) {
+			continue
+		}
 		if g == nil {
 			g = &group{workflowID: p.Route.WorkflowID}
 			byID[p.Route.WorkflowID] = g
@@ -250,9 +354,15 @@ func (f *Forwarder) round(ctx context.Context) (int, error) {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			m := f.signalGroup(ctx, g)
+			m, at, more := f.signalGroup(ctx, g)
 			mu.Lock()
 			marks = append(marks, m...)
+			if !at.IsZero() {
+				f.last[g.workflowID] = at
+				if more {
+					f.held[g.workflowID] = at.Add(f.interval)
+				}
+			}
 			mu.Unlock()
 		})
 	}
@@ -261,6 +371,47 @@ func (f *Forwarder) round(ctx context.Context) (int, error) {
 		return len(pending), err
 	}
 	return len(pending), nil
+}
+
+// waiting reports whether workflowID had a signal less than interval ago:
+// its events wait for its next slot, and it is held back until then.
+func (f *Forwarder) waiting(workflowID string, now time.Time) bool {
+	last, ok := f.last[workflowID]
+	if !ok || f.interval <= 0 || now.Sub(last) >= f.interval {
+		return false
+	}
+	f.held[workflowID] = last.Add(f.interval)
+	return true
+}
+
+// heldBack forgets what no longer limits (signals older than interval,
+// holds that ended) and returns the workflows still held at now.
+func (f *Forwarder) heldBack(now time.Time) []string {
+	for id, last := range f.last {
+		if now.Sub(last) >= f.interval {
+			delete(f.last, id)
+		}
+	}
+	var out []string
+	for id, until := range f.held {
+		if !now.Before(until) {
+			delete(f.held, id)
+		} else if len(out) < maxExclude {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// nextRelease is when the first held workflow's next slot comes.
+func (f *Forwarder) nextRelease() (time.Time, bool) {
+	var next time.Time
+	for _, until := range f.held {
+		if next.IsZero() || until.Before(next) {
+			next = until
+		}
+	}
+	return next, !next.IsZero()
 }
 
 // outcome is what became of one signal.
@@ -277,10 +428,12 @@ const (
 // per signal up to MaxSignalBytes, and returns the marks to record. A
 // transient failure stops the group (later routes must not overtake it)
 // and backs off its workflow; a permanent one fails the events it
-// concerns and the rest go on.
-func (f *Forwarder) signalGroup(ctx context.Context, g *group) []journal.RouteMark {
+// concerns and the rest go on. Under a signal rate, the group stops after
+// one signal: at is when it was sent and more says routes are left for
+// the workflow's next slot.
+func (f *Forwarder) signalGroup(ctx context.Context, g *group) (marks []journal.RouteMark, at time.Time, more bool) {
 	head := g.routes[0].Route
-	marks := make([]journal.RouteMark, 0, len(g.routes))
+	marks = make([]journal.RouteMark, 0, len(g.routes))
 	mark := func(rs []journal.Pending, st journal.Status, reason string) {
 		for _, p := range rs {
 			marks = append(marks, journal.RouteMark{Seq: p.Event.Seq, WorkflowID: g.workflowID, Status: st, Reason: reason})
@@ -289,18 +442,23 @@ func (f *Forwarder) signalGroup(ctx context.Context, g *group) []journal.RouteMa
 	sub, ok := f.cfg.Router.Subscription(head.Blueprint, head.Workflow)
 	if !ok {
 		mark(g.routes, journal.Failed, fmt.Sprintf("blueprint %q (workflow %q) is not in this binary", head.Blueprint, head.Workflow))
-		return marks
+		return marks, at, false
 	}
 	rest := g.routes
 	oneByOne := false
 	for len(rest) > 0 {
+		if !at.IsZero() && f.interval > 0 {
+			return marks, at, true
+		}
 		n := 1
 		if !oneByOne {
 			n = f.batchLen(rest)
 		}
+		callAt := f.cfg.Now()
 		out, err := f.signal(ctx, sub, g.workflowID, rest[:n])
 		switch out {
 		case sent:
+			at = callAt
 			mark(rest[:n], journal.Forwarded, "")
 		case finished:
 			// The entity completed and these events may not start it
@@ -327,11 +485,11 @@ func (f *Forwarder) signalGroup(ctx context.Context, g *group) []journal.RouteMa
 			wait := backoff(rest[0].Route.Attempts+1, f.cfg.MaxBackoff)
 			marks = append(marks, journal.RouteMark{Seq: rest[0].Event.Seq, WorkflowID: g.workflowID, Retry: true,
 				Reason: "retrying: " + err.Error(), RetryAt: time.Now().Add(wait)})
-			return marks
+			return marks, at, false
 		}
 		rest = rest[n:]
 	}
-	return marks
+	return marks, at, false
 }
 
 // batchLen is how many of routes go in the next signal.

@@ -7,8 +7,10 @@
 // application/x-www-form-urlencoded carry the JSON in the "payload" field and
 // are decoded, not refused.
 //
-// Routing needs a handful of fields, so the payload is decoded once into a
-// small typed struct rather than into go-github's full event types: it is
+// Routing needs a handful of fields, so the payload is scanned once for
+// them (hook.Fields: one pass that validates the body and picks them out)
+// rather than decoded into go-github's full event types, or even into a
+// small typed struct with json.Unmarshal, which reads the body twice: it is
 // several times cheaper on the ingress hot path and it keeps working when
 // GitHub adds or changes fields that routing does not read.
 package github
@@ -19,7 +21,6 @@ import (
 	"crypto/sha1" //nolint:gosec // only for integrations that opt in to GitHub's legacy signature.
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -91,56 +92,78 @@ func validSHA1(body []byte, hexSig string, secrets [][]byte) bool {
 	return ok
 }
 
-// payload is the part of any GitHub event that routing reads.
+// payload is the part of any GitHub event that routing reads (scanned by
+// scanPayload; the JSON tags say which fields, and let the tests decode the
+// same struct with json.Unmarshal to check the scan).
 type payload struct {
 	Action string `json:"action"`
 	Number int    `json:"number"`
 	Ref    string `json:"ref"`
 	After  string `json:"after"`
 
-	Repository *struct {
-		FullName string `json:"full_name"`
-		Name     string `json:"name"`
-		HTMLURL  string `json:"html_url"`
-		Owner    *struct {
-			Login string `json:"login"`
-			Name  string `json:"name"`
-		} `json:"owner"`
-	} `json:"repository"`
-	Organization *struct {
-		Login string `json:"login"`
-	} `json:"organization"`
-	Installation *struct {
-		ID int64 `json:"id"`
-	} `json:"installation"`
-	PullRequest *struct {
-		Number int `json:"number"`
-		Head   *struct {
-			SHA string `json:"sha"`
-		} `json:"head"`
-	} `json:"pull_request"`
-	Issue *struct {
-		Number      int             `json:"number"`
-		PullRequest json.RawMessage `json:"pull_request"`
-	} `json:"issue"`
-	CheckSuite *struct {
-		HeadSHA string `json:"head_sha"`
-	} `json:"check_suite"`
-	CheckRun *struct {
-		HeadSHA string `json:"head_sha"`
-	} `json:"check_run"`
-	WorkflowRun *struct {
-		ID      int64  `json:"id"`
-		HeadSHA string `json:"head_sha"`
-	} `json:"workflow_run"`
-	Deployment *struct {
-		ID          int64  `json:"id"`
-		SHA         string `json:"sha"`
-		Environment string `json:"environment"`
-	} `json:"deployment"`
-	Release *struct {
-		TagName string `json:"tag_name"`
-	} `json:"release"`
+	Repository   *repository  `json:"repository"`
+	Organization *login       `json:"organization"`
+	Installation *id          `json:"installation"`
+	PullRequest  *pullRequest `json:"pull_request"`
+	Issue        *issue       `json:"issue"`
+	CheckSuite   *headSHA     `json:"check_suite"`
+	CheckRun     *headSHA     `json:"check_run"`
+	WorkflowRun  *workflowRun `json:"workflow_run"`
+	Deployment   *deployment  `json:"deployment"`
+	Release      *release     `json:"release"`
+}
+
+type repository struct {
+	FullName string `json:"full_name"`
+	Name     string `json:"name"`
+	HTMLURL  string `json:"html_url"`
+	Owner    *owner `json:"owner"`
+}
+
+type owner struct {
+	Login string `json:"login"`
+	Name  string `json:"name"`
+}
+
+type login struct {
+	Login string `json:"login"`
+}
+
+type id struct {
+	ID int64 `json:"id"`
+}
+
+type pullRequest struct {
+	Number int  `json:"number"`
+	Head   *sha `json:"head"`
+}
+
+type sha struct {
+	SHA string `json:"sha"`
+}
+
+type issue struct {
+	Number      int             `json:"number"`
+	PullRequest json.RawMessage `json:"pull_request"`
+}
+
+type headSHA struct {
+	HeadSHA string `json:"head_sha"`
+}
+
+type workflowRun struct {
+	ID      int64  `json:"id"`
+	HeadSHA string `json:"head_sha"`
+}
+
+type deployment struct {
+	ID          int64  `json:"id"`
+	SHA         string `json:"sha"`
+	Environment string `json:"environment"`
+}
+
+type release struct {
+	TagName string `json:"tag_name"`
 }
 
 // Label implements hook.Source.
@@ -173,12 +196,10 @@ func (s Source) Parse(req *hook.Request) (workflows.Event, error) {
 		}
 		body = []byte(form.Get("payload"))
 	}
-	var p payload
-	// A type error means a field routing reads has an unexpected type:
-	// keep what decoded. Anything else, or a body that is not an object,
-	// is not a GitHub event.
-	var typeErr *json.UnmarshalTypeError
-	if err := json.Unmarshal(body, &p); (err != nil && !errors.As(err, &typeErr)) || !isObject(body) {
+	// A field routing reads with an unexpected type is left unset; a body
+	// that is not JSON, or not an object, is not a GitHub event.
+	p, ok := scanPayload(body)
+	if !ok {
 		return workflows.Event{}, hook.BadRequest("malformed_json", "body is not a JSON object", "")
 	}
 	ev := workflows.Event{
@@ -191,6 +212,135 @@ func (s Source) Parse(req *hook.Request) (workflows.Event, error) {
 		Payload:    json.RawMessage(body),
 	}
 	return ev, nil
+}
+
+// The fields of payload, as hook.Fields paths; payloadFields[i] is field
+// i.
+const (
+	fAction = iota
+	fNumber
+	fRef
+	fAfter
+	fRepo
+	fRepoFullName
+	fRepoName
+	fRepoHTMLURL
+	fRepoOwner
+	fRepoOwnerLogin
+	fRepoOwnerName
+	fOrg
+	fOrgLogin
+	fInstallation
+	fInstallationID
+	fPR
+	fPRNumber
+	fPRHead
+	fPRHeadSHA
+	fIssue
+	fIssueNumber
+	fIssuePR
+	fCheckSuite
+	fCheckSuiteSHA
+	fCheckRun
+	fCheckRunSHA
+	fWorkflowRun
+	fWorkflowRunID
+	fWorkflowRunSHA
+	fDeployment
+	fDeploymentID
+	fDeploymentSHA
+	fDeploymentEnv
+	fRelease
+	fReleaseTag
+)
+
+var payloadFields = hook.NewFields(
+	hook.Field{Path: "action", Kind: hook.String},
+	hook.Field{Path: "number", Kind: hook.Int},
+	hook.Field{Path: "ref", Kind: hook.String},
+	hook.Field{Path: "after", Kind: hook.String},
+	hook.Field{Path: "repository", Kind: hook.Object},
+	hook.Field{Path: "repository.full_name", Kind: hook.String},
+	hook.Field{Path: "repository.name", Kind: hook.String},
+	hook.Field{Path: "repository.html_url", Kind: hook.String},
+	hook.Field{Path: "repository.owner", Kind: hook.Object},
+	hook.Field{Path: "repository.owner.login", Kind: hook.String},
+	hook.Field{Path: "repository.owner.name", Kind: hook.String},
+	hook.Field{Path: "organization", Kind: hook.Object},
+	hook.Field{Path: "organization.login", Kind: hook.String},
+	hook.Field{Path: "installation", Kind: hook.Object},
+	hook.Field{Path: "installation.id", Kind: hook.Int},
+	hook.Field{Path: "pull_request", Kind: hook.Object},
+	hook.Field{Path: "pull_request.number", Kind: hook.Int},
+	hook.Field{Path: "pull_request.head", Kind: hook.Object},
+	hook.Field{Path: "pull_request.head.sha", Kind: hook.String},
+	hook.Field{Path: "issue", Kind: hook.Object},
+	hook.Field{Path: "issue.number", Kind: hook.Int},
+	hook.Field{Path: "issue.pull_request", Kind: hook.Raw},
+	hook.Field{Path: "check_suite", Kind: hook.Object},
+	hook.Field{Path: "check_suite.head_sha", Kind: hook.String},
+	hook.Field{Path: "check_run", Kind: hook.Object},
+	hook.Field{Path: "check_run.head_sha", Kind: hook.String},
+	hook.Field{Path: "workflow_run", Kind: hook.Object},
+	hook.Field{Path: "workflow_run.id", Kind: hook.Int},
+	hook.Field{Path: "workflow_run.head_sha", Kind: hook.String},
+	hook.Field{Path: "deployment", Kind: hook.Object},
+	hook.Field{Path: "deployment.id", Kind: hook.Int},
+	hook.Field{Path: "deployment.sha", Kind: hook.String},
+	hook.Field{Path: "deployment.environment", Kind: hook.String},
+	hook.Field{Path: "release", Kind: hook.Object},
+	hook.Field{Path: "release.tag_name", Kind: hook.String},
+)
+
+// scanPayload reads payload's fields from body in one pass; ok is false
+// when body is not a JSON object. The result is what json.Unmarshal into
+// payload gives, type errors tolerated (tested against it).
+func scanPayload(body []byte) (p payload, ok bool) {
+	v, err := payloadFields.Scan(body)
+	if err != nil || !isObject(body) {
+		return p, false
+	}
+	p.Action, p.Number, p.Ref, p.After = v.String(fAction), int(v.Int(fNumber)), v.String(fRef), v.String(fAfter)
+	if v.Set(fRepo) {
+		p.Repository = &repository{FullName: v.String(fRepoFullName), Name: v.String(fRepoName), HTMLURL: v.String(fRepoHTMLURL)}
+		if v.Set(fRepoOwner) {
+			p.Repository.Owner = &owner{Login: v.String(fRepoOwnerLogin), Name: v.String(fRepoOwnerName)}
+		}
+	}
+	if v.Set(fOrg) {
+		p.Organization = &login{Login: v.String(fOrgLogin)}
+	}
+	if v.Set(fInstallation) {
+		p.Installation = &id{ID: v.Int(fInstallationID)}
+	}
+	if v.Set(fPR) {
+		p.PullRequest = &pullRequest{Number: int(v.Int(fPRNumber))}
+		if v.Set(fPRHead) {
+			p.PullRequest.Head = &sha{SHA: v.String(fPRHeadSHA)}
+		}
+	}
+	if v.Set(fIssue) {
+		p.Issue = &issue{Number: int(v.Int(fIssueNumber))}
+		if raw, ok := v.Raw(fIssuePR); ok {
+			p.Issue.PullRequest = json.RawMessage(raw)
+		}
+	}
+	if v.Set(fCheckSuite) {
+		p.CheckSuite = &headSHA{HeadSHA: v.String(fCheckSuiteSHA)}
+	}
+	if v.Set(fCheckRun) {
+		p.CheckRun = &headSHA{HeadSHA: v.String(fCheckRunSHA)}
+	}
+	if v.Set(fWorkflowRun) {
+		p.WorkflowRun = &workflowRun{ID: v.Int(fWorkflowRunID), HeadSHA: v.String(fWorkflowRunSHA)}
+	}
+	if v.Set(fDeployment) {
+		p.Deployment = &deployment{ID: v.Int(fDeploymentID), SHA: v.String(fDeploymentSHA), Environment: v.String(fDeploymentEnv)}
+	}
+	if v.Set(fRelease) {
+		p.Release = &release{TagName: v.String(fReleaseTag)}
+	}
+	return p, true
 }
 
 // isObject reports whether body, already known to be JSON or a JSON type

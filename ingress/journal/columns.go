@@ -1,18 +1,94 @@
 package journal
 
 import (
-	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
+	"unicode/utf8"
 )
 
 // textColumns encodes an entry's workflow IDs, keys and meta as the JSON
-// text both journals store ("[]" and "{}" when empty, never null).
+// text both journals store ("[]" and "{}" when empty, never null), into
+// one buffer: json.Marshal of the three was a tenth of the allocations per
+// delivery. Map keys are sorted, as json.Marshal sorts them.
 func textColumns(e Entry) (workflowIDs, keys, meta string) {
-	wf, _ := json.Marshal(nonNilSlice(e.WorkflowIDs)) // strings and maps of strings always marshal
-	k, _ := json.Marshal(nonNil(e.Event.Keys))
-	m, _ := json.Marshal(nonNil(e.Event.Meta))
-	return string(wf), string(k), string(m)
+	b := make([]byte, 0, 256)
+	b = append(b, '[')
+	for i, id := range e.WorkflowIDs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, id)
+	}
+	b = append(b, ']')
+	n1 := len(b)
+	b = appendJSONObject(b, e.Event.Keys)
+	n2 := len(b)
+	b = appendJSONObject(b, e.Event.Meta)
+	all := string(b)
+	return all[:n1], all[n1:n2], all[n2:]
+}
+
+func appendJSONObject(b []byte, m map[string]string) []byte {
+	b = append(b, '{')
+	var arr [16]string
+	names := arr[:0]
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for i, k := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(appendJSONString(b, k), ':')
+		b = appendJSONString(b, m[k])
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string; invalid UTF-8 becomes
+// U+FFFD, as json.Marshal makes it.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // dedupKey is the value the unique (integration, dedup key) index sees:
@@ -43,18 +119,4 @@ func replayCopy(orig Entry, asNew bool, now time.Time) (e Entry, dedup any, err 
 		dedup = e.Event.DeliveryID
 	}
 	return e, dedup, nil
-}
-
-func nonNil(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
-}
-
-func nonNilSlice(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }

@@ -175,6 +175,14 @@ type PendingQuery struct {
 	MaxBytes int64
 	// Now is compared with workflows' back-off. Zero means time.Now().
 	Now time.Time
+	// Partitions, when not nil, selects the routes of these partitions
+	// only (the ones a forwarding replica leases; see Partitioner). Nil
+	// means every partition; an empty non-nil slice selects nothing.
+	Partitions []int
+	// Exclude skips every route of these workflows (the ones the
+	// forwarder holds back under its per-workflow signal rate), so that
+	// they neither fill the round nor keep it busy. Nil skips none.
+	Exclude []string
 }
 
 // RouteMark records the outcome of signalling one route.

@@ -1,6 +1,8 @@
 package journal
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -56,7 +58,7 @@ func insertOld(t *testing.T, db *sql.DB, pg bool) {
 				workflow_ids, keys, meta, payload, received_at, updated_at) VALUES ($1,$2,$2,'github','pull_request','opened',$3,'',$4,$5,'{}',$6,$7,$7)`,
 				"int", r.id, r.status, string(wf), string(keys), r.payload, time.Now())
 		} else {
-			stored, codec := encodePayload(r.payload)
+			stored, codec := deflateAsBefore(t, r.payload)
 			_, err = db.Exec(`INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
 				workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at) VALUES (?,?,?,'github','pull_request','opened',?,'',?,?,'{}',?,?,?,?)`,
 				"int", r.id, r.id, r.status, string(wf), string(keys), stored, codec, time.Now().UnixNano(), time.Now().UnixNano())
@@ -172,4 +174,40 @@ func TestMigratePostgresJournalOfThePreviousRelease(t *testing.T) {
 		t.Cleanup(func() { j.Close() })
 	}
 	checkMigrated(t, journals[0])
+}
+
+// deflateAsBefore stores a payload as releases before codecS2 did:
+// deflated (fastest level) from 1 KiB.
+func deflateAsBefore(t *testing.T, p []byte) ([]byte, string) {
+	t.Helper()
+	if len(p) < 1024 {
+		return p, ""
+	}
+	var b bytes.Buffer
+	w, err := flate.NewWriter(&b, flate.BestSpeed)
+	require.NoError(t, err)
+	_, err = w.Write(p)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	return b.Bytes(), codecDeflate
+}
+
+func TestPayloadCodecs(t *testing.T) {
+	t.Parallel()
+	for _, p := range [][]byte{[]byte(`{}`), []byte(`{"pad":"` + strings.Repeat("ab", 4096) + `"}`), bytes.Repeat([]byte{0xff, 0x00, 0x7f}, 1000)} {
+		stored, codec := encodePayload(p)
+		require.LessOrEqual(t, len(stored), len(p))
+		if len(p) >= 1024 && codec == "" {
+			require.Equal(t, p, stored, "stored as is when compressing does not help")
+		}
+		got, err := decodePayload(stored, codec)
+		require.NoError(t, err)
+		require.Equal(t, p, got)
+		old, oldCodec := deflateAsBefore(t, p)
+		got, err = decodePayload(old, oldCodec)
+		require.NoError(t, err)
+		require.Equal(t, p, got, "payloads deflated by earlier releases still read")
+	}
+	_, err := decodePayload([]byte("x"), "zstd")
+	require.ErrorContains(t, err, "unknown payload codec")
 }

@@ -74,8 +74,9 @@ var postgresMigrations = []string{
 // Sequence numbers are taken when a row is inserted, and replicas commit
 // independently, so a smaller sequence number may become visible after a
 // larger one. Pending therefore always reads every Accepted entry rather
-// than resuming after the last one seen. Only one replica should forward
-// at a time: see Lead.
+// than resuming after the last one seen. Each partition is forwarded by one
+// replica at a time: see LeasePartitions (and Lead, the older
+// one-leader-for-all form).
 //
 // Timestamps are stored with microsecond precision.
 type Postgres struct {
@@ -90,7 +91,9 @@ type Postgres struct {
 	leaderPoll time.Duration
 	mu         sync.Mutex
 	closed     bool
-	leases     map[*lease]struct{}
+	// leases are the held leadership and partition leases, released by
+	// Close.
+	leases map[releaser]struct{}
 }
 
 var _ Journal = (*Postgres)(nil)
@@ -107,9 +110,9 @@ func OpenPostgres(ctx context.Context, db *sql.DB) (*Postgres, error) {
 	}
 	j := &Postgres{
 		db: db, now: time.Now,
-		leaderKey: key, leaderPoll: time.Second, leases: map[*lease]struct{}{},
+		leaderKey: key, leaderPoll: time.Second, leases: map[releaser]struct{}{},
 	}
-	j.routeStore = routeStore{db: db, now: func() time.Time { return j.now() }, d: dialect{rebind: postgres.Rebind, ts: func(t time.Time) any { return t },
+	j.routeStore = routeStore{db: db, now: func() time.Time { return j.now() }, d: dialect{rebind: postgres.Rebind, ts: func(t time.Time) any { return t }, lockRows: true,
 		// SHARE ROW EXCLUSIVE waits for and blocks writers of routes, and
 		// one pause for another (SHARE would let two deadlock).
 		lockRoutes: `LOCK TABLE routes IN SHARE ROW EXCLUSIVE MODE`}}
@@ -157,7 +160,8 @@ func (j *Postgres) commit(batch []*appendReq) error {
 	}
 	defer tx.Rollback()
 	now := j.now()
-	for _, r := range batch {
+	if len(batch) == 1 {
+		r := batch[0]
 		if r.res, err = pgInsert(ctx, tx, r.entry, now); err != nil {
 			return err
 		}
@@ -166,12 +170,81 @@ func (j *Postgres) commit(batch []*appendReq) error {
 				return err
 			}
 		}
+	} else if err := j.commitRows(ctx, tx, batch, now); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("journal: commit: %w", err)
 	}
 	return nil
 }
+
+// commitRows writes a group's entries with one multi-row INSERT per
+// power-of-two slice of it, and their routes likewise, as the SQLite
+// journal does; redeliveries go through pgInsert, which records them.
+func (j *Postgres) commitRows(ctx context.Context, tx *sql.Tx, batch []*appendReq, now time.Time) error {
+	for rest := batch; len(rest) > 0; {
+		n := chunkLen(len(rest))
+		chunk := rest[:n]
+		rest = rest[n:]
+		args := make([]any, 0, 16*n)
+		for _, r := range chunk {
+			r.res = AppendResult{}
+			ev := r.entry.Event
+			if ev.ReceivedAt.IsZero() {
+				ev.ReceivedAt = now
+			}
+			wf, keys, meta := textColumns(r.entry)
+			args = append(args, ev.Integration, ev.DeliveryID, dedupKey(r.entry), ev.Source, ev.Type, ev.Action, string(r.entry.Status), r.entry.Reason,
+				wf, keys, meta, []byte(ev.Payload), ev.ReceivedAt, now, len(ev.Payload), ev.TraceParent)
+		}
+		q := multiRowSQL(pgInsertHead, pgInsertTail, 16, n)
+		seqs, err := queryInts(ctx, tx, postgres.Rebind(q), args...)
+		if err != nil {
+			return fmt.Errorf("journal: insert: %w", err)
+		}
+		if err := assignSeqs(ctx, tx, postgres.Rebind, chunk, seqs); err != nil {
+			return err
+		}
+		for _, r := range chunk {
+			if r.res.Seq == 0 {
+				if r.res, err = pgInsert(ctx, tx, r.entry, now); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	var routes []routeRow
+	var seqs []int64
+	for _, r := range batch {
+		if r.res.Duplicate {
+			continue
+		}
+		for i, rt := range r.entry.Routes {
+			routes = append(routes, routeRow{seq: r.res.Seq, ord: i, r: rt})
+		}
+		seqs = append(seqs, r.res.Seq)
+	}
+	for len(routes) > 0 {
+		n := chunkLen(len(routes))
+		args := make([]any, 0, 10*n)
+		for _, rr := range routes[:n] {
+			r := rr.r
+			args = append(args, rr.seq, rr.ord, r.WorkflowID, r.Blueprint, r.Workflow, PartitionOf(r.WorkflowID), string(r.Status), r.Reason, 0, now)
+		}
+		if _, err := tx.ExecContext(ctx, postgres.Rebind(multiRowSQL(routeHead, routeTail, 10, n)), args...); err != nil {
+			return fmt.Errorf("journal: insert route: %w", err)
+		}
+		routes = routes[n:]
+	}
+	return j.holdPaused(ctx, tx, seqs)
+}
+
+const (
+	pgInsertHead = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
+	workflow_ids, keys, meta, payload, received_at, updated_at, payload_size, trace_parent) VALUES `
+	pgInsertTail = ` ON CONFLICT (integration_id, dedup_key) DO NOTHING RETURNING seq`
+)
 
 const pgInsertSQL = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
 	workflow_ids, keys, meta, payload, received_at, updated_at, payload_size, trace_parent)
@@ -286,7 +359,7 @@ func (j *Postgres) Backlog(ctx context.Context) (int, error) {
 func (j *Postgres) Close() error {
 	j.mu.Lock()
 	j.closed = true
-	leases := make([]*lease, 0, len(j.leases))
+	leases := make([]releaser, 0, len(j.leases))
 	for l := range j.leases {
 		leases = append(leases, l)
 	}

@@ -39,6 +39,9 @@ type Leader interface {
 
 var _ Leader = (*Postgres)(nil)
 
+// releaser is a lease Close gives up.
+type releaser interface{ release() }
+
 // lease is held forwarding leadership: a session holding the advisory lock.
 type lease struct {
 	j       *Postgres

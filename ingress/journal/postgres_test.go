@@ -245,3 +245,25 @@ func TestPostgresLeadHonoursContext(t *testing.T) {
 	_, _, err = second.Lead(context.Background())
 	require.ErrorContains(t, err, "closed")
 }
+
+func TestPostgresPartitions(t *testing.T) {
+	t.Parallel()
+	journaltest.RunPartitions(t, func(t *testing.T) journaltest.Replica {
+		dsn := pgtest.Schema(t)
+		return func(t *testing.T) (journal.Partitioner, func()) {
+			app := fmt.Sprint("hookflow-part-", time.Now().UnixNano())
+			j, _ := openPostgres(t, pgtest.WithParam(dsn, "application_name", app))
+			kill := func() {
+				ctx := context.Background()
+				admin, err := postgres.Open(ctx, pgtest.ServerDSN(t))
+				require.NoError(t, err)
+				defer admin.Close()
+				var killed int
+				require.NoError(t, admin.QueryRowContext(ctx,
+					`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&killed))
+				require.Positive(t, killed)
+			}
+			return j, kill
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,9 @@ type dialect struct {
 	// lockRoutes, when set, makes a transaction that changes the paused
 	// set wait for appends in flight (see pauseTx).
 	lockRoutes string
+	// lockRows says the database has SELECT ... FOR UPDATE and several
+	// writers (PostgreSQL); SQLite has one writer at a time.
+	lockRows bool
 }
 
 func (d dialect) q(s string) string {
@@ -54,9 +58,6 @@ type routeStore struct {
 	db  *sql.DB
 	d   dialect
 	now func() time.Time
-	// insertRoute is insertRouteSQL prepared once, where the driver
-	// would parse it for every row (SQLite); nil executes it as text.
-	insertRoute *sql.Stmt
 }
 
 // RoutesOf converts a router's decision for an event into the routes an
@@ -104,18 +105,21 @@ const insertRouteSQL = `INSERT INTO routes (seq, ord, workflow_id, blueprint, wo
 
 // insertRoutes stores an entry's routes in its append transaction.
 func (s *routeStore) insertRoutes(ctx context.Context, tx *sql.Tx, seq int64, routes []Route, now time.Time) error {
-	if len(routes) == 0 {
-		return nil
-	}
-	exec := func(args ...any) (sql.Result, error) { return tx.ExecContext(ctx, s.d.q(insertRouteSQL), args...) }
-	if s.insertRoute != nil {
-		stmt := tx.StmtContext(ctx, s.insertRoute)
-		defer stmt.Close()
-		exec = func(args ...any) (sql.Result, error) { return stmt.ExecContext(ctx, args...) }
-	}
+	return s.insertRoutesWith(ctx, tx, nil, seq, routes, now)
+}
+
+// insertRoutesWith is insertRoutes with stmt, when not nil, a prepared
+// insertRouteSQL of tx (the group commit's hot path).
+func (s *routeStore) insertRoutesWith(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, seq int64, routes []Route, now time.Time) error {
 	for i, r := range routes {
-		if _, err := exec(seq, i, r.WorkflowID, r.Blueprint, r.Workflow,
-			PartitionOf(r.WorkflowID), string(r.Status), r.WorkflowID, seq, string(r.Status), r.Reason, s.d.ts(now)); err != nil {
+		args := []any{seq, i, r.WorkflowID, r.Blueprint, r.Workflow, PartitionOf(r.WorkflowID), string(r.Status), r.WorkflowID, seq, string(r.Status), r.Reason, s.d.ts(now)}
+		var err error
+		if stmt != nil {
+			_, err = stmt.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, s.d.q(insertRouteSQL), args...)
+		}
+		if err != nil {
 			return fmt.Errorf("journal: insert route: %w", err)
 		}
 	}
@@ -133,10 +137,26 @@ func (s *routeStore) Pending(ctx context.Context, q PendingQuery) ([]Pending, er
 	if q.Now.IsZero() {
 		q.Now = s.now()
 	}
+	if q.Partitions != nil && len(q.Partitions) == 0 {
+		return nil, nil
+	}
+	where, args := "", []any{s.d.ts(q.Now)}
+	if q.Partitions != nil {
+		where += ` AND r.part IN (` + placeholders(len(q.Partitions)) + `)`
+		for _, p := range q.Partitions {
+			args = append(args, p)
+		}
+	}
+	if len(q.Exclude) > 0 {
+		where += ` AND r.workflow_id NOT IN (` + placeholders(len(q.Exclude)) + `)`
+		for _, id := range q.Exclude {
+			args = append(args, id)
+		}
+	}
 	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT r.seq, r.workflow_id, r.blueprint, r.workflow, r.part, r.reason, r.attempts, r.updated_at, d.payload_size
 		FROM routes r JOIN deliveries d ON d.seq = r.seq LEFT JOIN route_backoff b ON b.workflow_id = r.workflow_id
-		WHERE r.status = 'accepted' AND (b.until IS NULL OR b.until <= ?)
-		ORDER BY r.seq, r.ord LIMIT ?`), s.d.ts(q.Now), q.Limit)
+		WHERE r.status = 'accepted' AND (b.until IS NULL OR b.until <= ?)`+where+`
+		ORDER BY r.seq, r.ord LIMIT ?`), append(args, q.Limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("journal: pending: %w", err)
 	}
@@ -317,7 +337,22 @@ func (s *routeStore) MarkRoutes(ctx context.Context, marks ...RouteMark) error {
 }
 
 // refreshEntries stores the status derived from each entry's routes.
+// Where routes of one entry can be marked by two replicas at once (routes
+// in partitions leased by different replicas), the entries are locked
+// first, in sequence order: the second replica then reads the routes the
+// first one committed, instead of both deriving "accepted" from a
+// snapshot that lacks the other's mark.
 func (s *routeStore) refreshEntries(ctx context.Context, tx *sql.Tx, seqs []int64, now any) error {
+	if s.d.lockRows {
+		sorted := slices.Sorted(slices.Values(seqs))
+		args := make([]any, len(sorted))
+		for i, seq := range sorted {
+			args[i] = seq
+		}
+		if _, err := tx.ExecContext(ctx, s.d.q(`SELECT seq FROM deliveries WHERE seq IN (`+placeholders(len(sorted))+`) ORDER BY seq FOR UPDATE`), args...); err != nil {
+			return fmt.Errorf("journal: lock entries: %w", err)
+		}
+	}
 	routes, err := s.routesOf(ctx, tx, seqs)
 	if err != nil {
 		return err
@@ -493,4 +528,36 @@ func (s *routeStore) deleteRoutesWhere(ctx context.Context, tx *sql.Tx, cond str
 
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// holdPaused stores as held the new accepted routes of seqs whose workflow
+// or integration is paused, in the append transaction (see Pauses); one
+// cheap query when nothing is paused.
+func (s *routeStore) holdPaused(ctx context.Context, tx *sql.Tx, seqs []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	var paused int
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM paused)`).Scan(&paused); err != nil {
+		return fmt.Errorf("journal: paused: %w", err)
+	}
+	if paused == 0 {
+		return nil
+	}
+	for len(seqs) > 0 {
+		chunk := seqs[:min(len(seqs), 400)]
+		seqs = seqs[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, seq := range chunk {
+			args[i] = seq
+		}
+		in := placeholders(len(chunk))
+		if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE routes SET status = 'held' WHERE status = 'accepted' AND seq IN (`+in+`)
+			AND (workflow_id IN (SELECT id FROM paused WHERE kind = 'workflow')
+			  OR seq IN (SELECT d.seq FROM deliveries d JOIN paused p ON p.kind = 'integration' AND p.id = d.integration_id WHERE d.seq IN (`+in+`)))`),
+			append(args, args...)...); err != nil {
+			return fmt.Errorf("journal: hold paused routes: %w", err)
+		}
+	}
+	return nil
 }

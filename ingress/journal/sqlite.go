@@ -9,9 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/klauspost/compress/s2"
 
 	"github.com/hookflow/hookflow/ingress/sqlite"
 )
@@ -39,9 +42,9 @@ var sqliteMigrations = []string{
 	CREATE INDEX deliveries_pending ON deliveries (seq) WHERE status = 'accepted';
 	CREATE INDEX deliveries_status ON deliveries (status, seq);
 	CREATE INDEX deliveries_received ON deliveries (received_at);`,
-	// Payloads of 1 KiB and more are stored deflated (payload_codec
-	// 'deflate'): JSON shrinks four- to tenfold, and the writer copies,
-	// allocates and fsyncs that much less.
+	// Payloads of 1 KiB and more are stored compressed (payload_codec
+	// 'deflate', now 's2'): JSON shrinks four- to tenfold, and the writer
+	// copies, allocates and fsyncs that much less.
 	`ALTER TABLE deliveries ADD COLUMN payload_codec TEXT NOT NULL DEFAULT ''`,
 	// Routes: one row per (entry, workflow) with its own status, decided
 	// once at accept. Entries journaled before this step that are still
@@ -79,9 +82,10 @@ type SQLite struct {
 	db    *sql.DB
 	group *committer
 	now   func() time.Time
-	// insert is prepared once: parsing the statement per row was a fifth
-	// of the writer's CPU.
-	insert *sql.Stmt
+	// inserts and routeInserts are the group commit's multi-row
+	// statements by row count, prepared once (parsing was a fifth of the
+	// writer's CPU); only the writer goroutine touches them until Close.
+	inserts, routeInserts map[int]*sql.Stmt
 }
 
 var _ Journal = (*SQLite)(nil)
@@ -92,17 +96,8 @@ func OpenSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
 	if err := sqlite.Migrate(ctx, db, "journal", sqliteMigrations); err != nil {
 		return nil, err
 	}
-	insert, err := db.PrepareContext(ctx, insertSQL+` ON CONFLICT (integration_id, dedup_key) DO NOTHING`)
-	if err != nil {
-		return nil, fmt.Errorf("journal: prepare: %w", err)
-	}
-	insertRoute, err := db.PrepareContext(ctx, insertRouteSQL)
-	if err != nil {
-		insert.Close()
-		return nil, fmt.Errorf("journal: prepare: %w", err)
-	}
-	j := &SQLite{db: db, now: time.Now, insert: insert}
-	j.routeStore = routeStore{db: db, now: j.clock, d: dialect{ts: func(t time.Time) any { return t.UnixNano() }}, insertRoute: insertRoute}
+	j := &SQLite{db: db, now: time.Now, inserts: map[int]*sql.Stmt{}, routeInserts: map[int]*sql.Stmt{}}
+	j.routeStore = routeStore{db: db, now: j.clock, d: dialect{ts: func(t time.Time) any { return t.UnixNano() }}}
 	j.group = newCommitter(func(batch []*appendReq) {
 		err := j.commit(batch)
 		for _, r := range batch {
@@ -120,10 +115,22 @@ func (j *SQLite) clock() time.Time { return j.now() }
 func (j *SQLite) Append(ctx context.Context, e Entry) (AppendResult, error) {
 	prepareRoutes(&e)
 	r := &appendReq{entry: e}
-	r.payload, r.codec = encodePayload(e.Event.Payload)
-	return j.group.append(ctx, r)
+	buf := encodeBufs.Get().(*[]byte)
+	r.payload, r.codec = encodePayloadInto(buf, e.Event.Payload)
+	res, err := j.group.append(ctx, r)
+	// The writer is done with the encoded bytes once the append returns
+	// (queued appends are committed before append gives up on them).
+	encodeBufs.Put(buf)
+	return res, err
 }
 
+// encodeBufs are the buffers Append encodes payloads into.
+var encodeBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// commit writes a group in one transaction: its entries with one
+// multi-row INSERT per power-of-two slice of the group (a group of 50 is
+// three statements), then their routes likewise, instead of two
+// statements per entry. Statements are prepared once per row count.
 func (j *SQLite) commit(batch []*appendReq) error {
 	ctx := context.Background()
 	tx, err := j.db.BeginTx(ctx, nil)
@@ -131,17 +138,36 @@ func (j *SQLite) commit(batch []*appendReq) error {
 		return fmt.Errorf("journal: begin: %w", err)
 	}
 	defer tx.Rollback()
-	stmt := tx.StmtContext(ctx, j.insert)
-	defer stmt.Close()
-	for _, r := range batch {
-		if r.res, err = insert(ctx, tx, stmt, r, j.now()); err != nil {
+	now := j.now()
+	for rest := batch; len(rest) > 0; {
+		n := chunkLen(len(rest))
+		if err := j.insertChunk(ctx, tx, rest[:n], now); err != nil {
 			return err
 		}
-		if !r.res.Duplicate {
-			if err := j.insertRoutes(ctx, tx, r.res.Seq, r.entry.Routes, j.now()); err != nil {
-				return err
-			}
+		rest = rest[n:]
+	}
+	var routes []routeRow
+	for _, r := range batch {
+		if r.res.Duplicate {
+			continue
 		}
+		for i, rt := range r.entry.Routes {
+			routes = append(routes, routeRow{seq: r.res.Seq, ord: i, r: rt})
+		}
+	}
+	seqs := make([]int64, 0, len(routes))
+	for _, rr := range routes {
+		seqs = append(seqs, rr.seq)
+	}
+	for len(routes) > 0 {
+		n := chunkLen(len(routes))
+		if err := j.insertRouteChunk(ctx, tx, routes[:n], now); err != nil {
+			return err
+		}
+		routes = routes[n:]
+	}
+	if err := j.holdPaused(ctx, tx, seqs); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("journal: commit: %w", err)
@@ -149,44 +175,278 @@ func (j *SQLite) commit(batch []*appendReq) error {
 	return nil
 }
 
-const insertSQL = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
-		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size, trace_parent)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// chunkLen is the largest power of two that is at most n (and maxGroup).
+func chunkLen(n int) int {
+	c := 1
+	for c*2 <= n && c*2 <= maxGroup {
+		c *= 2
+	}
+	return c
+}
 
-// insert adds r's entry with stmt (insertSQL, deduplicating); a
-// redelivery is recorded as a Duplicate row instead.
-func insert(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, r *appendReq, now time.Time) (AppendResult, error) {
+// routeRow is one route of a group's entry.
+type routeRow struct {
+	seq int64
+	ord int
+	r   Route
+}
+
+// stmtFor returns the prepared statement of n rows of values (cols
+// placeholders each) after head, preparing it the first time; only the
+// writer goroutine calls it.
+func (j *SQLite) stmtFor(cache map[int]*sql.Stmt, head, tail string, cols, n int) (*sql.Stmt, error) {
+	if st := cache[n]; st != nil {
+		return st, nil
+	}
+	st, err := j.db.Prepare(multiRowSQL(head, tail, cols, n))
+	if err != nil {
+		return nil, fmt.Errorf("journal: prepare %d-row insert: %w", n, err)
+	}
+	cache[n] = st
+	return st, nil
+}
+
+const (
+	insertHead = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
+		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size, trace_parent) VALUES `
+	insertTail = ` ON CONFLICT (integration_id, dedup_key) DO NOTHING RETURNING seq`
+	// insertCols is the number of columns insertHead names.
+	insertCols = 17
+)
+
+// insertChunk inserts chunk's entries in one statement and sets each
+// request's result; a redelivery (its dedup key already journaled, or
+// earlier in the chunk) is recorded as a Duplicate row after.
+func (j *SQLite) insertChunk(ctx context.Context, tx *sql.Tx, chunk []*appendReq, now time.Time) error {
+	if len(chunk) == 1 {
+		return j.insertOne(ctx, tx, chunk[0], now)
+	}
+	st, err := j.stmtFor(j.inserts, insertHead, insertTail, insertCols, len(chunk))
+	if err != nil {
+		return err
+	}
+	args := make([]any, 0, insertCols*len(chunk))
+	for _, r := range chunk {
+		args = appendInsertArgs(args, r, now)
+	}
+	for _, r := range chunk {
+		r.res = AppendResult{}
+	}
+	seqs, err := queryInts(ctx, tx.StmtContext(ctx, st), "", args...)
+	if err != nil {
+		return fmt.Errorf("journal: insert: %w", err)
+	}
+	if err := assignSeqs(ctx, tx, nil, chunk, seqs); err != nil {
+		return err
+	}
+	for _, r := range chunk {
+		if r.res.Seq == 0 {
+			if r.res, err = insertDuplicate(ctx, tx, r, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// multiRowSQL is head, n rows of cols ? placeholders, then tail.
+func multiRowSQL(head, tail string, cols, n int) string {
+	row := "(" + placeholders(cols) + ")"
+	var b strings.Builder
+	b.Grow(len(head) + len(tail) + n*(len(row)+1))
+	b.WriteString(head)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(tail)
+	return b.String()
+}
+
+// queryInts runs a query (q on a *sql.Tx, or a prepared *sql.Stmt with q
+// empty) whose rows are one integer each and returns them ascending.
+func queryInts(ctx context.Context, on any, q string, args ...any) ([]int64, error) {
+	var rows *sql.Rows
+	var err error
+	switch x := on.(type) {
+	case *sql.Stmt:
+		rows, err = x.QueryContext(ctx, args...)
+	case *sql.Tx:
+		rows, err = x.QueryContext(ctx, q, args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// assignSeqs sets the results of a chunk's inserted entries from the
+// sequence numbers a multi-row insert returned (seqs, ascending); the
+// others (redeliveries) keep a zero result. Both databases insert the rows
+// in VALUES order, so the ascending numbers belong to the inserted entries
+// in order. Candidates are the entries that insert unless their delivery
+// is already journaled: all but repeats within the chunk. rebind adapts
+// the look-up's placeholders (nil: none).
+func assignSeqs(ctx context.Context, tx *sql.Tx, rebind func(string) string, chunk []*appendReq, seqs []int64) error {
+	var err error
+	candidates := chunk
+	if len(chunk) > 1 {
+		candidates = make([]*appendReq, 0, len(chunk))
+		seen := make(map[[2]string]bool, len(chunk))
+		for _, r := range chunk {
+			if d, ok := dedupKey(r.entry).(string); ok {
+				k := [2]string{r.entry.Event.Integration, d}
+				if seen[k] {
+					continue
+				}
+				seen[k] = true
+			}
+			candidates = append(candidates, r)
+		}
+	}
+	inserted := candidates
+	if len(seqs) != len(candidates) {
+		// Some were redeliveries of journaled entries: keep those whose
+		// delivery's entry is one of the rows just inserted.
+		if inserted, err = insertedOf(ctx, tx, rebind, candidates, seqs); err != nil {
+			return err
+		}
+	}
+	if len(inserted) != len(seqs) {
+		return fmt.Errorf("journal: insert returned %d rows for %d new entries", len(seqs), len(inserted))
+	}
+	for i, r := range inserted {
+		r.res = AppendResult{Seq: seqs[i]}
+	}
+	return nil
+}
+
+// insertOne inserts one entry without RETURNING (a lone delivery: less
+// work than reading a result set). Its statement is j.inserts[1]: chunks
+// of one never take the RETURNING form.
+func (j *SQLite) insertOne(ctx context.Context, tx *sql.Tx, r *appendReq, now time.Time) error {
+	st, err := j.stmtFor(j.inserts, insertHead, oneTail, insertCols, 1)
+	if err != nil {
+		return err
+	}
+	res, err := tx.StmtContext(ctx, st).ExecContext(ctx, appendInsertArgs(make([]any, 0, insertCols), r, now)...)
+	if err != nil {
+		return fmt.Errorf("journal: insert: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		seq, _ := res.LastInsertId()
+		r.res = AppendResult{Seq: seq}
+		return nil
+	}
+	r.res, err = insertDuplicate(ctx, tx, r, now)
+	return err
+}
+
+// oneTail ends the one-row entry insert: no RETURNING.
+const oneTail = ` ON CONFLICT (integration_id, dedup_key) DO NOTHING`
+
+// insertedOf returns the candidates a multi-row insert inserted (seqs are
+// the rows it returned): those without a dedup key, and those whose dedup
+// key's entry is one of seqs.
+func insertedOf(ctx context.Context, tx *sql.Tx, rebind func(string) string, candidates []*appendReq, seqs []int64) ([]*appendReq, error) {
+	q := `SELECT seq FROM deliveries WHERE integration_id = ? AND dedup_key = ?`
+	if rebind != nil {
+		q = rebind(q)
+	}
+	var out []*appendReq
+	for _, r := range candidates {
+		d, ok := dedupKey(r.entry).(string)
+		if !ok {
+			out = append(out, r)
+			continue
+		}
+		var seq int64
+		err := tx.QueryRowContext(ctx, q, r.entry.Event.Integration, d).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // pruned meanwhile (PostgreSQL): recorded again by the one-row path
+		}
+		if err != nil {
+			return nil, fmt.Errorf("journal: find entry: %w", err)
+		}
+		if _, found := slices.BinarySearch(seqs, seq); found {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+const (
+	routeHead = `INSERT INTO routes (seq, ord, workflow_id, blueprint, workflow, part, status, reason, attempts, updated_at) VALUES `
+	routeTail = ` ON CONFLICT (seq, workflow_id) DO NOTHING`
+)
+
+// insertRouteChunk inserts routes in one statement.
+func (j *SQLite) insertRouteChunk(ctx context.Context, tx *sql.Tx, routes []routeRow, now time.Time) error {
+	st, err := j.stmtFor(j.routeInserts, routeHead, routeTail, 10, len(routes))
+	if err != nil {
+		return err
+	}
+	args := make([]any, 0, 10*len(routes))
+	ts := now.UnixNano()
+	for _, rr := range routes {
+		r := rr.r
+		args = append(args, rr.seq, rr.ord, r.WorkflowID, r.Blueprint, r.Workflow, PartitionOf(r.WorkflowID), string(r.Status), r.Reason, 0, ts)
+	}
+	if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
+		return fmt.Errorf("journal: insert route: %w", err)
+	}
+	return nil
+}
+
+// appendInsertArgs appends r's entry's insertSQL arguments to args.
+func appendInsertArgs(args []any, r *appendReq, now time.Time) []any {
 	e := r.entry
 	ev := e.Event
 	if ev.ReceivedAt.IsZero() {
 		ev.ReceivedAt = now
 	}
-	dedup := dedupKey(e)
 	wf, keys, meta := textColumns(e)
-	args := []any{ev.Integration, ev.DeliveryID, dedup, ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
-		wf, keys, meta, r.payload, r.codec, ev.ReceivedAt.UnixNano(), now.UnixNano(), len(ev.Payload), ev.TraceParent}
-	res, err := stmt.ExecContext(ctx, args...)
-	if err != nil {
-		return AppendResult{}, fmt.Errorf("journal: insert: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		seq, _ := res.LastInsertId()
-		return AppendResult{Seq: seq}, nil
-	}
-	// A redelivery: record it, payload-less, for the console.
+	return append(args, ev.Integration, ev.DeliveryID, dedupKey(e), ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
+		wf, keys, meta, r.payload, r.codec, ev.ReceivedAt.UnixNano(), now.UnixNano(), len(ev.Payload), ev.TraceParent)
+}
+
+// insertDuplicate records a redelivery, payload-less, for the console.
+func insertDuplicate(ctx context.Context, tx *sql.Tx, r *appendReq, now time.Time) (AppendResult, error) {
+	ev := r.entry.Event
 	var original int64
 	if err := tx.QueryRowContext(ctx, `SELECT seq FROM deliveries WHERE integration_id = ? AND dedup_key = ?`,
 		ev.Integration, ev.DeliveryID).Scan(&original); err != nil {
 		return AppendResult{}, fmt.Errorf("journal: find original: %w", err)
 	}
+	args := appendInsertArgs(nil, r, now)
 	args[2], args[6], args[7], args[8], args[11], args[12], args[15] = nil, string(Duplicate), fmt.Sprintf("redelivery of entry %d", original), "[]", nil, "", 0
-	res, err = tx.ExecContext(ctx, insertSQL, args...)
+	res, err := tx.ExecContext(ctx, insertSQL, args...)
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("journal: insert duplicate: %w", err)
 	}
 	seq, _ := res.LastInsertId()
 	return AppendResult{Seq: seq, Duplicate: true, Original: original}, nil
 }
+
+const insertSQL = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
+		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size, trace_parent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 const columns = `seq, integration_id, delivery_id, source, event, action, status, reason, workflow_ids, keys, meta, received_at, updated_at, attempts, payload_size`
 
@@ -253,7 +513,13 @@ func (j *SQLite) Backlog(ctx context.Context) (int, error) {
 // Close implements Journal. It waits for queued appends to commit.
 func (j *SQLite) Close() error {
 	j.group.close()
-	return errors.Join(j.insert.Close(), j.insertRoute.Close())
+	var errs []error
+	for _, m := range []map[int]*sql.Stmt{j.inserts, j.routeInserts} {
+		for _, st := range m {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (j *SQLite) query(ctx context.Context, withPayload bool, q string, args ...any) ([]Entry, error) {
@@ -383,36 +649,58 @@ func (j *SQLite) Prune(ctx context.Context, f PruneFilter, dryRun bool) (int, er
 	return int(m), nil
 }
 
-// codecDeflate marks a payload stored deflated.
-const codecDeflate = "deflate"
+// Payload codecs: how a stored payload is encoded.
+const (
+	// codecS2 is S2 (github.com/klauspost/compress/s2, a Snappy
+	// extension), what Append writes: on 8 KiB of JSON it compresses
+	// about as well as deflate's fastest level in a fifteenth of the time
+	// (1.6 µs against 25 µs), and deflate was a third of the ingress's
+	// CPU.
+	codecS2 = "s2"
+	// codecDeflate is what journals written before codecS2 hold; still
+	// read.
+	codecDeflate = "deflate"
+)
 
-// encodePayload returns the stored form of a payload: deflated (fastest
-// level) when it is 1 KiB or more and that makes it smaller.
+// encodePayload returns the stored form of a payload: S2 when it is 1 KiB
+// or more and that makes it smaller. (Smaller ones are stored as they
+// are; larger raw rows cost modernc.org/sqlite's allocator a page mapping
+// per row.)
 func encodePayload(p []byte) ([]byte, string) {
+	return encodePayloadInto(new([]byte), p)
+}
+
+// encodePayloadInto is encodePayload writing into *buf, grown as needed;
+// the result aliases *buf until the next call.
+func encodePayloadInto(buf *[]byte, p []byte) ([]byte, string) {
 	if len(p) < 1024 {
 		return p, ""
 	}
-	var b bytes.Buffer
-	b.Grow(len(p) / 3)
-	w := deflaters.Get().(*flate.Writer) // a new Writer costs ~600 KiB: reuse them
-	defer deflaters.Put(w)
-	w.Reset(&b)
-	if _, err := w.Write(p); err != nil || w.Close() != nil || b.Len() >= len(p) {
+	n := s2.MaxEncodedLen(len(p))
+	if n < 0 {
 		return p, ""
 	}
-	return b.Bytes(), codecDeflate
+	if cap(*buf) < n {
+		*buf = make([]byte, n)
+	}
+	out := s2.Encode((*buf)[:n], p)
+	if len(out) >= len(p) {
+		return p, ""
+	}
+	return out, codecS2
 }
-
-var deflaters = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, flate.BestSpeed) // BestSpeed is a valid level: no error
-	return w
-}}
 
 // decodePayload undoes encodePayload.
 func decodePayload(p []byte, codec string) ([]byte, error) {
 	switch codec {
 	case "":
 		return p, nil
+	case codecS2:
+		out, err := s2.Decode(nil, p)
+		if err != nil {
+			return nil, fmt.Errorf("decode payload: %w", err)
+		}
+		return out, nil
 	case codecDeflate:
 		out, err := io.ReadAll(flate.NewReader(bytes.NewReader(p)))
 		if err != nil {

@@ -43,6 +43,151 @@ func Run(t *testing.T, newStore Opener) {
 	t.Run("PauseRacesAppends", func(t *testing.T) { t.Parallel(); pauseRacesAppends(t, newStore(t)) })
 	t.Run("Stuck", func(t *testing.T) { t.Parallel(); stuck(t, newStore(t)) })
 	t.Run("TraceParent", func(t *testing.T) { t.Parallel(); traceParent(t, newStore(t)) })
+	t.Run("PendingByPartitionAndExclusion", func(t *testing.T) { t.Parallel(); pendingFilters(t, newStore(t)) })
+	t.Run("MarksOfOneEntryFromTwoJournals", func(t *testing.T) { t.Parallel(); concurrentMarks(t, newStore(t)) })
+	t.Run("GroupCommitResultsPerEntry", func(t *testing.T) { t.Parallel(); groupResults(t, newStore(t)) })
+}
+
+// groupResults: concurrent appends share group commits, redeliveries
+// among them (also within one group); each append's result names its own
+// entry, and exactly one of each delivery ID is not a duplicate.
+func groupResults(t *testing.T, open func() journal.Journal) {
+	ctx := context.Background()
+	j := open()
+	defer j.Close()
+	const n = 150
+	type result struct {
+		id  string
+		res journal.AppendResult
+	}
+	results := make(chan result, 3*n)
+	var wg sync.WaitGroup
+	for i := range 3 * n {
+		id := fmt.Sprint("g", i%n)
+		wg.Go(func() {
+			e := entry("int_g", id, journal.Accepted)
+			if i%7 == 0 {
+				e = entry("int_g", fmt.Sprint("rejected-", i), journal.Rejected)
+				id = e.Event.DeliveryID
+			}
+			r, err := j.Append(ctx, e)
+			require.NoError(t, err)
+			results <- result{id, r}
+		})
+	}
+	wg.Wait()
+	close(results)
+	firsts := map[string]int64{}
+	var dups []result
+	for r := range results {
+		e, err := j.Get(ctx, r.res.Seq)
+		require.NoError(t, err)
+		require.Equal(t, r.id, e.Event.DeliveryID, "the result of an append names its own entry")
+		if r.res.Duplicate {
+			require.Equal(t, journal.Duplicate, e.Status)
+			dups = append(dups, r)
+			continue
+		}
+		_, seen := firsts[r.id]
+		require.False(t, seen, "one first delivery of %s", r.id)
+		firsts[r.id] = r.res.Seq
+		if !strings.HasPrefix(r.id, "rejected-") {
+			require.Equal(t, journal.Accepted, e.Status)
+			require.Len(t, e.Routes, 1)
+			require.Equal(t, wfOf("int_g", r.id), e.Routes[0].WorkflowID)
+		}
+	}
+	for _, d := range dups {
+		require.Equal(t, firsts[d.id], d.res.Original, "a redelivery names the first one")
+	}
+	p, err := j.Pending(ctx, journal.PendingQuery{Limit: 1000})
+	require.NoError(t, err)
+	var accepted int
+	for id := range firsts {
+		if !strings.HasPrefix(id, "rejected-") {
+			accepted++
+		}
+	}
+	require.Len(t, p, accepted, "one route per first delivery")
+}
+
+// pendingFilters: Pending reads only the partitions asked for, and skips
+// excluded workflows, keeping acceptance order.
+func pendingFilters(t *testing.T, open func() journal.Journal) {
+	ctx := context.Background()
+	j := open()
+	defer j.Close()
+	// Workflows in two different partitions, and a third workflow.
+	wfA, wfB := "wf-part-a", ""
+	for i := 0; wfB == ""; i++ {
+		if id := fmt.Sprint("wf-part-b", i); journal.PartitionOf(id) != journal.PartitionOf(wfA) {
+			wfB = id
+		}
+	}
+	var seqA []int64
+	for i := range 3 {
+		for _, wf := range []string{wfA, wfB} {
+			e := entry("int_pf", fmt.Sprint(wf, "-", i), journal.Accepted)
+			e.Routes[0].WorkflowID = wf
+			r, err := j.Append(ctx, e)
+			require.NoError(t, err)
+			if wf == wfA {
+				seqA = append(seqA, r.Seq)
+			}
+		}
+	}
+	got, err := j.Pending(ctx, journal.PendingQuery{Limit: 10, Partitions: []int{journal.PartitionOf(wfA)}})
+	require.NoError(t, err)
+	var seqs []int64
+	for _, p := range got {
+		require.Equal(t, wfA, p.Route.WorkflowID)
+		require.Equal(t, journal.PartitionOf(wfA), p.Route.Partition)
+		seqs = append(seqs, p.Event.Seq)
+	}
+	require.Equal(t, seqA, seqs, "one partition's routes, in acceptance order")
+
+	got, err = j.Pending(ctx, journal.PendingQuery{Limit: 10, Partitions: []int{}})
+	require.NoError(t, err)
+	require.Empty(t, got, "no partition held: nothing")
+
+	got, err = j.Pending(ctx, journal.PendingQuery{Limit: 10, Exclude: []string{wfA}})
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	for _, p := range got {
+		require.Equal(t, wfB, p.Route.WorkflowID, "an excluded workflow's routes are skipped")
+	}
+	all := pending(t, j, 10)
+	require.Len(t, all, 6)
+}
+
+// concurrentMarks: two journals on one store (two replicas) mark the two
+// routes of one entry at once; the entry ends forwarded, not accepted.
+func concurrentMarks(t *testing.T, open func() journal.Journal) {
+	ctx := context.Background()
+	j1, j2 := open(), open()
+	defer j1.Close()
+	defer j2.Close()
+	var seqs []int64
+	for i := range 20 {
+		r, err := j1.Append(ctx, twoRoutes(fmt.Sprint("cm", i)))
+		require.NoError(t, err)
+		seqs = append(seqs, r.Seq)
+	}
+	var wg sync.WaitGroup
+	for i, seq := range seqs {
+		id := fmt.Sprint("cm", i)
+		wg.Go(func() { require.NoError(t, j1.MarkRoutes(ctx, forwarded(seq, "a/"+id))) })
+		wg.Go(func() { require.NoError(t, j2.MarkRoutes(ctx, forwarded(seq, "b/"+id))) })
+	}
+	wg.Wait()
+	for _, seq := range seqs {
+		e, err := j1.Get(ctx, seq)
+		require.NoError(t, err)
+		require.Equal(t, journal.Forwarded, e.Status, "entry %d", seq)
+	}
+	n, err := j1.Backlog(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
 }
 
 // entry is a delivery; an accepted one routes to wfOf(integration, id).

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// probotScript is Probot's receiving path on Node: see probot.mjs.
+//
+//go:embed probot.mjs
+var probotScript []byte
+
+// octokitWebhooks is the package Probot receives webhooks with, at the
+// version the comparison of issue 18 names.
+const octokitWebhooks = "@octokit/webhooks@14.2.0"
+
+// probotBodySize is the comparison's body: a 22 KB pull_request.
+const probotBodySize = 22 << 10
+
+// installOctokit installs octokitWebhooks into dir (once: it stays for
+// the next run) and writes the script beside it; it returns the script's
+// path.
+func installOctokit(ctx context.Context, dir string) (string, error) {
+	if _, err := exec.LookPath("node"); err != nil {
+		return "", errors.New("node is not installed")
+	}
+	if _, err := exec.LookPath("npm"); err != nil {
+		return "", errors.New("npm is not installed")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	var installed struct{ Version string }
+	if b, err := os.ReadFile(filepath.Join(dir, "node_modules", "@octokit", "webhooks", "package.json")); err == nil {
+		_ = json.Unmarshal(b, &installed)
+	}
+	if "@octokit/webhooks@"+installed.Version != octokitWebhooks {
+		if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"name":"hookflow-bench-probot","private":true,"type":"module"}`+"\n"), 0o644); err != nil {
+			return "", err
+		}
+		ictx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ictx, "npm", "install", "--no-audit", "--no-fund", "--prefix", dir, octokitWebhooks)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("npm install %s: %w: %s", octokitWebhooks, err, out)
+		}
+	}
+	script := filepath.Join(dir, "probot.mjs")
+	return script, os.WriteFile(script, probotScript, 0o644)
+}
+
+// probot: Hookflow's ingress (the production build, SQLite journal,
+// fsync'd group commit, forwarding off) against Probot's receiving path
+// (@octokit/webhooks' Node middleware with a trivial handler, storing
+// nothing), the same signed 22 KB pull_request body, closed loop at
+// --concurrency, in two interleaved halves. Skipped, with a row saying
+// why, when Node.js or npm is missing.
+func (b *bench) probot(ctx context.Context) error {
+	name := fmt.Sprintf("receiving path vs Probot (22 KB pull_request, c=%d, %s)", b.opts.concurrency, b.opts.ackDuration)
+	script, err := installOctokit(ctx, b.opts.nodeCache)
+	if err != nil {
+		b.rep.add(name, "requests/s", "skipped: "+err.Error(), "", "")
+		b.log.Warn("probot comparison skipped", "error", err)
+		return nil
+	}
+	secret := randomSecret()
+	body, err := prBodyOfSize("bench", "probot", 1, probotBodySize)
+	if err != nil {
+		return err
+	}
+	d := &delivery{body: body, sig: sign(body, secret)}
+	dir, err := b.dir("probot")
+	if err != nil {
+		return err
+	}
+	node, err := startChildEnv(ctx, "probot (node)", filepath.Join(dir, "node.log"), "listening on http://", []string{"SECRET=" + string(secret)},
+		"node", script)
+	if err != nil {
+		return err
+	}
+	defer node.stop()
+	pb := &server{proc: node, hookURL: node.url() + "/hooks/probot"}
+	hf, err := b.startIngress(ctx, secret)
+	if err != nil {
+		return err
+	}
+	defer hf.proc.stop()
+
+	half := b.opts.ackDuration / 2
+	var pbRuns, hfRuns []*stats
+	for round := range 2 {
+		for _, side := range []struct {
+			srv  *server
+			runs *[]*stats
+			name string
+		}{{pb, &pbRuns, "probot"}, {hf, &hfRuns, "hf"}} {
+			p := newPoster(side.srv.hookURL, fmt.Sprintf("probot-%s-%d-", side.name, round))
+			s := closedLoop(ctx, b.opts.concurrency, time.Second, half, func(ctx context.Context) (int, error) { return p.post(ctx, d) })
+			*side.runs = append(*side.runs, s)
+			b.log.Info("probot comparison", "side", side.name, "round", round, "req/s", int(s.rps()), "p99", s.pct(99), "statuses", s.statusSummary())
+		}
+	}
+	ps, hs := mergeStats(pbRuns), mergeStats(hfRuns)
+	hfMem, _ := readMemory(hf.proc.pid())
+	pbMem, _ := readMemory(node.pid())
+	b.rep.add(name, "requests/s (Hookflow vs Probot)", fmtRate(hs.rps(), "req/s"), fmtRate(ps.rps(), "req/s"), ratio(hs.rps(), ps.rps()))
+	b.rep.add(name, "p99", fmtMs(hs.pct(99)), fmtMs(ps.pct(99)), ratio(ms(hs.pct(99)), ms(ps.pct(99))))
+	b.rep.add(name, "errors", strconv.Itoa(hs.errors), strconv.Itoa(ps.errors), "")
+	b.rep.add(name, "peak RSS (VmHWM)", fmtMiB(hfMem.hwm), fmtMiB(pbMem.hwm), ratio(float64(hfMem.hwm), float64(pbMem.hwm)))
+	b.rep.note("**Probot comparison.** The same signed 22 KB GitHub `pull_request` delivery (the synchronize example padded in "+
+		"`pull_request.body`), %d keep-alive connections, closed loop, %s per side in two interleaved halves. Hookflow: the "+
+		"ingress of the production build (`--ingress-bin`), SQLite journal with fsync'd group commit, forwarding off, as in "+
+		"the ack benchmark. Probot: `%s`'s `createNodeMiddleware` on Node %s with one trivial `pull_request` handler: it "+
+		"verifies the signature, parses the body and dispatches, storing nothing (installed once into %s). Hookflow "+
+		"answered %s; Probot %s.", b.opts.concurrency, b.opts.ackDuration, octokitWebhooks, nodeVersion(), b.opts.nodeCache,
+		hs.statusSummary(), ps.statusSummary())
+	g := goal{name: "ingress_vs_probot", ratio: true, got: hs.rps() / ps.rps(), target: 1, atLeast: true,
+		why: "every Hookflow answer waits for its group's fsync'd commit in the single SQLite writer, which Probot does not do; see the ack goal"}
+	if hs.errors > 0 {
+		g.got, g.why = 0, fmt.Sprintf("Hookflow answered with %d errors (%s)", hs.errors, hs.statusSummary())
+	}
+	b.rep.goal(g)
+	return nil
+}
+
+func nodeVersion() string {
+	out, err := exec.Command("node", "--version").Output()
+	if err != nil {
+		return "?"
+	}
+	return string(trimNL(out))
+}
+
+func trimNL(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
