@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -45,8 +47,24 @@ type Entity struct {
 	// one). Zero means EventsPerRun.
 	EventsPerRun int
 
+	// Settled, when set, is called once the entity has been quiet for
+	// Settle after applying events: a blueprint that computes a desired
+	// state from everything it has seen (apply only records the event)
+	// acts here, once per burst, whatever order the burst came in. It
+	// returns done=true when the entity's work is finished. Nil means
+	// apply does all the work, as before.
+	Settled func(ctx workflow.Context) (done bool, err error)
+	// Settle is how long the entity waits for more events before calling
+	// Settled; a steady stream is settled at least every 10×Settle. Zero
+	// means Settled is called as soon as no signal is buffered.
+	Settle time.Duration
+
 	state EntityState
 	seen  map[string]bool
+	// dirty says events were applied since Settled last ran; since is
+	// when the first of them was.
+	dirty bool
+	since time.Time
 	// handled counts the events this run received.
 	handled int
 	// attrs says whether this run upserts search attributes: false when
@@ -84,6 +102,27 @@ func (e *Entity) Run(ctx workflow.Context, apply Apply, continueAsNew func(Entit
 		if err != nil {
 			return err
 		}
+		pending = Batch{}
+		if !done && e.Settled != nil && e.dirty {
+			more, ok := e.wait(ctx, ch)
+			if ok && !e.overdue(ctx) && !e.mustContinue(ctx) {
+				pending = more
+				continue
+			}
+			// Quiet, overdue in a steady stream, or about to continue as
+			// new: settle now; a batch that came is applied after.
+			e.dirty, e.since = false, time.Time{}
+			if done, err = e.Settled(ctx); err != nil {
+				return err
+			}
+			if ok && !done && !e.mustContinue(ctx) {
+				pending = more
+				continue
+			}
+			if ok {
+				e.keep(more.Events)
+			}
+		}
 		if done {
 			// Events that arrived after the work was done belong to the
 			// entity's next life: hand them to a new run instead of
@@ -94,17 +133,47 @@ func (e *Entity) Run(ctx workflow.Context, apply Apply, continueAsNew func(Entit
 			}
 			return continueAsNew(e.state)
 		}
-		perRun := e.EventsPerRun
-		if perRun <= 0 {
-			perRun = EventsPerRun
-		}
-		if info := workflow.GetInfo(ctx); e.handled >= perRun || info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > HistoryLimit {
+		if e.mustContinue(ctx) {
 			e.drain(ch)
 			return continueAsNew(e.state)
 		}
-		pending = Batch{}
 		ch.Receive(ctx, &pending)
 	}
+}
+
+// mustContinue says the run has taken EventsPerRun events, its history
+// passed HistoryLimit or Temporal suggests continuing as new.
+func (e *Entity) mustContinue(ctx workflow.Context) bool {
+	perRun := e.EventsPerRun
+	if perRun <= 0 {
+		perRun = EventsPerRun
+	}
+	info := workflow.GetInfo(ctx)
+	return e.handled >= perRun || info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > HistoryLimit
+}
+
+// wait waits up to Settle for the next batch; ok is false when none came.
+func (e *Entity) wait(ctx workflow.Context, ch workflow.ReceiveChannel) (Batch, bool) {
+	var b Batch
+	if ch.ReceiveAsync(&b) {
+		return b, true
+	}
+	if e.Settle <= 0 {
+		return Batch{}, false
+	}
+	timerCtx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	got := false
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &b); got = true })
+	sel.AddFuture(workflow.NewTimer(timerCtx, e.Settle), func(workflow.Future) {})
+	sel.Select(ctx)
+	return b, got
+}
+
+// overdue says the events waiting for Settled have waited 10×Settle.
+func (e *Entity) overdue(ctx workflow.Context) bool {
+	return e.Settle > 0 && !e.since.IsZero() && workflow.Now(ctx).Sub(e.since) >= 10*e.Settle
 }
 
 // drain moves buffered signals into State.Pending, dropping redeliveries.
@@ -139,6 +208,9 @@ func (e *Entity) applyBatch(ctx workflow.Context, b Batch, apply Apply) (bool, e
 		}
 		e.remember(key)
 		e.state.Applied++
+		if !e.dirty {
+			e.dirty, e.since = true, workflow.Now(ctx)
+		}
 		if e.attrs {
 			if err := upsertSearchAttributes(ctx, ev); err != nil {
 				// Finding the entity is worth less than acting on it.

@@ -102,3 +102,66 @@ func TestSeenSetIsBounded(t *testing.T) {
 	require.False(t, e.seen["0"])
 	require.True(t, e.seen[fmt.Sprint(SeenLimit+9)])
 }
+
+// settledWorkflow records the events applied and, each time it settles,
+// how many it had seen; it is done when it settles after a "stop".
+func settledWorkflow(ctx workflow.Context, settle time.Duration) ([]int, error) {
+	var applied, settles []int
+	n, stop := 0, false
+	e := NewEntity(EntityState{})
+	e.Settle = settle
+	e.Settled = func(workflow.Context) (bool, error) {
+		settles = append(settles, n)
+		return stop, nil
+	}
+	err := e.Run(ctx, func(_ workflow.Context, ev Event) (bool, error) {
+		n++
+		applied = append(applied, n)
+		stop = stop || ev.Type == "stop"
+		return false, nil
+	}, func(EntityState) error { return fmt.Errorf("no continue-as-new here") })
+	return settles, err
+}
+
+func TestEntitySettlesOncePerBurst(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		at      []time.Duration // when each one-event batch arrives
+		want    []int           // events seen at each settle
+		settle  time.Duration
+		stopIdx int
+	}{
+		{"a burst settles once", []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}, []int{3}, 5 * time.Second, 2},
+		{"two bursts settle twice", []time.Duration{time.Second, 2 * time.Second, time.Minute}, []int{2, 3}, 5 * time.Second, 2},
+		{"a steady stream settles within 10×Settle", func() []time.Duration {
+			var at []time.Duration
+			for i := range 30 {
+				at = append(at, time.Duration(i+1)*time.Second)
+			}
+			return at
+		}(), []int{20, 30}, 2 * time.Second, 29},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var s testsuite.WorkflowTestSuite
+			env := s.NewTestWorkflowEnvironment()
+			env.RegisterWorkflowWithOptions(settledWorkflow, workflow.RegisterOptions{Name: "settled"})
+			for i, at := range tt.at {
+				typ := "x"
+				if i == tt.stopIdx {
+					typ = "stop"
+				}
+				e := ev(fmt.Sprint(i), typ)
+				env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalEvents, Batch{Events: []Event{e}}) }, at)
+			}
+			env.ExecuteWorkflow("settled", tt.settle)
+			require.True(t, env.IsWorkflowCompleted())
+			require.NoError(t, env.GetWorkflowError())
+			var settles []int
+			require.NoError(t, env.GetWorkflowResult(&settles))
+			require.Equal(t, tt.want, settles)
+		})
+	}
+}
