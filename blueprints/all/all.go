@@ -6,6 +6,7 @@ package all
 import (
 	"github.com/hookflow/hookflow/blueprints"
 	"github.com/hookflow/hookflow/blueprints/prcomment"
+	"github.com/hookflow/hookflow/blueprints/prjira"
 	"github.com/hookflow/hookflow/blueprints/relay"
 	// hookflow:imports (new blueprints go above this line)
 )
@@ -15,6 +16,7 @@ import (
 func List() []blueprints.Blueprint {
 	return []blueprints.Blueprint{
 		prcomment.Blueprint,
+		prjira.Blueprint,
 		relay.Blueprint,
 		// hookflow:blueprints (new blueprints go above this line)
 	}
