@@ -53,18 +53,19 @@ type Settings struct {
 	ClosedStatus string `yaml:"closed_status" json:"closed_status,omitempty"`
 	// CommentOnMerge comments the merge commit on each linked issue.
 	// Default true.
-	CommentOnMerge *bool `yaml:"comment_on_merge" json:"comment_on_merge,omitempty"`
+	CommentOnMerge bool `yaml:"comment_on_merge" json:"comment_on_merge"`
 	// CommentOnClose comments on each linked issue when the pull request
 	// is closed without merging. Default true.
-	CommentOnClose *bool `yaml:"comment_on_close" json:"comment_on_close,omitempty"`
+	CommentOnClose bool `yaml:"comment_on_close" json:"comment_on_close"`
 	// Settle is how long a pull request's workflow waits for more events
-	// before it acts on Jira, so that a burst (opened, labelled, review
-	// requested) costs one round of calls. Default 5s; "0s" acts at once.
-	Settle *time.Duration `yaml:"settle" json:"settle,omitempty"`
-	// Integrations override these settings per integration ID: any key set
-	// there replaces the one above for pull requests arriving through that
-	// integration.
-	Integrations map[string]Override `yaml:"integrations" json:"integrations,omitempty"`
+	// before it acts on Jira, so that a burst (opened, edited, review
+	// requested, delivered in any order) costs one round of calls.
+	// Default 5s; 0s acts after every batch.
+	Settle time.Duration `yaml:"settle" json:"settle"`
+	// Overrides replace these settings per integration ID (int_…): any key
+	// set there replaces the one above for pull requests arriving through
+	// that integration. Empty means none.
+	Overrides map[string]Override `yaml:"overrides" json:"overrides,omitempty"`
 }
 
 // Override is the part of Settings that may differ per integration.
@@ -79,7 +80,8 @@ type Override struct {
 
 // DefaultSettings returns the defaults.
 func DefaultSettings() *Settings {
-	return &Settings{ReviewStatus: DefaultReviewStatus, DoneStatus: DefaultDoneStatus}
+	return &Settings{ReviewStatus: DefaultReviewStatus, DoneStatus: DefaultDoneStatus, CommentOnMerge: true, CommentOnClose: true,
+		Settle: DefaultSettle, Overrides: map[string]Override{}}
 }
 
 var projectKey = regexp.MustCompile(`^[A-Z][A-Z0-9_]+$`)
@@ -89,19 +91,19 @@ func (s *Settings) Validate() error {
 	if err := validate("", Override{Projects: s.Projects, ReviewStatus: s.ReviewStatus, DoneStatus: s.DoneStatus, ClosedStatus: s.ClosedStatus}); err != nil {
 		return err
 	}
-	if s.Settle != nil && (*s.Settle < 0 || *s.Settle > time.Hour) {
-		return fmt.Errorf("settle: %s is not between 0s and 1h", *s.Settle)
+	if s.Settle < 0 || s.Settle > time.Hour {
+		return fmt.Errorf("settle: %s is not between 0s and 1h", s.Settle)
 	}
-	ids := make([]string, 0, len(s.Integrations))
-	for id := range s.Integrations {
+	ids := make([]string, 0, len(s.Overrides))
+	for id := range s.Overrides {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
 		if strings.TrimSpace(id) == "" {
-			return errors.New("integrations: an override needs an integration ID")
+			return errors.New("overrides: an override needs an integration ID")
 		}
-		if err := validate("integrations."+id+".", s.Integrations[id]); err != nil {
+		if err := validate("overrides."+id+".", s.Overrides[id]); err != nil {
 			return err
 		}
 	}
@@ -139,23 +141,14 @@ type Effective struct {
 // integration.
 func (s Settings) For(integration string) Effective {
 	e := Effective{Site: s.Site, Projects: s.Projects, ReviewStatus: s.ReviewStatus, DoneStatus: s.DoneStatus,
-		ClosedStatus: s.ClosedStatus, CommentOnMerge: true, CommentOnClose: true, Settle: DefaultSettle}
+		ClosedStatus: s.ClosedStatus, CommentOnMerge: s.CommentOnMerge, CommentOnClose: s.CommentOnClose, Settle: s.Settle}
 	if e.ReviewStatus == "" {
 		e.ReviewStatus = DefaultReviewStatus
 	}
 	if e.DoneStatus == "" {
 		e.DoneStatus = DefaultDoneStatus
 	}
-	if s.CommentOnMerge != nil {
-		e.CommentOnMerge = *s.CommentOnMerge
-	}
-	if s.CommentOnClose != nil {
-		e.CommentOnClose = *s.CommentOnClose
-	}
-	if s.Settle != nil {
-		e.Settle = *s.Settle
-	}
-	if o, ok := s.Integrations[integration]; ok {
+	if o, ok := s.Overrides[integration]; ok {
 		if o.Projects != nil {
 			e.Projects = o.Projects
 		}
