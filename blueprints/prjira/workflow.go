@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
@@ -69,7 +70,8 @@ type Outcome struct {
 	Key string `json:"key"`
 	// Step is "check", "link", "unlink", "transition" or "comment".
 	Step string `json:"step"`
-	// Result is "unknown key", "missing transition" or "failed".
+	// Result is "unknown key", "missing transition" or "refused" (Jira
+	// answered 4xx).
 	Result string `json:"result"`
 	Error  string `json:"error,omitempty"`
 }
@@ -81,6 +83,15 @@ type Output struct {
 	Linked   []string
 	Outcomes []Outcome
 }
+
+// RetryRounds and RetryEvery bound how a pull request's workflow waits
+// out a Jira that stays down after an activity's own retries: another
+// round of the calls that failed every RetryEvery, at most RetryRounds
+// times (a day).
+const (
+	RetryRounds = 96
+	RetryEvery  = 15 * time.Minute
+)
 
 // Register registers the blueprint's workflow.
 func Register(r worker.WorkflowRegistry) {
@@ -108,7 +119,15 @@ func PullRequest(ctx workflow.Context, in Input) (Output, error) {
 		if st.Facts.Latest.Number == 0 {
 			return false, nil
 		}
-		reconcile(ctx, &st, in.Settings.For(st.Integration))
+		// Jira may be down longer than an activity retries (a day in
+		// production): what could not be done is tried again, in rounds,
+		// for as long again; nothing is lost while Jira is away.
+		for round := 1; reconcile(ctx, &st, in.Settings.For(st.Integration)) && round < RetryRounds; round++ {
+			workflow.GetLogger(ctx).Warn("Jira calls failed; trying again", "round", round, "in", RetryEvery)
+			if err := workflow.Sleep(ctx, RetryEvery); err != nil {
+				return false, err
+			}
+		}
 		return st.Facts.Latest.State != workflows.PullRequestOpen, nil
 	}
 	err := entity.Run(ctx, apply, func(es workflows.EntityState) error {
@@ -211,8 +230,10 @@ func fingerprint(l jiraact.RemoteLink) string {
 // reconcile makes Jira hold what the facts want: it checks new keys,
 // removes the links of keys no longer named, writes changed links, moves
 // issues to the wanted status and posts the wanted comment. It changes
-// only what differs from what st says Jira holds.
-func reconcile(ctx workflow.Context, st *State, e Effective) {
+// only what differs from what st says Jira holds. It returns whether a
+// call failed in a way another round may fix (Jira down, rate limits past
+// the activity's retries); permanent refusals are recorded as Outcomes.
+func reconcile(ctx workflow.Context, st *State, e Effective) (retry bool) {
 	if st.Checked == nil {
 		st.Checked = map[string]bool{}
 	}
@@ -228,6 +249,8 @@ func reconcile(ctx workflow.Context, st *State, e Effective) {
 		if _, ok := st.Checked[k]; !ok {
 			if exists, decided := check(ctx, st, e.Site, k); decided {
 				st.Checked[k] = exists
+			} else {
+				retry = true
 			}
 		}
 		if st.Checked[k] {
@@ -241,7 +264,7 @@ func reconcile(ctx workflow.Context, st *State, e Effective) {
 		}
 		in := jiraact.DeleteRemoteLinkInput{Installation: e.Site, Key: k, GlobalID: gid}
 		if err := workflow.ExecuteActivity(ctx, jiraact.DeleteRemoteLink, in).Get(ctx, nil); err != nil {
-			st.record(Outcome{Key: k, Step: "unlink", Result: "failed", Error: err.Error()})
+			retry = st.failed(ctx, k, "unlink", err) || retry
 			continue
 		}
 		delete(st.Links, k)
@@ -253,7 +276,7 @@ func reconcile(ctx workflow.Context, st *State, e Effective) {
 		if fp := fingerprint(link); st.Links[k] != fp {
 			in := jiraact.AddRemoteLinkInput{Installation: e.Site, Key: k, Link: link}
 			if err := workflow.ExecuteActivity(ctx, jiraact.AddRemoteLink, in).Get(ctx, nil); err != nil {
-				st.record(Outcome{Key: k, Step: "link", Result: "failed", Error: err.Error()})
+				retry = st.failed(ctx, k, "link", err) || retry
 				continue
 			}
 			st.Links[k] = fp
@@ -268,7 +291,7 @@ func reconcile(ctx workflow.Context, st *State, e Effective) {
 				st.record(Outcome{Key: k, Step: "transition", Result: "missing transition", Error: err.Error()})
 				st.Statuses[k] = status
 			case err != nil:
-				st.record(Outcome{Key: k, Step: "transition", Result: "failed", Error: err.Error()})
+				retry = st.failed(ctx, k, "transition", err) || retry
 			default:
 				st.Statuses[k] = status
 			}
@@ -276,12 +299,26 @@ func reconcile(ctx workflow.Context, st *State, e Effective) {
 		if marker != "" && !slices.Contains(st.Comments, k+" "+marker) {
 			in := jiraact.AddCommentInput{Installation: e.Site, Key: k, Body: body, Marker: marker}
 			if err := workflow.ExecuteActivity(ctx, jiraact.AddComment, in).Get(ctx, nil); err != nil {
-				st.record(Outcome{Key: k, Step: "comment", Result: "failed", Error: err.Error()})
+				retry = st.failed(ctx, k, "comment", err) || retry
 				continue
 			}
 			st.Comments = append(st.Comments, k+" "+marker)
 		}
 	}
+	return retry
+}
+
+// failed handles a call that failed after its retries: a permanent
+// refusal (a 4xx) is recorded as an Outcome and not tried again for these
+// facts; anything else is logged and reported for another round.
+func (st *State) failed(ctx workflow.Context, key, step string, err error) (retry bool) {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.NonRetryable() {
+		st.record(Outcome{Key: key, Step: step, Result: "refused", Error: err.Error()})
+		return false
+	}
+	workflow.GetLogger(ctx).Warn("Jira call failed", "issue", key, "step", step, "error", err)
+	return true
 }
 
 // check asks Jira whether key names an issue the credential sees; decided
@@ -299,8 +336,10 @@ func check(ctx workflow.Context, st *State, site, key string) (exists, decided b
 		st.record(Outcome{Key: key, Step: "check", Result: "unknown key", Error: err.Error()})
 		return false, true
 	}
-	st.record(Outcome{Key: key, Step: "check", Result: "failed", Error: err.Error()})
-	return false, false
+	if st.failed(ctx, key, "check", err) {
+		return false, false
+	}
+	return false, true
 }
 
 func (st *State) record(o Outcome) {
