@@ -23,7 +23,10 @@ var Blueprint = blueprints.Blueprint{
 		return Subscriptions("", settings)
 	},
 	Register: Register,
-	Needs:    []blueprints.Need{{Connector: blueprints.Jira, Why: "links, transitions and comments on the issues pull requests name"}},
+	Needs: []blueprints.Need{
+		{Connector: blueprints.Jira, Why: "links, transitions and comments on the issues pull requests name"},
+		{Connector: blueprints.GitHub, Why: "reads GitHub pull requests' commits and keeps their linked-issues comment"},
+	},
 }
 
 // Defaults of the settings.
@@ -62,6 +65,18 @@ type Settings struct {
 	// requested, delivered in any order) costs one round of calls.
 	// Default 5s; 0s acts after every batch.
 	Settle time.Duration `yaml:"settle" json:"settle"`
+	// CommentOnPullRequest keeps one comment on a GitHub/GHES pull request
+	// listing the issues it links, edited in place as they change. GitLab
+	// and Bitbucket have no comment yet. Default true.
+	CommentOnPullRequest bool `yaml:"comment_on_pull_request" json:"comment_on_pull_request"`
+	// ReadCommits reads a GitHub/GHES pull request's commit messages for
+	// keys (GET /repos/{owner}/{repo}/pulls/{n}/commits, once per opened,
+	// reopened or synchronize event). Default true.
+	ReadCommits bool `yaml:"read_commits" json:"read_commits"`
+	// BrowseURL is the Jira site's address for people
+	// (https://acme.atlassian.net/): the pull request comment links each
+	// key to BrowseURL/browse/KEY. Empty lists the keys without links.
+	BrowseURL string `yaml:"browse_url" json:"browse_url,omitempty"`
 	// Overrides replace these settings per integration ID (int_…): any key
 	// set there replaces the one above for pull requests arriving through
 	// that integration. Empty means none.
@@ -81,7 +96,7 @@ type Override struct {
 // DefaultSettings returns the defaults.
 func DefaultSettings() *Settings {
 	return &Settings{ReviewStatus: DefaultReviewStatus, DoneStatus: DefaultDoneStatus, CommentOnMerge: true, CommentOnClose: true,
-		Settle: DefaultSettle, Overrides: map[string]Override{}}
+		CommentOnPullRequest: true, ReadCommits: true, Settle: DefaultSettle, Overrides: map[string]Override{}}
 }
 
 var projectKey = regexp.MustCompile(`^[A-Z][A-Z0-9_]+$`)
@@ -90,6 +105,9 @@ var projectKey = regexp.MustCompile(`^[A-Z][A-Z0-9_]+$`)
 func (s *Settings) Validate() error {
 	if err := validate("", Override{Projects: s.Projects, ReviewStatus: s.ReviewStatus, DoneStatus: s.DoneStatus, ClosedStatus: s.ClosedStatus}); err != nil {
 		return err
+	}
+	if u := s.BrowseURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		return fmt.Errorf("browse_url: %q is not an http(s) URL", u)
 	}
 	if s.Settle < 0 || s.Settle > time.Hour {
 		return fmt.Errorf("settle: %s is not between 0s and 1h", s.Settle)
@@ -135,13 +153,18 @@ type Effective struct {
 	CommentOnMerge bool
 	CommentOnClose bool
 	Settle         time.Duration
+
+	CommentOnPullRequest bool
+	ReadCommits          bool
+	BrowseURL            string
 }
 
 // For returns the settings in effect for pull requests arriving through
 // integration.
 func (s Settings) For(integration string) Effective {
 	e := Effective{Site: s.Site, Projects: s.Projects, ReviewStatus: s.ReviewStatus, DoneStatus: s.DoneStatus,
-		ClosedStatus: s.ClosedStatus, CommentOnMerge: s.CommentOnMerge, CommentOnClose: s.CommentOnClose, Settle: s.Settle}
+		ClosedStatus: s.ClosedStatus, CommentOnMerge: s.CommentOnMerge, CommentOnClose: s.CommentOnClose, Settle: s.Settle,
+		CommentOnPullRequest: s.CommentOnPullRequest, ReadCommits: s.ReadCommits, BrowseURL: strings.TrimSuffix(s.BrowseURL, "/")}
 	if e.ReviewStatus == "" {
 		e.ReviewStatus = DefaultReviewStatus
 	}

@@ -69,8 +69,10 @@ func TestSettingsFor(t *testing.T) {
 	s := prjira.DefaultSettings()
 	s.Projects = []string{"PROJ"}
 	s.Overrides = map[string]prjira.Override{"int_ops": {Projects: []string{"OPS"}, ReviewStatus: "-", DoneStatus: "Closed", CommentOnMerge: &no}}
-	require.Equal(t, prjira.Effective{Projects: []string{"PROJ"}, ReviewStatus: "In Review", DoneStatus: "Done", CommentOnMerge: true, CommentOnClose: true, Settle: 5 * time.Second}, s.For("int_other"))
-	require.Equal(t, prjira.Effective{Projects: []string{"OPS"}, DoneStatus: "Closed", CommentOnClose: true, Settle: 5 * time.Second}, s.For("int_ops"))
+	require.Equal(t, prjira.Effective{Projects: []string{"PROJ"}, ReviewStatus: "In Review", DoneStatus: "Done", CommentOnMerge: true, CommentOnClose: true,
+		Settle: 5 * time.Second, CommentOnPullRequest: true, ReadCommits: true}, s.For("int_other"))
+	require.Equal(t, prjira.Effective{Projects: []string{"OPS"}, DoneStatus: "Closed", CommentOnClose: true, Settle: 5 * time.Second,
+		CommentOnPullRequest: true, ReadCommits: true}, s.For("int_ops"))
 }
 
 // Fold is order-insensitive and idempotent.

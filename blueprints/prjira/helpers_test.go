@@ -6,16 +6,23 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	ghact "github.com/hookflow/hookflow/activities/github"
 	jiraact "github.com/hookflow/hookflow/activities/jira"
 	"github.com/hookflow/hookflow/blueprints"
 	"github.com/hookflow/hookflow/blueprints/blueprinttest"
 	"github.com/hookflow/hookflow/blueprints/prjira"
+	ghconn "github.com/hookflow/hookflow/connectors/github"
 	jiraconn "github.com/hookflow/hookflow/connectors/jira"
 	"github.com/hookflow/hookflow/connectors/tokens"
 	"github.com/hookflow/hookflow/ingress/hook"
@@ -226,15 +233,97 @@ func fakeJira(t *testing.T) *blueprinttest.FakeJira {
 	return f
 }
 
-// env is prjira's workflow over the real Jira activities and connector,
-// pointed at f.
+// env is prjira's workflow over the real Jira and GitHub activities and
+// connectors, pointed at f and at a fake GitHub whose pull requests have
+// no commits.
 func env(t *testing.T, f *blueprinttest.FakeJira) *blueprinttest.Env {
+	return envWith(t, f, newGitHub(t))
+}
+
+func envWith(t *testing.T, f *blueprinttest.FakeJira, g *fakeGitHub) *blueprinttest.Env {
 	t.Helper()
 	c, err := jiraconn.New(jiraconn.Options{BaseURL: f.URL})
 	require.NoError(t, err)
 	e := blueprinttest.NewEnv(t, prjira.Blueprint)
 	jiraact.Register(e, &jiraact.Activities{Client: c, Tokens: tokens.Static{"jira": jiraCred}})
+	gc, err := ghconn.New(ghconn.Options{BaseURL: g.URL + "/"})
+	require.NoError(t, err)
+	ghact.Register(e, &ghact.Activities{Client: gc, Tokens: tokens.Static{"github": "ghs_prjira-test"}})
 	return e
+}
+
+// fakeGitHub is GitHub's REST API for one repository's pull request
+// comments (kept) and commits (as set), recording every request.
+type fakeGitHub struct {
+	URL      string
+	mu       sync.Mutex
+	commits  []string
+	comments []map[string]any
+	got      []string
+}
+
+func newGitHub(t *testing.T, commitMessages ...string) *fakeGitHub {
+	g := &fakeGitHub{commits: commitMessages}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /repos/{o}/{r}/pulls/{n}/commits", func(w http.ResponseWriter, _ *http.Request) {
+		var out []map[string]any
+		for i, m := range g.commits {
+			out = append(out, map[string]any{"sha": fmt.Sprintf("%040d", i+1), "commit": map[string]any{"message": m}})
+		}
+		writeJSON(w, http.StatusOK, append([]map[string]any{}, out...))
+	})
+	mux.HandleFunc("GET /repos/{o}/{r}/issues/{n}/comments", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, append([]map[string]any{}, g.comments...))
+	})
+	mux.HandleFunc("POST /repos/{o}/{r}/issues/{n}/comments", func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ Body string }
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		c := map[string]any{"id": len(g.comments) + 1, "body": in.Body}
+		g.comments = append(g.comments, c)
+		writeJSON(w, http.StatusCreated, c)
+	})
+	mux.HandleFunc("PATCH /repos/{o}/{r}/issues/comments/{id}", func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ Body string }
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		id, _ := strconv.Atoi(r.PathValue("id"))
+		if id < 1 || id > len(g.comments) {
+			writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found"})
+			return
+		}
+		g.comments[id-1]["body"] = in.Body
+		writeJSON(w, http.StatusOK, g.comments[id-1])
+	})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		g.got = append(g.got, r.Method+" "+r.URL.Path)
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	g.URL = srv.URL
+	return g
+}
+
+func (g *fakeGitHub) bodies() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []string
+	for _, c := range g.comments {
+		out = append(out, c["body"].(string))
+	}
+	return out
+}
+
+func (g *fakeGitHub) requests() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]string(nil), g.got...)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // jiraState is what Jira holds for the keys, comparable across runs.

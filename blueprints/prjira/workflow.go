@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/hookflow/hookflow/activities/classify"
+	ghact "github.com/hookflow/hookflow/activities/github"
 	jiraact "github.com/hookflow/hookflow/activities/jira"
 	"github.com/hookflow/hookflow/activities/payload"
 	"github.com/hookflow/hookflow/workflows"
@@ -51,6 +52,11 @@ type State struct {
 	// Integration is the integration the pull request's events arrive on
 	// (it selects the settings' override).
 	Integration string `json:"integration,omitempty"`
+	// Installation is the GitHub App installation of a GitHub pull
+	// request, for its token.
+	Installation string `json:"installation,omitempty"`
+	// PRComment is the body of the pull request comment last written.
+	PRComment string `json:"pr_comment,omitempty"`
 	// Checked says, per key asked about, whether the issue exists and the
 	// credential sees it; each key is asked about once.
 	Checked map[string]bool `json:"checked,omitempty"`
@@ -112,6 +118,12 @@ func PullRequest(ctx workflow.Context, in Input) (Output, error) {
 		if st.Integration == "" {
 			st.Integration = ev.Integration
 		}
+		if i := ev.Key(workflows.KeyInstallation); i != "" {
+			st.Installation = i
+		}
+		if ev.Source == workflows.SourceGitHub && readsCommits(ev.Action) && in.Settings.For(st.Integration).ReadCommits {
+			o.Commits = commits(ctx, st.Installation, o)
+		}
 		st.Facts = st.Facts.Fold(o)
 		return false, nil
 	}
@@ -136,6 +148,36 @@ func PullRequest(ctx workflow.Context, in Input) (Output, error) {
 	es := entity.State()
 	out := Output{Applied: es.Applied, Dropped: es.Dropped, Linked: sortedKeys(st.Links), Outcomes: st.Outcomes}
 	return out, err
+}
+
+func readsCommits(action string) bool {
+	return action == "opened" || action == "reopened" || action == "synchronize"
+}
+
+// gitCall is the preset for the git server's API: a few attempts, then
+// prjira goes on without (the Jira side never waits on the git server).
+func gitCall(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
+	})
+}
+
+// commits returns the messages of a GitHub pull request's commits; none
+// when GitHub cannot say (no token, down): keys from the title and branch
+// still count.
+func commits(ctx workflow.Context, installation string, o Observation) []string {
+	in := ghact.ListPullRequestCommitsInput{Installation: installation, Owner: o.Owner, Repo: o.Repo, Number: o.Number}
+	var out ghact.ListPullRequestCommitsOutput
+	if err := workflow.ExecuteActivity(gitCall(ctx), ghact.ListPullRequestCommits, in).Get(ctx, &out); err != nil {
+		workflow.GetLogger(ctx).Warn("pull request commits not read", "error", err)
+		return nil
+	}
+	msgs := make([]string, len(out.Commits))
+	for i, c := range out.Commits {
+		msgs[i] = c.Message
+	}
+	return msgs
 }
 
 // observe reads the observation of ev: from the payload itself, or, for a
@@ -305,7 +347,43 @@ func reconcile(ctx workflow.Context, st *State, e Effective) (retry bool) {
 			st.Comments = append(st.Comments, k+" "+marker)
 		}
 	}
+	if e.CommentOnPullRequest && st.Facts.Latest.Provider == workflows.SourceGitHub {
+		commentOnPullRequest(ctx, st, e, linked)
+	}
 	return retry
+}
+
+// prCommentMarker identifies prjira's comment on a pull request.
+const prCommentMarker = "hookflow:prjira:linked"
+
+// commentOnPullRequest keeps the pull request's one comment listing the
+// linked issues. A failure is logged and tried again at the next change
+// of facts: the Jira side never waits on the git server.
+func commentOnPullRequest(ctx workflow.Context, st *State, e Effective, linked []string) {
+	if len(linked) == 0 && st.PRComment == "" {
+		return
+	}
+	body := "Jira issues linked by Hookflow: none."
+	if len(linked) > 0 {
+		items := make([]string, len(linked))
+		for i, k := range linked {
+			items[i] = k
+			if e.BrowseURL != "" {
+				items[i] = fmt.Sprintf("[%s](%s/browse/%s)", k, e.BrowseURL, k)
+			}
+		}
+		body = "Jira issues linked by Hookflow: " + strings.Join(items, ", ") + "."
+	}
+	if body == st.PRComment {
+		return
+	}
+	o := st.Facts.Latest
+	in := ghact.UpsertCommentInput{Installation: st.Installation, Owner: o.Owner, Repo: o.Repo, Number: o.Number, Body: body, Marker: prCommentMarker}
+	if err := workflow.ExecuteActivity(gitCall(ctx), ghact.UpsertComment, in).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("pull request comment not written", "error", err)
+		return
+	}
+	st.PRComment = body
 }
 
 // failed handles a call that failed after its retries: a permanent

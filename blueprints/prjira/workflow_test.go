@@ -3,6 +3,7 @@ package prjira_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,4 +106,48 @@ func TestGitHubCallsExactly(t *testing.T) {
 	}
 	// Each key is checked once; each transition reads the status first.
 	require.Equal(t, map[string]int{"/rest/api/2/issue/PROJ-1": 3, "/rest/api/2/issue/PROJ-2": 3, "/rest/api/2/issue/PROJ-3": 3}, gets)
+}
+
+// GitHub side: one comment on the pull request listing the linked issues,
+// edited in place when the title adds one (never a second comment); keys
+// in the pull request's commits count, read once per opened or
+// synchronize event.
+func TestGitHubCommentAndCommits(t *testing.T) {
+	t.Parallel()
+	sc := githubScenario()
+	ds := append([]blueprinttest.Delivery(nil), sc.events[:3]...) // opened, review requested, edited
+	evs, route := routed(t, nil, ds)
+	f := fakeJira(t)
+	f.AddIssue("PROJ-7", "To Do", nil)
+	gh := newGitHub(t, "PROJ-7 retry on 503\n\nsigned-off", "no key here")
+	settings := prjira.DefaultSettings()
+	settings.BrowseURL = "https://acme.atlassian.net/"
+	routes := blueprinttest.Routes(prjira.Blueprint, settings, evs[0])
+	require.Len(t, routes, 1)
+	route = routes[0]
+	e := envWith(t, f, gh)
+	for i, ev := range evs {
+		e.Send(time.Duration(i+1)*time.Minute, route, ev)
+	}
+	e.RegisterDelayedCallback(e.CancelWorkflow, time.Hour)
+	e.Run()
+	require.Equal(t, []string{
+		"Jira issues linked by Hookflow: [PROJ-1](https://acme.atlassian.net/browse/PROJ-1), [PROJ-2](https://acme.atlassian.net/browse/PROJ-2), " +
+			"[PROJ-3](https://acme.atlassian.net/browse/PROJ-3), [PROJ-7](https://acme.atlassian.net/browse/PROJ-7).\n\n<!-- hookflow:prjira:linked -->",
+	}, gh.bodies(), "one comment, edited in place")
+	var posts, patches, commitReads int
+	for _, r := range gh.requests() {
+		switch {
+		case strings.HasPrefix(r, "POST "):
+			posts++
+		case strings.HasPrefix(r, "PATCH "):
+			patches++
+		case strings.HasSuffix(r, "/commits"):
+			commitReads++
+		}
+	}
+	require.Equal(t, 1, posts)
+	require.Equal(t, 1, patches, "PROJ-3 added by the title edit")
+	require.Equal(t, 1, commitReads, "opened only: review_requested and edited do not change commits")
+	require.Len(t, f.Issue("PROJ-7").Links, 1, "the commit's key is linked")
 }
