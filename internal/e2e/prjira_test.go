@@ -117,7 +117,8 @@ func TestPullRequestsReachJiraEndToEnd(t *testing.T) {
 	put.Stdin = strings.NewReader(jiraCredential)
 	out, err := put.CombinedOutput()
 	require.NoError(t, err, string(out))
-	h := startDev(t, bin, dataDir, "http://127.0.0.1:9/", "--jira-url", jira.URL)
+	github := newFakeGitHub(t)
+	h := startDev(t, bin, dataDir, github.URL, "--jira-url", jira.URL)
 
 	integration := func(source string, opts ...string) (url, secret string) {
 		var in struct{ URL, Secret string }
@@ -219,6 +220,15 @@ func TestPullRequestsReachJiraEndToEnd(t *testing.T) {
 		require.Equal(t, "Basic "+base64.StdEncoding.EncodeToString([]byte(jiraCredential)), r.Header.Get("Authorization"))
 	}
 	require.NotContains(t, h.logs(), "MustNeverLeak")
+	// GitHub: prjira's one comment listing the linked issues (besides
+	// prcomment's welcome), posted once.
+	var listed []string
+	for _, b := range github.bodies() {
+		if strings.Contains(b, "hookflow:prjira:linked") {
+			listed = append(listed, b)
+		}
+	}
+	require.Equal(t, []string{"Jira issues linked by Hookflow: PROJ-1, PROJ-2.\n\n<!-- hookflow:prjira:linked -->"}, listed)
 
 	// The GitHub pull request's history: no credential in it; recorded for
 	// prjira's replay test with HOOKFLOW_RECORD_PRJIRA_HISTORY=path.
