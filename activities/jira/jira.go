@@ -47,6 +47,9 @@ const TypeTransitionNotFound = "hookflow.jira.TransitionNotFoundError"
 type Activities struct {
 	Client *jiraconn.Client
 	Tokens tokens.Store
+	// DevInfo is the Jira Cloud Development Information API. Nil means
+	// UploadDevInfo and DeleteDevBranch fail as not configured.
+	DevInfo *jiraconn.DevInfo
 }
 
 // Register registers every Jira activity under its name.
@@ -61,6 +64,8 @@ func Register(r worker.ActivityRegistry, a *Activities) {
 
 		TransitionToStatus: a.TransitionToStatus,
 		DeleteRemoteLink:   a.DeleteRemoteLink,
+		UploadDevInfo:      a.UploadDevInfo,
+		DeleteDevBranch:    a.DeleteDevBranch,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name, DisableAlreadyRegisteredCheck: true})
 	}
