@@ -54,9 +54,12 @@ type Entity struct {
 	// and when none comes it calls Settle, once for the whole burst (the
 	// catalog blueprint refreshes Backstage once however many pushes came
 	// within the window). Apply then only records what Settle must do.
-	// Zero Quiet or nil Settle means no settling: the loop just waits.
+	// Settle returns done=true when the entity's work is finished (the
+	// loop then ends as when apply says so). Nil Settle means no
+	// settling: the loop just waits; zero Quiet settles as soon as no
+	// signal is buffered.
 	Quiet  time.Duration
-	Settle func(ctx workflow.Context) error
+	Settle func(ctx workflow.Context) (done bool, err error)
 
 	state EntityState
 	seen  map[string]bool
@@ -116,38 +119,51 @@ func (e *Entity) Run(ctx workflow.Context, apply Apply, continueAsNew func(Entit
 			return continueAsNew(e.state)
 		}
 		pending = Batch{}
-		if err := e.receive(ctx, ch, &pending); err != nil {
+		if done, err = e.receive(ctx, ch, &pending); err != nil {
 			return err
+		}
+		if done {
+			e.drain(ch)
+			if len(e.state.Pending) == 0 {
+				return nil
+			}
+			return continueAsNew(e.state)
 		}
 	}
 }
 
 // settles reports whether the entity debounces its work.
-func (e *Entity) settles() bool { return e.Quiet > 0 && e.Settle != nil }
+func (e *Entity) settles() bool { return e.Settle != nil }
 
 // receive waits for the next batch. With events unsettled, it waits at
-// most Quiet first and settles when nothing came.
-func (e *Entity) receive(ctx workflow.Context, ch workflow.ReceiveChannel, b *Batch) error {
+// most Quiet first and settles when nothing came; done is Settle's.
+func (e *Entity) receive(ctx workflow.Context, ch workflow.ReceiveChannel, b *Batch) (bool, error) {
 	if !e.settles() || !e.state.Unsettled {
 		ch.Receive(ctx, b)
-		return nil
+		return false, nil
 	}
-	timerCtx, cancel := workflow.WithCancel(ctx)
-	defer cancel() // a timer outrun by a signal is cancelled, not left to fire
-	got := false
-	sel := workflow.NewSelector(ctx)
-	sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, b); got = true })
-	sel.AddFuture(workflow.NewTimer(timerCtx, e.Quiet), func(workflow.Future) {})
-	sel.Select(ctx)
-	if got {
-		return nil
+	if ch.ReceiveAsync(b) {
+		return false, nil
+	}
+	if e.Quiet > 0 {
+		timerCtx, cancel := workflow.WithCancel(ctx)
+		defer cancel() // a timer outrun by a signal is cancelled, not left to fire
+		got := false
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, b); got = true })
+		sel.AddFuture(workflow.NewTimer(timerCtx, e.Quiet), func(workflow.Future) {})
+		sel.Select(ctx)
+		if got {
+			return false, nil
+		}
 	}
 	e.state.Unsettled = false
-	if err := e.Settle(ctx); err != nil {
-		return err
+	done, err := e.Settle(ctx)
+	if done || err != nil {
+		return done, err
 	}
 	ch.Receive(ctx, b)
-	return nil
+	return false, nil
 }
 
 // drain moves buffered signals into State.Pending, dropping redeliveries.

@@ -110,7 +110,7 @@ func settleWorkflow(ctx workflow.Context) ([]int, error) {
 	applied := 0
 	e := NewEntity(EntityState{})
 	e.Quiet = 30 * time.Second
-	e.Settle = func(workflow.Context) error { settled = append(settled, applied); return nil }
+	e.Settle = func(workflow.Context) (bool, error) { settled = append(settled, applied); return false, nil }
 	err := e.Run(ctx, func(_ workflow.Context, ev Event) (bool, error) {
 		applied++
 		return ev.Type == "stop", nil

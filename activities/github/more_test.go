@@ -29,6 +29,8 @@ var newInputs = map[string]any{
 	RequestReviewers:       RequestReviewersInput{Installation: "1", Owner: "o", Repo: "r", Number: 1, Reviewers: []string{"u"}},
 	MergePullRequest:       MergePullRequestInput{Installation: "1", Owner: "o", Repo: "r", Number: 1},
 	GetFileContents:        GetFileContentsInput{Installation: "1", Owner: "o", Repo: "r", Path: "README.md"},
+	UpsertComment:          UpsertCommentInput{Installation: "1", Owner: "o", Repo: "r", Number: 1, Body: "b", Marker: "m"},
+	ListPullRequestCommits: ListPullRequestCommitsInput{Installation: "1", Owner: "o", Repo: "r", Number: 1},
 }
 
 func appError(t *testing.T, err error) *temporal.ApplicationError {
@@ -135,6 +137,11 @@ func TestActivities(t *testing.T) {
 			in:  MergePullRequestInput{Owner: "octocat", Repo: "Hello-World", Number: 1347, Method: "squash", SHA: "6dcb09b5b57875f334f61aebed695e2e4193db5e"},
 			out: &MergePullRequestOutput{}, want: &MergePullRequestOutput{SHA: "6dcb09b5b57875f334f61aebed695e2e4193db5e"},
 			sent: `{"merge_method":"squash","sha":"6dcb09b5b57875f334f61aebed695e2e4193db5e"}`,
+		},
+		{
+			name: ListPullRequestCommits, fixture: "pull_commits_200.http",
+			in:  ListPullRequestCommitsInput{Owner: "octocat", Repo: "Hello-World", Number: 1347},
+			out: &ListPullRequestCommitsOutput{}, want: &ListPullRequestCommitsOutput{Commits: []PullCommit{{SHA: "6dcb09b5b57875f334f61aebed695e2e4193db5e", Message: "Fix all the bugs"}}},
 		},
 		{
 			name: GetFileContents, fixture: "contents_file_200.http",

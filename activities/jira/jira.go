@@ -31,16 +31,25 @@ const (
 	SetFields = "jira.SetFields"
 	// CreateIssue creates an issue.
 	CreateIssue = "jira.CreateIssue"
+	// TransitionToStatus moves an issue to a status through whichever
+	// available transition leads there.
+	TransitionToStatus = "jira.TransitionToStatus"
+	// DeleteRemoteLink removes a remote link by global ID (idempotent).
+	DeleteRemoteLink = "jira.DeleteRemoteLink"
 )
 
 // TypeTransitionNotFound is the error type of a TransitionIssue whose
-// transition name the issue does not offer; non-retryable.
+// transition name the issue does not offer, and of a TransitionToStatus
+// whose status no available transition leads to; non-retryable.
 const TypeTransitionNotFound = "hookflow.jira.TransitionNotFoundError"
 
 // Activities are the Jira activities; the fields are their dependencies.
 type Activities struct {
 	Client *jiraconn.Client
 	Tokens tokens.Store
+	// DevInfo is the Jira Cloud Development Information API. Nil means
+	// UploadDevInfo and DeleteDevBranch fail as not configured.
+	DevInfo *jiraconn.DevInfo
 }
 
 // Register registers every Jira activity under its name.
@@ -52,6 +61,11 @@ func Register(r worker.ActivityRegistry, a *Activities) {
 		AddRemoteLink:   a.AddRemoteLink,
 		SetFields:       a.SetFields,
 		CreateIssue:     a.CreateIssue,
+
+		TransitionToStatus: a.TransitionToStatus,
+		DeleteRemoteLink:   a.DeleteRemoteLink,
+		UploadDevInfo:      a.UploadDevInfo,
+		DeleteDevBranch:    a.DeleteDevBranch,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name, DisableAlreadyRegisteredCheck: true})
 	}
@@ -344,6 +358,79 @@ func (a *Activities) CreateIssue(ctx context.Context, in CreateIssueInput) (Crea
 		return CreateIssueOutput{}, classify.Error(err)
 	}
 	return CreateIssueOutput{ID: res.ID, Key: res.Key, Self: res.Self}, nil
+}
+
+// TransitionToStatusInput is the input of TransitionToStatus.
+type TransitionToStatusInput struct {
+	Installation string
+	Key          string
+	// Status is the status to reach ("In Review", "Done"), matched against
+	// the statuses the issue's transitions lead to: exactly, then ignoring
+	// case.
+	Status string
+	// Comment is added with the transition. Empty adds none.
+	Comment string
+}
+
+// TransitionToStatusOutput is the result of TransitionToStatus.
+type TransitionToStatusOutput struct {
+	// TransitionID is the transition performed; empty when the issue was
+	// already in Status.
+	TransitionID string
+	// Status is the issue's status afterwards.
+	Status string
+	// Changed is false when the issue was already in Status.
+	Changed bool
+}
+
+// TransitionToStatus moves the issue to in.Status. An issue already there
+// succeeds with Changed=false (so a retry is safe); a status no available
+// transition leads to fails with the non-retryable TypeTransitionNotFound,
+// naming what is available.
+func (a *Activities) TransitionToStatus(ctx context.Context, in TransitionToStatusInput) (TransitionToStatusOutput, error) {
+	if in.Key == "" || in.Status == "" {
+		return TransitionToStatusOutput{}, classify.Final(classify.TypeValidation, "jira.TransitionToStatus: key and status are required")
+	}
+	cred, err := a.token(ctx, in.Installation)
+	if err != nil {
+		return TransitionToStatusOutput{}, err
+	}
+	res, err := a.Client.TransitionToStatus(ctx, cred, in.Key, in.Status, jiraconn.TransitionOptions{Comment: in.Comment})
+	var tnf *jiraconn.TransitionNotFoundError
+	if errors.As(err, &tnf) {
+		return TransitionToStatusOutput{}, classify.Final(TypeTransitionNotFound, tnf.Error())
+	}
+	if err != nil {
+		return TransitionToStatusOutput{}, classify.Error(err)
+	}
+	return TransitionToStatusOutput{TransitionID: res.ID, Status: res.To, Changed: res.Changed}, nil
+}
+
+// DeleteRemoteLinkInput is the input of DeleteRemoteLink.
+type DeleteRemoteLinkInput struct {
+	Installation string
+	Key          string
+	// GlobalID is the link's global ID, as AddRemoteLink set it. Required.
+	GlobalID string
+}
+
+// DeleteRemoteLinkOutput is the result of DeleteRemoteLink.
+type DeleteRemoteLinkOutput struct{}
+
+// DeleteRemoteLink removes the issue's remote link with in.GlobalID; a
+// link that is not there is success.
+func (a *Activities) DeleteRemoteLink(ctx context.Context, in DeleteRemoteLinkInput) (DeleteRemoteLinkOutput, error) {
+	if in.Key == "" || in.GlobalID == "" {
+		return DeleteRemoteLinkOutput{}, classify.Final(classify.TypeValidation, "jira.DeleteRemoteLink: key and global ID are required")
+	}
+	cred, err := a.token(ctx, in.Installation)
+	if err != nil {
+		return DeleteRemoteLinkOutput{}, err
+	}
+	if err := a.Client.DeleteRemoteLink(ctx, cred, in.Key, in.GlobalID); err != nil {
+		return DeleteRemoteLinkOutput{}, classify.Error(err)
+	}
+	return DeleteRemoteLinkOutput{}, nil
 }
 
 func (a *Activities) token(ctx context.Context, installation string) (string, error) {

@@ -101,6 +101,8 @@ var inputs = map[string]any{
 	AddRemoteLink:   AddRemoteLinkInput{Installation: "acme", Key: "EX-1", Link: RemoteLink{URL: "https://x/", Title: "x"}},
 	SetFields:       SetFieldsInput{Installation: "acme", Key: "EX-1", Fields: map[string]any{"summary": "s"}},
 	CreateIssue:     CreateIssueInput{Installation: "acme", Issue: NewIssue{Project: "ED", IssueType: "Task", Summary: "s"}},
+
+	TransitionToStatus: TransitionToStatusInput{Installation: "acme", Key: "EX-1", Status: "Closed"},
 }
 
 func TestActivityErrors(t *testing.T) {
@@ -141,7 +143,7 @@ func TestActivityErrors(t *testing.T) {
 
 func TestActivityFinalErrors(t *testing.T) {
 	t.Parallel()
-	url := server(t, map[string]string{"GET /rest/api/2/issue/EX-1/transitions": "transitions_200.http"})
+	url := server(t, map[string]string{"GET /rest/api/2/issue/EX-1/transitions": "transitions_200.http", "GET /rest/api/2/issue/EX-1": "get_issue_200.http"})
 	tests := []struct {
 		name     string
 		store    tokens.Store
@@ -152,6 +154,9 @@ func TestActivityFinalErrors(t *testing.T) {
 	}{
 		{"missing token", tokens.Static{}, GetIssue, inputs[GetIssue], classify.TypeAuth, `jira: no credential for site "acme"`},
 		{"transition not found", tokens.Static{"jira": secret}, TransitionIssue, TransitionIssueInput{Key: "EX-1", Transition: "Deploy"}, TypeTransitionNotFound, `available: "Close Issue", "QA Review"`},
+		{"no transition to status", tokens.Static{"jira": secret}, TransitionToStatus, TransitionToStatusInput{Key: "EX-1", Status: "In Review"}, TypeTransitionNotFound, `no transition to status "In Review"`},
+		{"status required", tokens.Static{"jira": secret}, TransitionToStatus, TransitionToStatusInput{Key: "EX-1"}, classify.TypeValidation, "status are required"},
+		{"global ID required", tokens.Static{"jira": secret}, DeleteRemoteLink, DeleteRemoteLinkInput{Key: "EX-1"}, classify.TypeValidation, "global ID are required"},
 		{"invalid input", tokens.Static{"jira": secret}, AddComment, AddCommentInput{Key: "EX-1", Body: "x"}, classify.TypeValidation, "marker are required"},
 	}
 	for _, tt := range tests {
@@ -168,4 +173,29 @@ func requireAppError(t *testing.T, err error, typ string, nonRetryable bool) {
 	t.Helper()
 	appErr := activitytest.RequireAppError(t, err, typ, nonRetryable, "s3cr3t")
 	require.NotContains(t, appErr.Error(), "s3cr3t")
+}
+
+func TestTransitionToStatusAndDeleteRemoteLink(t *testing.T) {
+	t.Parallel()
+	e := env(t, server(t, map[string]string{
+		"GET /rest/api/2/issue/EX-1":               "get_issue_200.http",
+		"GET /rest/api/2/issue/EX-1/transitions":   "transitions_200.http",
+		"POST /rest/api/2/issue/EX-1/transitions":  "no_content_204.http",
+		"GET /rest/api/2/issue/EX-2":               "status_only_200.http",
+		"DELETE /rest/api/2/issue/EX-1/remotelink": "no_content_204.http",
+		"DELETE /rest/api/2/issue/EX-2/remotelink": "error_404.http",
+	}), tokens.Static{"jira": secret})
+	v, err := e.ExecuteActivity(TransitionToStatus, TransitionToStatusInput{Key: "EX-1", Status: "closed"})
+	require.NoError(t, err)
+	var out TransitionToStatusOutput
+	require.NoError(t, v.Get(&out))
+	require.Equal(t, TransitionToStatusOutput{TransitionID: "711", Status: "Closed", Changed: true}, out)
+	v, err = e.ExecuteActivity(TransitionToStatus, TransitionToStatusInput{Key: "EX-2", Status: "Done"})
+	require.NoError(t, err)
+	require.NoError(t, v.Get(&out))
+	require.Equal(t, TransitionToStatusOutput{Status: "Done"}, out)
+	for _, key := range []string{"EX-1", "EX-2"} { // the second has no such link: still success
+		_, err = e.ExecuteActivity(DeleteRemoteLink, DeleteRemoteLinkInput{Key: key, GlobalID: "g"})
+		require.NoError(t, err, key)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/hookflow/hookflow/blueprints"
 	"github.com/hookflow/hookflow/blueprints/catalog"
 	"github.com/hookflow/hookflow/blueprints/prcomment"
+	"github.com/hookflow/hookflow/blueprints/prjira"
 	"github.com/hookflow/hookflow/blueprints/relay"
 	// hookflow:imports (new blueprints go above this line)
 )
@@ -16,6 +17,7 @@ import (
 func List() []blueprints.Blueprint {
 	return []blueprints.Blueprint{
 		prcomment.Blueprint,
+		prjira.Blueprint,
 		relay.Blueprint,
 		catalog.Blueprint,
 		// hookflow:blueprints (new blueprints go above this line)

@@ -72,12 +72,12 @@ func Repository(ctx workflow.Context, in Input) error {
 	}
 	entity := workflows.NewEntity(in.Entity)
 	entity.Quiet = settings.RefreshWindow
-	entity.Settle = func(ctx workflow.Context) error {
+	entity.Settle = func(ctx workflow.Context) (bool, error) {
 		if st.Pending {
 			st.Pending = false
 			sync(ctx, settings, &st)
 		}
-		return nil
+		return false, nil
 	}
 	apply := func(ctx workflow.Context, ev workflows.Event) (bool, error) {
 		if err := note(ctx, settings, &st, ev); err != nil {

@@ -148,3 +148,76 @@ func convert(op string, err error) error {
 	}
 	return e
 }
+
+// UpsertComment keeps one comment on issue or pull request number, found
+// by marker: posted when none carries it, edited in place when its body
+// differs, left alone when it is already body. It returns the comment and
+// what it did: "created", "updated" or "unchanged". A retried call never
+// posts a second comment.
+func (c *Client) UpsertComment(ctx context.Context, token, owner, repo string, number int, body, marker string) (Comment, string, error) {
+	op := fmt.Sprintf("upsert comment on %s/%s#%d", owner, repo, number)
+	api := c.api(token)
+	tag := "<!-- " + marker + " -->"
+	want := body + "\n\n" + tag
+	opts := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
+	for {
+		list, resp, err := api.Issues.ListComments(ctx, owner, repo, number, opts)
+		if err != nil {
+			return Comment{}, "", convert(op, err)
+		}
+		for _, cm := range list {
+			if !strings.Contains(cm.GetBody(), tag) {
+				continue
+			}
+			found := Comment{ID: cm.GetID(), HTMLURL: cm.GetHTMLURL()}
+			if cm.GetBody() == want {
+				return found, "unchanged", nil
+			}
+			if _, _, err := api.Issues.EditComment(ctx, owner, repo, cm.GetID(), &gh.IssueComment{Body: gh.String(want)}); err != nil {
+				return Comment{}, "", convert(op, err)
+			}
+			return found, "updated", nil
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	cm, _, err := api.Issues.CreateComment(ctx, owner, repo, number, &gh.IssueComment{Body: gh.String(want)})
+	if err != nil {
+		return Comment{}, "", convert(op, err)
+	}
+	return Comment{ID: cm.GetID(), HTMLURL: cm.GetHTMLURL()}, "created", nil
+}
+
+// PullCommit is a commit of a pull request.
+type PullCommit struct {
+	SHA     string
+	Message string
+}
+
+// maxPullCommits is how many commits GitHub lists for a pull request: the
+// endpoint stops at 250.
+const maxPullCommits = 250
+
+// ListPullRequestCommits lists the commits of pull request number, oldest
+// first, at most the 250 GitHub serves.
+func (c *Client) ListPullRequestCommits(ctx context.Context, token, owner, repo string, number int) ([]PullCommit, error) {
+	op := fmt.Sprintf("list commits of %s/%s#%d", owner, repo, number)
+	api := c.api(token)
+	opts := &gh.ListOptions{PerPage: 100}
+	var out []PullCommit
+	for {
+		list, resp, err := api.PullRequests.ListCommits(ctx, owner, repo, number, opts)
+		if err != nil {
+			return nil, convert(op, err)
+		}
+		for _, rc := range list {
+			out = append(out, PullCommit{SHA: rc.GetSHA(), Message: rc.GetCommit().GetMessage()})
+		}
+		if resp.NextPage == 0 || len(out) >= maxPullCommits {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}

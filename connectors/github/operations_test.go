@@ -19,6 +19,14 @@ var operations = map[string]func(ctx context.Context, c *Client) error{
 		_, _, err := c.EnsureComment(ctx, testToken, "o", "r", 1, "hi", "m")
 		return err
 	},
+	"UpsertComment": func(ctx context.Context, c *Client) error {
+		_, _, err := c.UpsertComment(ctx, testToken, "o", "r", 1, "hi", "m")
+		return err
+	},
+	"ListPullRequestCommits": func(ctx context.Context, c *Client) error {
+		_, err := c.ListPullRequestCommits(ctx, testToken, "o", "r", 1)
+		return err
+	},
 	"AddLabels": func(ctx context.Context, c *Client) error {
 		_, err := c.AddLabels(ctx, testToken, "o", "r", 1, []string{"bug"})
 		return err
@@ -346,4 +354,48 @@ func TestGetFileContents(t *testing.T) {
 			require.Equal(t, "3d21ec53a331a6f037a91c368710b99387d012c1", got.SHA)
 		})
 	}
+}
+
+func TestUpsertComment(t *testing.T) {
+	t.Parallel()
+	const list, edit, create = "GET /repos/o/r/issues/1347/comments", "PATCH /repos/o/r/issues/comments/2", "POST /repos/o/r/issues/1347/comments"
+	tests := []struct {
+		name, body, marker, want string
+		wantCalls                []string
+		wantSent                 string
+	}{
+		{"unchanged", "Linked Jira issues: PROJ-1", "m", "unchanged", []string{list}, ""},
+		{"edited in place", "Linked Jira issues: PROJ-1, PROJ-2", "m", "updated", []string{list, edit}, "Linked Jira issues: PROJ-1, PROJ-2\n\n<!-- m -->"},
+		{"created", "Linked Jira issues: PROJ-1", "other", "created", []string{list, create}, "Linked Jira issues: PROJ-1\n\n<!-- other -->"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, f := replay(t, map[string]string{list: "issue_comments_200.http", edit: "issue_comment_200.http", create: "issue_comment_201.http"})
+			cm, did, err := c.UpsertComment(context.Background(), testToken, "o", "r", 1347, tt.body, tt.marker)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, did)
+			require.NotZero(t, cm.ID)
+			var calls []string
+			for _, r := range f.requests() {
+				calls = append(calls, r.Method+" "+r.Path)
+				require.Equal(t, "Bearer "+testToken, r.Auth)
+			}
+			require.Equal(t, tt.wantCalls, calls)
+			if tt.wantSent != "" {
+				var sent struct{ Body string }
+				require.NoError(t, json.Unmarshal(f.requests()[1].Body, &sent))
+				require.Equal(t, tt.wantSent, sent.Body)
+			}
+		})
+	}
+}
+
+func TestListPullRequestCommits(t *testing.T) {
+	t.Parallel()
+	c, f := replay(t, map[string]string{"GET /repos/octocat/Hello-World/pulls/1347/commits": "pull_commits_200.http"})
+	got, err := c.ListPullRequestCommits(context.Background(), testToken, "octocat", "Hello-World", 1347)
+	require.NoError(t, err)
+	require.Equal(t, []PullCommit{{SHA: "6dcb09b5b57875f334f61aebed695e2e4193db5e", Message: "Fix all the bugs"}}, got)
+	require.Equal(t, "per_page=100", f.requests()[0].Query)
 }

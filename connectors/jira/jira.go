@@ -352,8 +352,15 @@ func (c *Client) Transitions(ctx context.Context, cred, key string) ([]Transitio
 // the requested name: the issue is in a status the workflow did not
 // expect, or the credential may not perform it. Retrying cannot help.
 type TransitionNotFoundError struct {
-	Issue     string
-	Name      string
+	Issue string
+	// Name is the transition name asked for (TransitionIssue); empty when
+	// a target status was asked for.
+	Name string
+	// Status is the target status asked for (TransitionToStatus); empty
+	// when a transition name was asked for.
+	Status string
+	// Available are the transitions the issue offers: their names for
+	// TransitionIssue, "name → status" for TransitionToStatus.
 	Available []string
 }
 
@@ -361,6 +368,9 @@ func (e *TransitionNotFoundError) Error() string {
 	avail := "none"
 	if len(e.Available) > 0 {
 		avail = quoteAll(e.Available)
+	}
+	if e.Status != "" {
+		return fmt.Sprintf("jira: transition %s: no transition to status %q; available: %s", e.Issue, e.Status, avail)
 	}
 	return fmt.Sprintf("jira: transition %s: no transition named %q; available: %s", e.Issue, e.Name, avail)
 }
@@ -435,6 +445,62 @@ func (c *Client) TransitionIssue(ctx context.Context, cred, key, name string, op
 	return TransitionResult{ID: t.ID, To: t.To, Changed: true}, nil
 }
 
+// TransitionToStatus moves the issue to the status called status, through
+// whichever of the issue's available transitions leads there (the status
+// name matched exactly, then ignoring case): Jira workflows name their
+// transitions freely, but the statuses they lead to are what a team
+// configures. An issue already in the status is left alone
+// (Changed=false). No transition leading there is a
+// *TransitionNotFoundError listing what is available. opts.TargetStatus is
+// ignored: status is the target.
+func (c *Client) TransitionToStatus(ctx context.Context, cred, key, status string, opts TransitionOptions) (TransitionResult, error) {
+	is, err := c.GetIssue(ctx, cred, key, []string{"status"})
+	if err != nil {
+		return TransitionResult{}, err
+	}
+	if strings.EqualFold(is.Status, status) {
+		return TransitionResult{To: is.Status}, nil
+	}
+	ts, err := c.Transitions(ctx, cred, key)
+	if err != nil {
+		return TransitionResult{}, err
+	}
+	t, ok := findTransitionTo(ts, status)
+	if !ok {
+		avail := make([]string, len(ts))
+		for i, t := range ts {
+			avail[i] = t.Name + " → " + t.To
+		}
+		return TransitionResult{}, &TransitionNotFoundError{Issue: key, Status: status, Available: avail}
+	}
+	payload := map[string]any{"transition": map[string]string{"id": t.ID}}
+	if len(opts.Fields) > 0 {
+		payload["fields"] = opts.Fields
+	}
+	if opts.Comment != "" {
+		payload["update"] = map[string]any{"comment": []any{map[string]any{"add": map[string]string{"body": opts.Comment}}}}
+	}
+	op := fmt.Sprintf("transition %s to status %q", key, status)
+	if err := c.do(ctx, cred, op, http.MethodPost, issuePath(key, "transitions"), payload, nil); err != nil {
+		return TransitionResult{}, err
+	}
+	return TransitionResult{ID: t.ID, To: t.To, Changed: true}, nil
+}
+
+func findTransitionTo(ts []Transition, status string) (Transition, bool) {
+	for _, t := range ts {
+		if t.To == status {
+			return t, true
+		}
+	}
+	for _, t := range ts {
+		if strings.EqualFold(t.To, status) {
+			return t, true
+		}
+	}
+	return Transition{}, false
+}
+
 func findTransition(ts []Transition, name string) (Transition, bool) {
 	for _, t := range ts {
 		if t.Name == name {
@@ -493,6 +559,22 @@ func (c *Client) AddRemoteLink(ctx context.Context, cred, key string, l RemoteLi
 		return RemoteLinkResult{}, err
 	}
 	return RemoteLinkResult{ID: out.ID, Self: out.Self}, nil
+}
+
+// DeleteRemoteLink removes the issue's remote link with this global ID.
+// A link that is not there (Jira answers 404) is not an error: the call
+// is idempotent, as AddRemoteLink is.
+func (c *Client) DeleteRemoteLink(ctx context.Context, cred, key, globalID string) error {
+	if globalID == "" {
+		return errors.New("jira: delete remote link: global ID is required")
+	}
+	path := issuePath(key, "remotelink") + "?globalId=" + url.QueryEscape(globalID)
+	err := c.do(ctx, cred, "delete remote link of "+key, http.MethodDelete, path, nil, nil)
+	var ae *apierror.Error
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		return nil
+	}
+	return err
 }
 
 // SetFields edits the issue: fields are set outright ({"summary": "x"}),

@@ -314,3 +314,97 @@ func TestNetworkErrorAndCancel(t *testing.T) {
 	_, err = newClient(t, url, "").GetIssue(ctx, secret, "EX-1", nil)
 	require.ErrorIs(t, err, context.Canceled)
 }
+
+func TestTransitionToStatus(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		status   string
+		opts     TransitionOptions
+		routes   map[string]string
+		want     TransitionResult
+		wantBody string
+		wantErr  string
+		calls    int
+	}{
+		{
+			name: "resolved through the transition leading there", status: "closed",
+			opts: TransitionOptions{Comment: "merged"},
+			routes: map[string]string{"GET /rest/api/2/issue/EX-1": "get_issue_200.http",
+				"GET /rest/api/2/issue/EX-1/transitions": "transitions_200.http", "POST /rest/api/2/issue/EX-1/transitions": "no_content_204.http"},
+			want:     TransitionResult{ID: "711", To: "Closed", Changed: true},
+			wantBody: `{"transition":{"id":"711"},"update":{"comment":[{"add":{"body":"merged"}}]}}`,
+			calls:    3,
+		},
+		{
+			name: "already there: no transition", status: "DONE",
+			routes: map[string]string{"GET /rest/api/2/issue/EX-1": "status_only_200.http"},
+			want:   TransitionResult{To: "Done"}, calls: 1,
+		},
+		{
+			name: "no transition leads there", status: "In Review",
+			routes: map[string]string{"GET /rest/api/2/issue/EX-1": "get_issue_200.http",
+				"GET /rest/api/2/issue/EX-1/transitions": "transitions_200.http"},
+			wantErr: `jira: transition EX-1: no transition to status "In Review"; available: "Close Issue → In Progress", "QA Review → Closed"`,
+			calls:   2,
+		},
+		{
+			name: "rate limited", status: "Closed",
+			routes:  map[string]string{"GET /rest/api/2/issue/EX-1": "error_429.http"},
+			wantErr: `jira: get issue EX-1: HTTP 429: Rate limit exceeded.`, calls: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, reqs := replay(t, tt.routes)
+			got, err := newClient(t, srv.URL, "").TransitionToStatus(context.Background(), secret, "EX-1", tt.status, tt.opts)
+			rs := reqs()
+			require.Len(t, rs, tt.calls)
+			if tt.wantErr != "" {
+				require.EqualError(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+			require.Equal(t, "fields=status", rs[0].RawQuery)
+			if tt.wantBody != "" {
+				require.JSONEq(t, tt.wantBody, string(rs[len(rs)-1].Body))
+			}
+		})
+	}
+	var tnf *TransitionNotFoundError
+	srv, _ := replay(t, map[string]string{"GET /rest/api/2/issue/EX-1": "get_issue_200.http", "GET /rest/api/2/issue/EX-1/transitions": "transitions_200.http"})
+	_, err := newClient(t, srv.URL, "").TransitionToStatus(context.Background(), secret, "EX-1", "In Review", TransitionOptions{})
+	require.True(t, errors.As(err, &tnf))
+	require.Equal(t, "In Review", tnf.Status)
+	var ae *apierror.Error
+	srv, _ = replay(t, map[string]string{"GET /rest/api/2/issue/EX-1": "error_429.http"})
+	_, err = newClient(t, srv.URL, "").TransitionToStatus(context.Background(), secret, "EX-1", "Done", TransitionOptions{})
+	require.True(t, errors.As(err, &ae))
+	require.Equal(t, 17*time.Second, ae.RetryAfter)
+}
+
+func TestDeleteRemoteLink(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		file    string
+		wantErr bool
+	}{{"no_content_204.http", false}, {"error_404.http", false}, {"error_503.http", true}, {"error_403.http", true}}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			srv, reqs := replay(t, map[string]string{"DELETE /rest/api/2/issue/EX-1/remotelink": tt.file})
+			err := newClient(t, srv.URL, "").DeleteRemoteLink(context.Background(), secret, "EX-1", "hookflow:github.com/o/r/pull/7")
+			if tt.wantErr {
+				require.Error(t, err)
+			} else {
+				require.NoError(t, err)
+			}
+			rs := reqs()
+			require.Len(t, rs, 1)
+			require.Equal(t, "globalId=hookflow%3Agithub.com%2Fo%2Fr%2Fpull%2F7", rs[0].RawQuery)
+		})
+	}
+	require.Error(t, newClient(t, "http://127.0.0.1:1", "").DeleteRemoteLink(context.Background(), secret, "EX-1", ""))
+}

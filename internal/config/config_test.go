@@ -28,7 +28,7 @@ func TestParseRefusesBadFiles(t *testing.T) {
 		{"unknown function key", "connectors:\n  functions:\n    relay:\n      uri: http://x\n", []string{"connectors.functions.relay.uri", "allowed in connectors.functions.relay: url"}},
 		{"wrong type", "connectors:\n  servicenow:\n    oauth: maybe\n", []string{"line 3", "bool"}},
 		{"enable not a list", "enable: prcomment\n", []string{"enable: want all or a list"}},
-		{"enable unknown blueprint", "enable: [prcomment, nosuch]\n", []string{`unknown blueprint "nosuch"`, "known: prcomment, relay"}},
+		{"enable unknown blueprint", "enable: [prcomment, nosuch]\n", []string{`unknown blueprint "nosuch"`, "known: prcomment, prjira, relay"}},
 		{"unknown blueprint section", "blueprints:\n  prcoment: {}\n", []string{"line 2", "blueprints.prcoment: unknown blueprint"}},
 		{"unknown blueprint key", "blueprints:\n  prcomment:\n    integration: [a]\n", []string{"unknown key blueprints.prcomment.integration", "integrations, sources, settings"}},
 		{"unknown setting", "blueprints:\n  prcomment:\n    settings:\n      greting: hi\n", []string{"line 4", "unknown key blueprints.prcomment.settings.greting", "greeting, legacy_workflow_ids"}},
@@ -80,7 +80,7 @@ blueprints:
 	require.Len(t, on, 1)
 	require.Equal(t, &prcomment.Settings{Greeting: "Hi!", LegacyWorkflowIDs: true}, on[0].Settings)
 	require.Equal(t, []string{"acme-github"}, on[0].Integrations)
-	require.Equal(t, []blueprints.Off{{Name: "relay", Reason: "not listed in enable"}, {Name: "catalog", Reason: "not listed in enable"}}, off)
+	require.Equal(t, []blueprints.Off{{Name: "prjira", Reason: "not listed in enable"}, {Name: "relay", Reason: "not listed in enable"}, {Name: "catalog", Reason: "not listed in enable"}}, off)
 }
 
 func TestResolve(t *testing.T) {
@@ -91,6 +91,8 @@ func TestResolve(t *testing.T) {
 			return false, "connectors.functions." + n.Name + ".url or --relay-url"
 		case blueprints.Backstage:
 			return false, "connectors.backstage.url or --backstage-url"
+		case blueprints.Jira:
+			return false, "connectors.jira.url"
 		}
 		return true, ""
 	}
@@ -98,11 +100,13 @@ func TestResolve(t *testing.T) {
 	on, off, err := Default().Resolve(all.List(), noFunctions)
 	require.NoError(t, err)
 	require.Equal(t, []string{"prcomment"}, names(on))
-	require.Len(t, off, 2)
-	require.Equal(t, "relay", off[0].Name)
-	require.Equal(t, "catalog", off[1].Name)
-	require.Contains(t, off[1].Reason, "backstage (registers locations and refreshes entities) is not configured: set connectors.backstage.url or --backstage-url")
-	require.Contains(t, off[0].Reason, "connectors.functions.relay.url or --relay-url")
+	require.Len(t, off, 3)
+	require.Equal(t, "prjira", off[0].Name)
+	require.Contains(t, off[0].Reason, "connectors.jira.url")
+	require.Equal(t, "relay", off[1].Name)
+	require.Contains(t, off[1].Reason, "connectors.functions.relay.url or --relay-url")
+	require.Equal(t, "catalog", off[2].Name)
+	require.Contains(t, off[2].Reason, "backstage (registers locations and refreshes entities) is not configured: set connectors.backstage.url or --backstage-url")
 	require.Equal(t, prcomment.DefaultSettings(), on[0].Settings, "defaults without a file")
 
 	// Enabled by name but not runnable: an error naming the blueprint,
