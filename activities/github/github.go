@@ -53,6 +53,7 @@ func Register(r worker.ActivityRegistry, a *Activities) {
 	r.RegisterActivityWithOptions(a.RequestReviewers, activity.RegisterOptions{Name: RequestReviewers, DisableAlreadyRegisteredCheck: true})
 	r.RegisterActivityWithOptions(a.MergePullRequest, activity.RegisterOptions{Name: MergePullRequest, DisableAlreadyRegisteredCheck: true})
 	r.RegisterActivityWithOptions(a.GetFileContents, activity.RegisterOptions{Name: GetFileContents, DisableAlreadyRegisteredCheck: true})
+	r.RegisterActivityWithOptions(a.ReviewProtectionRule, activity.RegisterOptions{Name: ReviewProtectionRule, DisableAlreadyRegisteredCheck: true})
 }
 
 // CreateCommentInput is the input of CreateComment.
