@@ -106,6 +106,7 @@ func (s *Server) adminOnly(r chi.Router) {
 	r.Get("/deliveries/{seq}", s.getDelivery)
 	r.Post("/deliveries/replay", s.replayDeliveries)
 	r.Post("/deliveries/prune", s.pruneDeliveries)
+	r.Post("/events", s.journalEvent)
 	if s.cfg.APIKeys != nil {
 		r.Post("/keys", s.createKey)
 		r.Get("/keys", s.listKeys)

@@ -44,6 +44,12 @@ type Entity struct {
 	// EventsPerRun overrides the package's EventsPerRun (tests use a small
 	// one). Zero means EventsPerRun.
 	EventsPerRun int
+	// Wait, when set, replaces the loop's wait for the next batch on ch:
+	// a blueprint with timers of its own (an SLA, a periodic read) selects
+	// over ch and them. It returns the batch received (empty when a timer
+	// fired instead), or done=true when the entity's work is finished. Nil
+	// means ch.Receive.
+	Wait func(ctx workflow.Context, ch workflow.ReceiveChannel) (b Batch, done bool, err error)
 
 	state EntityState
 	seen  map[string]bool
@@ -103,7 +109,23 @@ func (e *Entity) Run(ctx workflow.Context, apply Apply, continueAsNew func(Entit
 			return continueAsNew(e.state)
 		}
 		pending = Batch{}
-		ch.Receive(ctx, &pending)
+		if e.Wait == nil {
+			ch.Receive(ctx, &pending)
+			continue
+		}
+		b, done, err := e.Wait(ctx, ch)
+		if err != nil {
+			return err
+		}
+		if done {
+			e.keep(b.Events)
+			e.drain(ch)
+			if len(e.state.Pending) == 0 {
+				return nil
+			}
+			return continueAsNew(e.state)
+		}
+		pending = b
 	}
 }
 
