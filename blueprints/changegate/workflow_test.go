@@ -98,7 +98,9 @@ func breakGlass(decision, actor, reason string) workflows.Event {
 		Action: decision, Integration: "admin", Keys: map[string]string{workflows.KeyEntity: wantID}, Payload: body}
 }
 
-func (h *harness) send(after time.Duration, evs ...workflows.Event) { h.env.Send(after, h.route, evs...) }
+func (h *harness) send(after time.Duration, evs ...workflows.Event) {
+	h.env.Send(after, h.route, evs...)
+}
 
 func (h *harness) run() changegate.Output {
 	h.t.Helper()
