@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	ghact "github.com/hookflow/hookflow/activities/github"
 	snact "github.com/hookflow/hookflow/activities/servicenow"
@@ -435,4 +436,63 @@ func TestWorkflowIDsFitTheCorrelationID(t *testing.T) {
 		msg := workflows.Event{Source: "servicenow", Type: "change_request", Payload: []byte(`{"correlation_id":"` + bad + `"}`)}
 		require.Empty(t, changegate.CorrelationRoute(msg), "routing by correlation_id reaches only changegate workflows")
 	}
+}
+
+// A long wait survives continue-as-new: the state a run hands to the next
+// (what the state query returns) resumes the gate with no second change,
+// no reminder sent twice and the SLA counted from the original opening.
+func TestContinueAsNewKeepsTheGate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.send(time.Second, h.rule)
+	var carried changegate.Input
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflow(changegate.QueryState)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&carried))
+		h.env.CancelWorkflow()
+	}, 5*time.Hour)
+	h.env.Run()
+	require.Equal(t, changegate.PhaseWaiting, carried.Gate.Phase)
+	require.Equal(t, 1, carried.Gate.Reminded)
+	require.Empty(t, carried.Gate.Outbox)
+	require.Equal(t, 1, carried.State.Applied)
+	b, err := json.Marshal(carried)
+	require.NoError(t, err)
+	require.NotContains(t, string(b), "ghs_test", "no secret in the carried state")
+	require.NotContains(t, string(b), "hec-test-token")
+
+	// The next run, as continue-as-new starts it, over the same fakes.
+	next := newHarness(t)
+	next.gh, next.sn, next.hec = h.gh, h.sn, h.hec
+	next.env = blueprinttest.NewEnv(t, changegate.Blueprint)
+	store := tokens.Static{"github": "ghs_test", "servicenow": "hookflow.integration:pw", "splunk": "hec-test-token"}
+	gc, _ := ghconn.New(ghconn.Options{BaseURL: h.gh.URL + "/"})
+	sc, _ := snconn.New(snconn.Options{BaseURL: h.sn.URL + "/"})
+	hc, _ := splunkconn.New(splunkconn.Options{BaseURL: h.hec.URL + "/"})
+	ghact.Register(next.env, &ghact.Activities{Client: gc, Tokens: store})
+	snact.Register(next.env, &snact.Activities{Client: sc, Tokens: store})
+	splunkact.Register(next.env, &splunkact.Activities{Client: hc, Tokens: store})
+	next.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: wantID, TaskQueue: "test"})
+	next.env.SetStartTime(carried.Gate.OpenedAt.Add(5 * time.Hour))
+	next.env.RegisterDelayedCallback(func() {
+		next.env.SignalWorkflow(workflows.SignalEvents, workflows.Batch{Events: []workflows.Event{h.rule}}) // a redelivery: dropped
+	}, time.Minute)
+	next.env.RegisterDelayedCallback(func() {
+		next.env.SignalWorkflow(workflows.SignalEvents, workflows.Batch{Events: []workflows.Event{h.change("change_request.approved.http")}})
+	}, 30*time.Hour)
+	next.env.RegisterDelayedCallback(func() {
+		next.env.SignalWorkflow(workflows.SignalEvents, workflows.Batch{Events: []workflows.Event{h.githubEvent("deployment_status.success.http")}})
+	}, 31*time.Hour)
+	next.env.ExecuteWorkflow(changegate.WorkflowName, carried)
+	require.True(t, next.env.IsWorkflowCompleted())
+	require.NoError(t, next.env.GetWorkflowError())
+	var out changegate.Output
+	require.NoError(t, next.env.GetWorkflowResult(&out))
+	require.Equal(t, 1, out.Dropped)
+	require.Equal(t, 1, h.sn.creates(), "no second change")
+	require.Len(t, h.gh.find("POST", "/issues/42/comments"), 2, "the 24 h reminder once, the 4 h one not again")
+	require.Len(t, h.gh.reviews(), 1)
+	events := h.audit("opened", "reminded", "reminded", "approved", "deployed", "closed")
+	require.Equal(t, 24*time.Hour, mustTime(t, events[2]["time"]).Sub(mustTime(t, events[0]["time"])).Round(time.Minute))
 }
