@@ -76,7 +76,8 @@ type Settings struct {
 	// [deployment_protection_rule].
 	Events []string `yaml:"events" json:"events"`
 	// Instance names the ServiceNow credential in the token store
-	// (servicenow/<instance>). Default "default".
+	// (--system servicenow --installation <instance>). Empty (the
+	// default) means the system-wide one (no --installation).
 	Instance string `yaml:"instance" json:"instance"`
 	// ChangeType, AssignmentGroup and Category fill the change's type,
 	// assignment_group and category. Default type "normal"; empty group
@@ -103,8 +104,9 @@ type Settings struct {
 	// to report success or failure before the change is closed as
 	// unsuccessful. Default 24h.
 	DeployTimeout Duration `yaml:"deploy_timeout" json:"deploy_timeout"`
-	// Splunk names the HEC token in the token store (splunk/<name>).
-	// Default "default".
+	// Splunk names the HEC token in the token store (--system splunk
+	// --installation <name>). Empty (the default) means the system-wide
+	// one.
 	Splunk string `yaml:"splunk" json:"splunk"`
 	// SplunkIndex is the HEC index. Empty means the token's default.
 	SplunkIndex string `yaml:"splunk_index" json:"splunk_index,omitempty"`
@@ -152,12 +154,6 @@ func (s *Settings) Validate() error {
 		if e != EventProtectionRule && e != EventDeployment {
 			return fmt.Errorf("events: %q is not deployment_protection_rule or deployment", e)
 		}
-	}
-	if s.Instance == "" {
-		return errors.New("instance: must name the ServiceNow credential")
-	}
-	if s.Splunk == "" {
-		return errors.New("splunk: must name the HEC token")
 	}
 	if s.ChangeType == "" {
 		return errors.New("change_type: must not be empty (normal, standard, emergency)")
