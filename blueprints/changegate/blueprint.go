@@ -120,13 +120,11 @@ func DefaultSettings() *Settings {
 	return &Settings{
 		Environments:  []string{"production"},
 		Events:        []string{EventProtectionRule},
-		Instance:      "default",
 		ChangeType:    "normal",
 		Reminders:     []Duration{Duration(4 * time.Hour), Duration(24 * time.Hour)},
 		RejectAfter:   Duration(72 * time.Hour),
 		PollInterval:  Duration(15 * time.Minute),
 		DeployTimeout: Duration(24 * time.Hour),
-		Splunk:        "default",
 	}
 }
 
