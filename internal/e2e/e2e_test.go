@@ -298,14 +298,14 @@ type devProcess struct {
 	exited     chan error
 }
 
-func startDev(t *testing.T, bin, dataDir, githubURL string) *devProcess {
+func startDev(t *testing.T, bin, dataDir, githubURL string, extra ...string) *devProcess {
 	t.Helper()
 	httpPort, uiPort := freePort(t), freePort(t)
 	temporalPort := freePortRange(t, 5)
-	cmd := exec.Command(bin, "dev", "--data-dir", dataDir,
+	cmd := exec.Command(bin, append([]string{"dev", "--data-dir", dataDir,
 		"--http", fmt.Sprintf("127.0.0.1:%d", httpPort),
 		"--temporal-port", fmt.Sprint(temporalPort), "--ui-port", fmt.Sprint(uiPort),
-		"--github-api-url", githubURL)
+		"--github-api-url", githubURL}, extra...)...)
 	cmd.Env = append(os.Environ(), "HOOKFLOW_GITHUB_TOKEN="+githubToken)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
