@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/hookflow/hookflow/blueprints"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -49,6 +51,15 @@ func (d *Duration) UnmarshalText(b []byte) error {
 		return fmt.Errorf("%q is not a duration (4h, 90m, 3d)", s)
 	}
 	*d = Duration(v)
+	return nil
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler, naming the line of a value
+// that is not a duration.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if err := d.UnmarshalText([]byte(n.Value)); err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
 	return nil
 }
 
