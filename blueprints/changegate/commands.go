@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/hookflow/hookflow/blueprints"
 	"github.com/hookflow/hookflow/workflows"
@@ -46,6 +49,9 @@ func breakGlassCommand(decision string) blueprints.Command {
 			req, err := BreakGlassRequest(decision, env.Args, env.Flags)
 			if err != nil {
 				return err
+			}
+			if err := checkWaiting(ctx, env, req.Keys[workflows.KeyEntity]); err != nil {
+				return fmt.Errorf("changegate %s: %w", decision, err)
 			}
 			if env.Admin == nil {
 				return errors.New("changegate: no admin API")
@@ -88,4 +94,33 @@ func BreakGlassRequest(decision string, args []string, flags *pflag.FlagSet) (Ev
 	}
 	return EventRequest{Source: SourceHookflow, Type: EventBreakGlass, Action: decision,
 		Keys: map[string]string{workflows.KeyEntity: id}, Payload: body}, nil
+}
+
+// checkWaiting refuses a workflow ID Temporal does not know or whose gate
+// has finished, when Temporal answers. When it does not (it is down, which
+// is when break glass is needed most), the decision is journaled anyway
+// and the workflow applies it when it runs, or records it as ignored.
+func checkWaiting(ctx context.Context, env blueprints.CommandEnv, id string) error {
+	if env.Temporal == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := env.Temporal(ctx)
+	if err != nil {
+		return nil
+	}
+	defer c.Close()
+	d, err := c.DescribeWorkflowExecution(ctx, id, "")
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return fmt.Errorf("no workflow %s: check the ID (hookflow audit, the Temporal UI)", id)
+	case err != nil:
+		return nil
+	}
+	if st := d.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return fmt.Errorf("workflow %s is not running (%s): its gate has finished, nothing to decide", id, strings.ToLower(strings.TrimPrefix(st.String(), "WORKFLOW_EXECUTION_STATUS_")))
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
@@ -495,4 +496,33 @@ func TestContinueAsNewKeepsTheGate(t *testing.T) {
 	require.Len(t, h.gh.reviews(), 1)
 	events := h.audit("opened", "reminded", "reminded", "approved", "deployed", "closed")
 	require.Equal(t, 24*time.Hour, mustTime(t, events[2]["time"]).Sub(mustTime(t, events[0]["time"])).Round(time.Minute))
+}
+
+func TestBreakGlassRequest(t *testing.T) {
+	t.Parallel()
+	flags := func(reason, actor string) *pflag.FlagSet {
+		f := pflag.NewFlagSet("x", pflag.ContinueOnError)
+		f.String("reason", reason, "")
+		f.String("actor", actor, "")
+		return f
+	}
+	req, err := changegate.BreakGlassRequest("approve", []string{wantID}, flags("outage", "dana"))
+	require.NoError(t, err)
+	require.Equal(t, changegate.SourceHookflow, req.Source)
+	require.Equal(t, changegate.EventBreakGlass, req.Type)
+	require.Equal(t, wantID, req.Keys[workflows.KeyEntity])
+	require.JSONEq(t, `{"workflow_id":"`+wantID+`","decision":"approve","reason":"outage","actor":"dana"}`, string(req.Payload))
+	ev := workflows.Event{Source: req.Source, Type: req.Type, Action: req.Action, Keys: req.Keys, Payload: req.Payload}
+	routes := blueprinttest.Routes(changegate.Blueprint, nil, ev)
+	require.Len(t, routes, 1)
+	require.Equal(t, wantID, routes[0].WorkflowID)
+	for _, tc := range []struct {
+		args          []string
+		reason, actor string
+	}{
+		{nil, "r", "a"}, {[]string{"prcomment/github.com/o/r/pr/1"}, "r", "a"}, {[]string{wantID}, "", "a"}, {[]string{wantID}, "r", " "},
+	} {
+		_, err := changegate.BreakGlassRequest("reject", tc.args, flags(tc.reason, tc.actor))
+		require.Error(t, err)
+	}
 }

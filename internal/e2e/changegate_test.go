@@ -241,6 +241,34 @@ func TestChangegateEndToEnd(t *testing.T) {
 		require.NoError(t, os.WriteFile(path, b, 0o644))
 	}
 
+	// Break glass on a second deployment: the CLI journals the decision
+	// through the admin API and GitHub is answered with its actor.
+	const wfID2 = "changegate/github.com/octo-org/example/deployment/1145434"
+	rule2 := bytes.ReplaceAll(rule, []byte("1145432"), []byte("1145434"))
+	code, body = post(t, gh.URL, gh.Secret, "deployment_protection_rule", "e2e-rule-2", rule2)
+	require.Equal(t, http.StatusAccepted, code, body)
+	require.Eventually(t, func() bool { _, n, _ := f.snapshot(); return n == 2 }, 60*time.Second, 200*time.Millisecond, "the second change is opened")
+	var bg changegate.EventAnswer
+	require.NoError(t, json.Unmarshal(h.cli(t, "--output", "json", "changegate", "approve", wfID2, "--reason", "INC0012345 outage fix", "--actor", "dana.oncall", "--temporal-address", h.temporal), &bg))
+	require.True(t, strings.HasPrefix(bg.DeliveryID, "admin-"), bg.DeliveryID)
+	require.Equal(t, []string{wfID2}, bg.WorkflowIDs)
+	require.Eventually(t, func() bool { r, _, _ := f.snapshot(); return len(r) == 2 }, 60*time.Second, 200*time.Millisecond, "break glass answers GitHub")
+	reviews, _, _ = f.snapshot()
+	require.Contains(t, reviews[1], "approved by dana.oncall (break_glass)")
+	for _, args := range [][]string{
+		{"changegate", "approve", "changegate/github.com/octo-org/example/pr/1", "--reason", "x", "--actor", "y"},
+		{"changegate", "reject", wfID2, "--actor", "y"},
+		{"changegate", "reject", wfID2, "--reason", "x"},
+		{"changegate", "reject", "changegate/github.com/octo-org/other/deployment/9", "--reason", "x", "--actor", "y", "--temporal-address", h.temporal},
+		{"changegate", "reject", wfID, "--reason", "x", "--actor", "y", "--temporal-address", h.temporal},
+	} {
+		cmd := exec.Command(bin, append([]string{"--data-dir", dataDir, "--server", h.ingressURL}, args...)...)
+		out, err := cmd.CombinedOutput()
+		require.Error(t, err, "%v: %s", args, out)
+		require.Contains(t, string(out), "changegate", string(out))
+		t.Logf("hookflow %s: %s", strings.Join(args[:2], " "), out)
+	}
+
 	// The audit of the entity lists the steps.
 	audit := string(h.cli(t, "--output", "json", "audit", wfID, "--temporal-address", h.temporal))
 	require.Contains(t, audit, "changegate")
