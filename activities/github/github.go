@@ -54,6 +54,7 @@ func Register(r worker.ActivityRegistry, a *Activities) {
 	r.RegisterActivityWithOptions(a.MergePullRequest, activity.RegisterOptions{Name: MergePullRequest, DisableAlreadyRegisteredCheck: true})
 	r.RegisterActivityWithOptions(a.GetFileContents, activity.RegisterOptions{Name: GetFileContents, DisableAlreadyRegisteredCheck: true})
 	r.RegisterActivityWithOptions(a.ReviewProtectionRule, activity.RegisterOptions{Name: ReviewProtectionRule, DisableAlreadyRegisteredCheck: true})
+	r.RegisterActivityWithOptions(a.ListDeploymentChanges, activity.RegisterOptions{Name: ListDeploymentChanges, DisableAlreadyRegisteredCheck: true})
 }
 
 // CreateCommentInput is the input of CreateComment.
