@@ -102,6 +102,30 @@ func newFakeGitHub(t *testing.T) *fakeGitHub {
 		f.mu.Unlock()
 		writeJSON(w, 201, c)
 	})
+	// The environment's deployments, newest first: this one, then the last
+	// successful one.
+	mux.HandleFunc("GET /repos/{owner}/{repo}/deployments", func(w http.ResponseWriter, r *http.Request) {
+		f.record(r)
+		writeJSON(w, 200, []map[string]any{
+			{"id": 1145432, "sha": "9049f1265b7d61be4a8904a9a27120d2064dab3b", "environment": r.URL.Query().Get("environment")},
+			{"id": 1145001, "sha": "6dcb09b5b57875f334f61aebed695e2e4193db5e", "environment": r.URL.Query().Get("environment")},
+		})
+	})
+	mux.HandleFunc("GET /repos/{owner}/{repo}/deployments/{id}/statuses", func(w http.ResponseWriter, r *http.Request) {
+		f.record(r)
+		writeJSON(w, 200, []map[string]any{{"id": 1, "state": "success"}})
+	})
+	mux.HandleFunc("GET /repos/{owner}/{repo}/compare/{basehead}", func(w http.ResponseWriter, r *http.Request) {
+		f.record(r)
+		if r.PathValue("basehead") != "6dcb09b5b57875f334f61aebed695e2e4193db5e...9049f1265b7d61be4a8904a9a27120d2064dab3b" {
+			writeJSON(w, 404, map[string]string{"message": "Not Found"})
+			return
+		}
+		writeJSON(w, 200, map[string]any{"total_commits": 2, "commits": []map[string]any{
+			{"sha": "1111111aaaaaaa", "commit": map[string]any{"message": "PAY-118: retry the gateway (#41)", "author": map[string]string{"name": "Mona"}}, "author": map[string]string{"login": "mona"}},
+			{"sha": "2222222bbbbbbb", "commit": map[string]any{"message": "Merge pull request #42 from octo-org/feature\n\nOPS-7 rollout", "author": map[string]string{"name": "Octocat"}}, "author": map[string]string{"login": "octocat"}},
+		}})
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		f.record(r)
 		writeJSON(w, 404, map[string]string{"message": "Not Found"})

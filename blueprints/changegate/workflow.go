@@ -137,6 +137,10 @@ type Gate struct {
 	Deployed string `json:",omitempty"`
 	// Emergency is set when break glass decided.
 	Emergency bool
+	// Changes are the commits deployed since the environment's last
+	// successful deployment; ChangesError says why they are missing.
+	Changes      *ghact.ListDeploymentChangesOutput `json:",omitempty"`
+	ChangesError string                             `json:",omitempty"`
 	// Outbox are the ServiceNow calls still to make, in order.
 	Outbox []Op `json:",omitempty"`
 	// Audit are the audit events not yet accepted by HEC.
@@ -431,9 +435,40 @@ func (w *run) open(ctx workflow.Context, ev workflows.Event) error {
 	}
 	g.Phase = PhaseWaiting
 	g.OpenedAt = workflow.Now(ctx)
+	if workflow.GetVersion(ctx, versionChanges, workflow.DefaultVersion, 1) >= 1 {
+		w.listChanges(ctx)
+	}
 	w.enqueue(Op{Kind: "create", Fields: w.changeFields()})
 	return nil
 }
+
+// versionChanges is the version that lists the commits deployed in the
+// change's description (histories before it open the change without).
+const versionChanges = "changegate.changes"
+
+// listChanges reads what the deployment brings, briefly: a GitHub that
+// does not answer within two minutes leaves the list out of the change
+// rather than hold the gate.
+func (w *run) listChanges(ctx workflow.Context) {
+	g := &w.g
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 4},
+	})
+	var out ghact.ListDeploymentChangesOutput
+	err := workflow.ExecuteActivity(actx, ghact.ListDeploymentChanges, ghact.ListDeploymentChangesInput{
+		Installation: g.Installation, Owner: g.Owner, Repo: g.Repo, Environment: g.Environment, SHA: g.SHA,
+		DeploymentID: g.DeploymentID, MaxCommits: maxListedCommits}).Get(ctx, &out)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("commits deployed not listed", "error", err)
+		g.ChangesError = "the commits deployed could not be listed from GitHub"
+		return
+	}
+	g.Changes = &out
+}
+
+// maxListedCommits bounds the commits a change's description lists.
+const maxListedCommits = 50
 
 func (w *run) changeFields() map[string]string {
 	g := &w.g
@@ -446,7 +481,31 @@ func (w *run) changeFields() map[string]string {
 	for _, n := range g.PullRequests {
 		fmt.Fprintf(&d, "Pull request: #%d (%s/pull/%d)\n", n, web, n)
 	}
-	fmt.Fprintf(&d, "Deployments: %s/deployments/%s\n\nHookflow workflow: %s\n", web, g.Environment, w.id)
+	switch ch := g.Changes; {
+	case ch != nil && ch.BaseSHA == "":
+		fmt.Fprintf(&d, "\nFirst successful deployment to %s: no earlier deployment to compare with.\n", g.Environment)
+	case ch != nil:
+		fmt.Fprintf(&d, "\nCommits since the last successful deployment (%s, %s/compare/%s...%s): %d\n", short(ch.BaseSHA), web, ch.BaseSHA, g.SHA, ch.Total)
+		for _, c := range ch.Commits {
+			fmt.Fprintf(&d, "- %s %s (%s)\n", short(c.SHA), c.Message, c.Author)
+		}
+		if ch.Total > len(ch.Commits) {
+			fmt.Fprintf(&d, "- ... and %d more\n", ch.Total-len(ch.Commits))
+		}
+		if len(ch.PullRequests) > 0 {
+			var prs []string
+			for _, n := range ch.PullRequests {
+				prs = append(prs, fmt.Sprintf("#%d", n))
+			}
+			fmt.Fprintf(&d, "Pull requests mentioned: %s\n", strings.Join(prs, ", "))
+		}
+		if len(ch.JiraKeys) > 0 {
+			fmt.Fprintf(&d, "Jira issues mentioned: %s\n", strings.Join(ch.JiraKeys, ", "))
+		}
+	case g.ChangesError != "":
+		fmt.Fprintf(&d, "\nNote: %s.\n", g.ChangesError)
+	}
+	fmt.Fprintf(&d, "\nDeployments: %s/deployments/%s\n\nHookflow workflow: %s\n", web, g.Environment, w.id)
 	f := map[string]string{
 		"short_description":   fmt.Sprintf("Deploy %s@%s to %s", repo, short(g.SHA), g.Environment),
 		"description":         d.String(),
