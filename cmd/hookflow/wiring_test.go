@@ -63,8 +63,8 @@ func TestRegisterAllRegistersEnabledBlueprints(t *testing.T) {
 	require.NoError(t, err)
 	reg := &names{activities: map[string]bool{}, workflows: map[string]bool{}}
 	require.NoError(t, registerAll(reg, cfg))
-	require.Equal(t, map[string]bool{prcomment.WorkflowName: true}, reg.workflows, "relay is off without --relay-url")
-	require.Len(t, off, 1)
+	require.Equal(t, map[string]bool{prcomment.WorkflowName: true}, reg.workflows, "relay is off without --relay-url, changegate without ServiceNow and Splunk")
+	require.Len(t, off, 2)
 	// An event only relay would take is not routed (the ingress answers
 	// "ignored"): it is never forwarded to a workflow nothing polls.
 	relayEvent := workflows.Event{DeliveryID: "d", Source: "generic", Type: "build", Integration: "int_1", Keys: map[string]string{relay.EntityKey: "e"}}
