@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/workflow"
 
 	ghact "github.com/hookflow/hookflow/activities/github"
 	snact "github.com/hookflow/hookflow/activities/servicenow"
@@ -529,4 +531,48 @@ func TestBreakGlassRequest(t *testing.T) {
 		_, err := changegate.BreakGlassRequest("reject", tc.args, flags(tc.reason, tc.actor))
 		require.Error(t, err)
 	}
+}
+
+// The real thing: Temporal suggests continue-as-new during a long wait;
+// the run ends with a continue-as-new whose input, started as the next
+// run, finishes the gate once.
+func TestContinueAsNewOnTemporalsSuggestion(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.send(time.Second, h.rule)
+	h.env.RegisterDelayedCallback(func() { h.env.SetContinueAsNewSuggested(true) }, 5*time.Hour)
+	h.env.Run()
+	require.True(t, h.env.IsWorkflowCompleted())
+	var can *workflow.ContinueAsNewError
+	require.ErrorAs(t, h.env.GetWorkflowError(), &can)
+	require.Equal(t, changegate.WorkflowName, can.WorkflowType.Name)
+	var carried changegate.Input
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &carried))
+	require.Equal(t, changegate.PhaseWaiting, carried.Gate.Phase)
+	require.Equal(t, 1, carried.Gate.Reminded)
+	require.Equal(t, firstSysID, carried.Gate.Change.SysID)
+
+	next := blueprinttest.NewEnv(t, changegate.Blueprint)
+	store := tokens.Static{"github": "ghs_test", "servicenow": "hookflow.integration:pw", "splunk": "hec-test-token"}
+	gc, _ := ghconn.New(ghconn.Options{BaseURL: h.gh.URL + "/"})
+	sc, _ := snconn.New(snconn.Options{BaseURL: h.sn.URL + "/"})
+	hc, _ := splunkconn.New(splunkconn.Options{BaseURL: h.hec.URL + "/"})
+	ghact.Register(next, &ghact.Activities{Client: gc, Tokens: store})
+	snact.Register(next, &snact.Activities{Client: sc, Tokens: store})
+	splunkact.Register(next, &splunkact.Activities{Client: hc, Tokens: store})
+	next.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: wantID, TaskQueue: "test"})
+	next.SetStartTime(carried.Gate.OpenedAt.Add(5 * time.Hour))
+	next.RegisterDelayedCallback(func() {
+		next.SignalWorkflow(workflows.SignalEvents, workflows.Batch{Events: []workflows.Event{h.change("change_request.approved.http")}})
+	}, 30*time.Hour)
+	next.RegisterDelayedCallback(func() {
+		next.SignalWorkflow(workflows.SignalEvents, workflows.Batch{Events: []workflows.Event{h.githubEvent("deployment_status.success.http")}})
+	}, 31*time.Hour)
+	next.ExecuteWorkflow(changegate.WorkflowName, carried)
+	require.True(t, next.IsWorkflowCompleted())
+	require.NoError(t, next.GetWorkflowError())
+	require.Equal(t, 1, h.sn.creates(), "no second change")
+	require.Len(t, h.gh.find("POST", "/issues/42/comments"), 2)
+	require.Len(t, h.gh.reviews(), 1)
+	h.audit("opened", "reminded", "reminded", "approved", "deployed", "closed")
 }
