@@ -269,6 +269,13 @@ func TestChangegateEndToEnd(t *testing.T) {
 		t.Logf("hookflow %s: %s", strings.Join(args[:2], " "), out)
 	}
 
+	// With Temporal unreachable from the CLI, the decision is journaled all
+	// the same; the gate, approved already, records it as ignored.
+	var late changegate.EventAnswer
+	require.NoError(t, json.Unmarshal(h.cli(t, "--output", "json", "changegate", "reject", wfID2, "--reason", "too late", "--actor", "erin", "--temporal-address", "127.0.0.1:1"), &late))
+	require.NotEqual(t, bg.DeliveryID, late.DeliveryID)
+	require.Eventually(t, func() bool { _, _, hec := f.snapshot(); return strings.Contains(hec, `"action":"break_glass_ignored"`) }, 60*time.Second, 200*time.Millisecond, "break glass ignored: not waiting")
+
 	// The audit of the entity lists the steps.
 	audit := string(h.cli(t, "--output", "json", "audit", wfID, "--temporal-address", h.temporal))
 	require.Contains(t, audit, "changegate")
