@@ -191,7 +191,14 @@ type run struct {
 	read snact.Record
 	// busy counts outbox and audit calls in flight.
 	busy int
+	// steps says whether audit steps are recorded in the history for
+	// hookflow audit (versionSteps); nil until the first step.
+	steps *bool
 }
+
+// versionSteps is the version that records each audit step in the history
+// (workflows.RecordStep), where hookflow audit shows it with its actor.
+const versionSteps = "changegate.steps"
 
 func (w *run) done() bool {
 	return w.g.Phase == PhaseClosed && len(w.g.Outbox) == 0 && len(w.g.Audit) == 0 && w.busy == 0
@@ -863,6 +870,26 @@ func (w *run) audit(ctx workflow.Context, e AuditEvent) {
 	e.WorkflowID, e.Change, e.Repository, e.Environment, e.SHA, e.DeploymentID = w.id, g.Change.Number, g.Owner+"/"+g.Repo, g.Environment, g.SHA, g.DeploymentID
 	e.Time = workflow.Now(ctx).UTC()
 	workflow.GetLogger(ctx).Info("audit", "action", e.Action, "actor", e.Actor, "via", e.Via, "event_id", e.EventID)
+	if w.steps == nil {
+		v := workflow.GetVersion(ctx, versionSteps, workflow.DefaultVersion, 1) >= 1
+		w.steps = &v
+	}
+	if *w.steps {
+		detail := e.Via
+		if e.Outcome != "" {
+			detail = strings.TrimSpace(e.Outcome + " " + detail)
+		}
+		if e.Change != "" {
+			detail += " change " + e.Change
+		}
+		if e.Emergency {
+			detail += " EMERGENCY"
+		}
+		if e.Reason != "" {
+			detail += ": " + e.Reason
+		}
+		workflows.RecordStep(ctx, workflows.Step{Step: Name + "." + e.Action, Actor: e.Actor, Detail: strings.TrimSpace(detail) + " (" + e.EventID + ")"})
+	}
 	g.Audit = append(g.Audit, e)
 	w.signalWake()
 }

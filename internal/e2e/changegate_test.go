@@ -278,6 +278,21 @@ func TestChangegateEndToEnd(t *testing.T) {
 
 	// The audit of the entity lists the steps.
 	audit := string(h.cli(t, "--output", "json", "audit", wfID, "--temporal-address", h.temporal))
-	require.Contains(t, audit, "changegate")
+	var steps []struct {
+		Time   time.Time `json:"time"`
+		Step   string    `json:"step"`
+		Actor  string    `json:"actor"`
+		Detail string    `json:"detail"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(audit), &steps), audit)
+	var stepsSeen []string
+	for _, s := range steps {
+		if strings.HasPrefix(s.Step, "record.") {
+			require.False(t, s.Time.IsZero())
+			stepsSeen = append(stepsSeen, s.Step+" by "+s.Actor)
+		}
+	}
+	require.Equal(t, []string{"record.changegate.opened by octocat", "record.changegate.approved by alice.approver",
+		"record.changegate.deployed by octocat", "record.changegate.closed by changegate"}, stepsSeen, audit)
 	h.stop(t)
 }
