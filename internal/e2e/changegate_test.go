@@ -193,7 +193,9 @@ func TestChangegateEndToEnd(t *testing.T) {
 	require.Len(t, reviews, 1, "exactly one approval")
 	require.JSONEq(t, `{"environment_name":"production","state":"approved","comment":"Change CHG0030042 approved by alice.approver (servicenow)."}`, reviews[0])
 	require.Equal(t, 1, creates)
+	f.mu.Lock()
 	require.Equal(t, "Bearer "+githubToken, f.ghAuth[0])
+	f.mu.Unlock()
 
 	// The deployment succeeds: the change is closed and the workflow ends.
 	status := bytes.ReplaceAll(changegateBody(t, "deployment_status.success.http"), []byte("https://api.github.com/"), []byte(f.gh.URL+"/"))
@@ -213,6 +215,20 @@ func TestChangegateEndToEnd(t *testing.T) {
 	f.mu.Lock()
 	require.Equal(t, "successful", f.changes[change["sys_id"]]["close_code"])
 	f.mu.Unlock()
+
+	// A late deployment_status and a late approval after the gate finished
+	// start nothing: journaled, then ignored as "entity finished".
+	code, body = post(t, gh.URL, gh.Secret, "deployment_status", "e2e-status-late", status)
+	require.Equal(t, http.StatusAccepted, code, body)
+	code, body = postServiceNow(t, sn.URL, sn.Secret, change["sys_id"]+":9", bytes.ReplaceAll(approval, []byte(`"sys_mod_count":"4"`), []byte(`"sys_mod_count":"9"`)))
+	require.Equal(t, http.StatusAccepted, code, body)
+	require.Eventually(t, func() bool {
+		list := string(h.cli(t, "deliveries", "list", "--status", "ignored", "--output", "json"))
+		return strings.Count(list, "entity finished") >= 2
+	}, 60*time.Second, 500*time.Millisecond, "late events are ignored")
+	reviews, creates, _ = f.snapshot()
+	require.Equal(t, 1, creates, "no second change")
+	require.Len(t, reviews, 1)
 
 	_, _, hec := f.snapshot()
 	for _, action := range []string{`"action":"opened"`, `"action":"approved"`, `"action":"deployed"`, `"action":"closed"`} {
