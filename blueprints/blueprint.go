@@ -120,6 +120,11 @@ type CommandEnv struct {
 	Settings Settings
 	// Temporal dials the Temporal frontend named by --temporal-address.
 	Temporal func(ctx context.Context) (client.Client, error)
+	// Admin calls the server's admin API (--server, the admin token):
+	// method and path under /admin/v1, in sent as JSON when not nil, the
+	// answer decoded into out when not nil. An answer of 300 or more is an
+	// error carrying the server's message.
+	Admin func(ctx context.Context, method, path string, in, out any) error
 }
 
 // Check reports what is wrong with b as a value: a name that is not a

@@ -107,6 +107,7 @@ func (s *Server) adminOnly(r chi.Router) {
 	r.Post("/deliveries/replay", s.replayDeliveries)
 	r.Post("/deliveries/prune", s.pruneDeliveries)
 	s.mountOperations(r)
+	r.Post("/events", s.journalEvent)
 	if s.cfg.APIKeys != nil {
 		r.Post("/keys", s.createKey)
 		r.Get("/keys", s.listKeys)

@@ -60,6 +60,12 @@ type Entity struct {
 	// signal is buffered.
 	Quiet  time.Duration
 	Settle func(ctx workflow.Context) (done bool, err error)
+	// Wait, when set, replaces the loop's wait for the next batch on ch:
+	// a blueprint with timers of its own (an SLA, a periodic read) selects
+	// over ch and them. It returns the batch received (empty when a timer
+	// fired instead), or done=true when the entity's work is finished. Nil
+	// means ch.Receive.
+	Wait func(ctx workflow.Context, ch workflow.ReceiveChannel) (b Batch, done bool, err error)
 
 	state EntityState
 	seen  map[string]bool
@@ -118,17 +124,24 @@ func (e *Entity) Run(ctx workflow.Context, apply Apply, continueAsNew func(Entit
 			e.drain(ch)
 			return continueAsNew(e.state)
 		}
-		pending = Batch{}
-		if done, err = e.receive(ctx, ch, &pending); err != nil {
+		var b Batch
+		if e.Wait != nil {
+			b, done, err = e.Wait(ctx, ch)
+		} else {
+			done, err = e.receive(ctx, ch, &b)
+		}
+		if err != nil {
 			return err
 		}
 		if done {
+			e.keep(b.Events)
 			e.drain(ch)
 			if len(e.state.Pending) == 0 {
 				return nil
 			}
 			return continueAsNew(e.state)
 		}
+		pending = b
 	}
 }
 

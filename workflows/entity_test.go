@@ -139,3 +139,37 @@ func TestEntitySettlesOncePerBurst(t *testing.T) {
 	require.NoError(t, env.GetWorkflowResult(&settled))
 	require.Equal(t, []int{3, 4}, settled, "one settle after the burst of three, one after d; none after the redelivery or the stop")
 }
+
+// A blueprint's own Wait: its timer ends the entity when no event came in
+// time, and a batch that arrives meanwhile is applied as usual.
+func TestEntityWaitEndsOnTheBlueprintsTimer(t *testing.T) {
+	t.Parallel()
+	wf := func(ctx workflow.Context) ([]string, error) {
+		var applied []string
+		e := NewEntity(EntityState{})
+		e.Wait = func(ctx workflow.Context, ch workflow.ReceiveChannel) (Batch, bool, error) {
+			var b Batch
+			got := false
+			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &b); got = true })
+			sel.AddFuture(workflow.NewTimer(ctx, time.Hour), func(workflow.Future) {})
+			sel.Select(ctx)
+			return b, !got, nil
+		}
+		err := e.Run(ctx, func(_ workflow.Context, ev Event) (bool, error) {
+			applied = append(applied, ev.DeliveryID)
+			return false, nil
+		}, func(EntityState) error { return fmt.Errorf("no continue-as-new expected") })
+		return applied, err
+	}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: "waiting"})
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalEvents, Batch{Events: []Event{ev("a", "x"), ev("a", "x")}}) }, time.Minute)
+	env.ExecuteWorkflow("waiting")
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var applied []string
+	require.NoError(t, env.GetWorkflowResult(&applied))
+	require.Equal(t, []string{"a"}, applied)
+}

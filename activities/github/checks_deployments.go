@@ -231,3 +231,45 @@ func (a *Activities) CreateDeploymentStatus(ctx context.Context, in CreateDeploy
 	}
 	return CreateDeploymentStatusOutput{StatusID: id}, nil
 }
+
+// ReviewProtectionRule approves or rejects a custom deployment protection
+// rule through its run's callback.
+const ReviewProtectionRule = "github.ReviewProtectionRule"
+
+// ReviewProtectionRuleInput is the input of ReviewProtectionRule.
+type ReviewProtectionRuleInput struct {
+	Installation string
+	// CallbackURL is the event's deployment_callback_url. It must lie
+	// under the configured API root; the token is never sent elsewhere.
+	CallbackURL string
+	// Environment is the environment the rule protects. Required.
+	Environment string
+	// State is "approved" or "rejected". Required.
+	State   string
+	Comment string
+}
+
+// ReviewProtectionRuleOutput is the result of ReviewProtectionRule.
+type ReviewProtectionRuleOutput struct {
+	RunID int64
+}
+
+// ReviewProtectionRule answers the protection rule.
+func (a *Activities) ReviewProtectionRule(ctx context.Context, in ReviewProtectionRuleInput) (ReviewProtectionRuleOutput, error) {
+	if (in.State != "approved" && in.State != "rejected") || in.Environment == "" {
+		return ReviewProtectionRuleOutput{}, classify.Final(classify.TypeValidation, "github.ReviewProtectionRule: state must be approved or rejected, and the environment is required")
+	}
+	owner, repo, run, err := a.Client.ParseProtectionCallback(in.CallbackURL)
+	if err != nil {
+		return ReviewProtectionRuleOutput{}, classify.Final(classify.TypeValidation, "github.ReviewProtectionRule: "+err.Error())
+	}
+	token, err := a.token(ctx, in.Installation)
+	if err != nil {
+		return ReviewProtectionRuleOutput{}, err
+	}
+	err = a.Client.ReviewProtectionRule(ctx, token, owner, repo, run, ghconn.ProtectionRuleReview{EnvironmentName: in.Environment, State: in.State, Comment: in.Comment})
+	if err != nil {
+		return ReviewProtectionRuleOutput{}, a.fail(in.Installation, err)
+	}
+	return ReviewProtectionRuleOutput{RunID: run}, nil
+}

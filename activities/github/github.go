@@ -55,6 +55,8 @@ func Register(r worker.ActivityRegistry, a *Activities) {
 	r.RegisterActivityWithOptions(a.GetFileContents, activity.RegisterOptions{Name: GetFileContents, DisableAlreadyRegisteredCheck: true})
 	r.RegisterActivityWithOptions(a.UpsertComment, activity.RegisterOptions{Name: UpsertComment, DisableAlreadyRegisteredCheck: true})
 	r.RegisterActivityWithOptions(a.ListPullRequestCommits, activity.RegisterOptions{Name: ListPullRequestCommits, DisableAlreadyRegisteredCheck: true})
+	r.RegisterActivityWithOptions(a.ReviewProtectionRule, activity.RegisterOptions{Name: ReviewProtectionRule, DisableAlreadyRegisteredCheck: true})
+	r.RegisterActivityWithOptions(a.ListDeploymentChanges, activity.RegisterOptions{Name: ListDeploymentChanges, DisableAlreadyRegisteredCheck: true})
 }
 
 // CreateCommentInput is the input of CreateComment.

@@ -6,6 +6,7 @@ package all
 import (
 	"github.com/hookflow/hookflow/blueprints"
 	"github.com/hookflow/hookflow/blueprints/catalog"
+	"github.com/hookflow/hookflow/blueprints/changegate"
 	"github.com/hookflow/hookflow/blueprints/prcomment"
 	"github.com/hookflow/hookflow/blueprints/prjira"
 	"github.com/hookflow/hookflow/blueprints/relay"
@@ -20,6 +21,7 @@ func List() []blueprints.Blueprint {
 		prjira.Blueprint,
 		relay.Blueprint,
 		catalog.Blueprint,
+		changegate.Blueprint,
 		// hookflow:blueprints (new blueprints go above this line)
 	}
 }

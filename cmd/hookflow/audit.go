@@ -34,6 +34,8 @@ type auditStep struct {
 	Activity string `json:"activity,omitempty"`
 	// Attempt is the activity attempt that completed or failed.
 	Attempt int32 `json:"attempt,omitempty"`
+	// Actor is who did or decided a blueprint's recorded step.
+	Actor string `json:"actor,omitempty"`
 	// Detail is a failure message or another short explanation.
 	Detail string `json:"detail,omitempty"`
 	// ErrorType is a failed activity's or workflow's application error
@@ -191,6 +193,9 @@ func printSteps(w io.Writer, steps []auditStep) error {
 	fmt.Fprintln(tw, "TIME\tSTEP\tWHAT")
 	for _, s := range steps {
 		what := s.Activity
+		if s.Actor != "" {
+			what += "by " + s.Actor
+		}
 		for _, d := range s.Deliveries {
 			what += fmt.Sprintf("%s %s.%s %s ", d.Source, d.Event, d.Action, d.DeliveryID)
 		}
@@ -300,8 +305,17 @@ func audit(ctx context.Context, c client.Client, workflowID string) ([]auditStep
 				s.Step = "workflow.canceled"
 			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
 				s.Step = "workflow.timed_out"
+			case enumspb.EVENT_TYPE_MARKER_RECORDED:
+				// A blueprint's own step (workflows.RecordStep); other
+				// markers are Temporal's bookkeeping.
+				a := ev.GetMarkerRecordedEventAttributes()
+				var st workflows.Step
+				if a.GetMarkerName() != "SideEffect" || dc.FromPayloads(a.GetDetails()["data"], &st) != nil || st.Step == "" {
+					continue
+				}
+				s.Step, s.Actor, s.Detail = "record."+st.Step, st.Actor, st.Detail
 			default:
-				continue // workflow tasks and markers are Temporal's bookkeeping
+				continue // workflow tasks are Temporal's bookkeeping
 			}
 			steps = append(steps, s)
 		}
