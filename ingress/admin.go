@@ -120,6 +120,9 @@ type CreateKeyRequest struct {
 	// Expires is a Go duration or a number of days ("90d"); empty means
 	// never.
 	Expires string `json:"expires,omitempty"`
+	// Scopes limit what the key may send (the dora source's
+	// "deployments" and "incidents"); empty means every scope.
+	Scopes []string `json:"scopes,omitempty"`
 }
 
 // KeyView is an API key record; Secret (JSON "key") is set only in the
@@ -144,12 +147,12 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such integration"})
 		return
 	}
-	k, secret, err := s.cfg.APIKeys.Create(r.Context(), req.Integration, req.Name, ttl)
+	k, secret, err := s.cfg.APIKeys.CreateScoped(r.Context(), req.Integration, req.Name, ttl, req.Scopes)
 	if err != nil {
 		writeError(w, hook.BadRequest("invalid_key", err.Error(), ""))
 		return
 	}
-	s.log.InfoContext(r.Context(), "api key created", "key_id", k.ID, "integration", k.Integration, "prefix", k.Prefix)
+	s.log.InfoContext(r.Context(), "api key created", "key_id", k.ID, "integration", k.Integration, "prefix", k.Prefix, "scopes", strings.Join(k.Scopes, ","))
 	writeJSON(w, http.StatusCreated, KeyView{Key: k, Secret: secret})
 }
 
