@@ -36,6 +36,7 @@ import (
 	"github.com/hookflow/hookflow/ingress"
 	"github.com/hookflow/hookflow/ingress/apikeys"
 	"github.com/hookflow/hookflow/ingress/bitbucket"
+	"github.com/hookflow/hookflow/ingress/dora"
 	"github.com/hookflow/hookflow/ingress/forward"
 	"github.com/hookflow/hookflow/ingress/generic"
 	ghsrc "github.com/hookflow/hookflow/ingress/github"
@@ -60,7 +61,13 @@ func sources(keys *apikeys.Store) map[string]hook.Source {
 	gen := generic.Source{VerifyKey: func(req *hook.Request, key string) bool {
 		return hook.EqualSecret(key, req.Secrets) || keys.Verify(req.Context, req.IntegrationID, key)
 	}}
-	list := []hook.Source{ghsrc.Source{}, gitlab.Source{}, bitbucket.Source{}, jira.Source{}, servicenow.Source{}, gen}
+	// dora batches need scoped keys: a key created before scopes has
+	// every scope.
+	doraSrc := dora.Source{CheckKey: func(req *hook.Request, key string) ([]string, bool) {
+		k, ok := keys.Check(req.Context, req.IntegrationID, key)
+		return k.Scopes, ok
+	}}
+	list := []hook.Source{ghsrc.Source{}, gitlab.Source{}, bitbucket.Source{}, jira.Source{}, servicenow.Source{}, gen, doraSrc}
 	m := make(map[string]hook.Source, len(list))
 	for _, s := range list {
 		m[s.Name()] = s
