@@ -91,6 +91,9 @@ func (s *Server) mountAdmin(r chi.Router) {
 
 func (s *Server) adminRoutes(r chi.Router) {
 	r.With(s.requireWorker).Get("/payloads/{seq}", s.getPayload)
+	if s.cfg.DORA != nil {
+		r.With(s.requireWorker).Post("/dora/apply", s.applyDORA)
+	}
 	if s.cfg.AdminToken == "" {
 		return
 	}
@@ -106,6 +109,10 @@ func (s *Server) adminOnly(r chi.Router) {
 	r.Get("/deliveries/{seq}", s.getDelivery)
 	r.Post("/deliveries/replay", s.replayDeliveries)
 	r.Post("/deliveries/prune", s.pruneDeliveries)
+	if s.cfg.DORA != nil {
+		r.Get("/dora/report", s.doraReport)
+		r.Post("/dora/prune", s.pruneDORA)
+	}
 	if s.cfg.APIKeys != nil {
 		r.Post("/keys", s.createKey)
 		r.Get("/keys", s.listKeys)

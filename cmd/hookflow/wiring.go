@@ -37,6 +37,7 @@ import (
 	"github.com/hookflow/hookflow/ingress/apikeys"
 	"github.com/hookflow/hookflow/ingress/bitbucket"
 	"github.com/hookflow/hookflow/ingress/dora"
+	"github.com/hookflow/hookflow/ingress/dorametrics"
 	"github.com/hookflow/hookflow/ingress/forward"
 	"github.com/hookflow/hookflow/ingress/generic"
 	ghsrc "github.com/hookflow/hookflow/ingress/github"
@@ -182,6 +183,9 @@ type stores struct {
 	journal      journal.Journal
 	integrations *integrations.Store
 	apikeys      *apikeys.Store
+	// dora holds the DORA records, in the journal's database: workers
+	// write them through the ingress's admin API (as they read payloads).
+	dora *dorametrics.Store
 }
 
 // openStores opens the journal named by journalURL: "" or sqlite://PATH
@@ -218,6 +222,9 @@ func openStores(ctx context.Context, dataDir, journalURL string) (st *stores, er
 		if st.apikeys, err = apikeys.OpenPostgresStore(ctx, st.db); err != nil {
 			return nil, err
 		}
+		if st.dora, err = dorametrics.OpenPostgresStore(ctx, st.db); err != nil {
+			return nil, err
+		}
 	case journalURL == "", strings.HasPrefix(journalURL, "sqlite://"):
 		path := strings.TrimPrefix(journalURL, "sqlite://")
 		if path == "" {
@@ -233,6 +240,9 @@ func openStores(ctx context.Context, dataDir, journalURL string) (st *stores, er
 			return nil, err
 		}
 		if st.apikeys, err = apikeys.OpenStore(ctx, st.db); err != nil {
+			return nil, err
+		}
+		if st.dora, err = dorametrics.OpenStore(ctx, st.db); err != nil {
 			return nil, err
 		}
 	default:
@@ -424,7 +434,7 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 		}
 	}
 	srvCfg := ingress.Config{
-		Journal: st.journal, Integrations: st.integrations, APIKeys: st.apikeys, Sources: sources(st.apikeys), Router: rt,
+		Journal: st.journal, Integrations: st.integrations, APIKeys: st.apikeys, DORA: st.dora, Sources: sources(st.apikeys), Router: rt,
 		RateLimit: cfg.RateLimit, MaxBacklog: cfg.MaxBacklog, Metrics: metrics, Tracer: cfg.Tracing.provider.Tracer("github.com/hookflow/hookflow/ingress"),
 		Logger: log.With("component", "ingress"), AdminToken: cfg.AdminToken, WorkerToken: cfg.WorkerToken, PublicURL: cfg.PublicURL,
 		ClientRateLimit: cfg.ClientRateLimit, MaxInFlightBytes: cfg.MaxInFlightBytes, SeparateAdmin: cfg.AdminHTTP != "",

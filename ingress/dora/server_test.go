@@ -19,6 +19,7 @@ import (
 	"github.com/hookflow/hookflow/ingress"
 	"github.com/hookflow/hookflow/ingress/apikeys"
 	"github.com/hookflow/hookflow/ingress/dora"
+	"github.com/hookflow/hookflow/ingress/dorametrics"
 	"github.com/hookflow/hookflow/ingress/hook"
 	"github.com/hookflow/hookflow/ingress/integrations"
 	"github.com/hookflow/hookflow/ingress/journal"
@@ -52,6 +53,8 @@ func newFixture(t *testing.T, options map[string]string) *fixture {
 	require.NoError(t, err)
 	keys, err := apikeys.OpenStore(ctx, db)
 	require.NoError(t, err)
+	metrics, err := dorametrics.OpenStore(ctx, db)
+	require.NoError(t, err)
 	src := dora.Source{CheckKey: func(req *hook.Request, key string) ([]string, bool) {
 		k, ok := keys.Check(req.Context, req.IntegrationID, key)
 		return k.Scopes, ok
@@ -65,7 +68,8 @@ func newFixture(t *testing.T, options map[string]string) *fixture {
 		}})
 	logs := &bytes.Buffer{}
 	s, err := ingress.New(ingress.Config{Journal: j, Integrations: store, APIKeys: keys, Router: router,
-		Sources: map[string]hook.Source{dora.Name: src}, Logger: slog.New(slog.NewJSONHandler(logs, nil)), AdminToken: "admin-token-123"})
+		Sources: map[string]hook.Source{dora.Name: src}, Logger: slog.New(slog.NewJSONHandler(logs, nil)), AdminToken: "admin-token-123",
+		WorkerToken: "worker-token-456", DORA: metrics})
 	require.NoError(t, err)
 	srv := httptest.NewServer(s)
 	t.Cleanup(func() { srv.Close(); j.Close(); db.Close() })
@@ -300,4 +304,74 @@ func TestTransportProblemsKeepTheirCodes(t *testing.T) {
 			require.NotContains(t, e.Reason, k)
 		}
 	}
+}
+
+func (f *fixture) admin(t *testing.T, token, method, path string, body any, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(t, err)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, f.srv.URL+"/admin/v1"+path, rd)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	if out != nil && resp.StatusCode < 300 {
+		require.NoError(t, json.Unmarshal(raw, out), string(raw))
+	}
+	return resp.StatusCode
+}
+
+// The path a batch takes once journaled: the blueprint's activity applies
+// it through the admin API with the worker token; the report and prune
+// read and change what it wrote.
+func TestApplyReportPrune(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	_, key := f.key(t, 0)
+	body := []byte(`{"deployments": [` + deployment(1) + `, ` + deployment(2) + `, {"deployment_id": "bad"}],
+		"incidents": [{"incident_key": "i-1", "repo": "acme/api", "creation_date": "2026-11-02T11:00:00Z", "resolved_date": "2026-11-02T11:10:00Z", "deployment_id": "d-2"}]}`)
+	code, a, _ := f.post(t, key, "application/json", body)
+	require.Equal(t, 200, code)
+	require.Equal(t, 3, a.Accepted)
+
+	apply := ingress.ApplyDORARequest{BatchID: a.BatchID, Payload: body}
+	require.Equal(t, 401, f.admin(t, "nope", "POST", "/dora/apply", apply, nil))
+	var res ingress.ApplyDORAResult
+	for range 2 { // a retried activity writes the same rows
+		require.Equal(t, 200, f.admin(t, "worker-token-456", "POST", "/dora/apply", apply, &res))
+		require.Equal(t, ingress.ApplyDORAResult{Deployments: 2, Incidents: 1, Rejected: 1}, res)
+	}
+	accepted, err := f.journal.List(context.Background(), journal.Filter{Status: journal.Accepted})
+	require.NoError(t, err)
+	apply = ingress.ApplyDORARequest{BatchID: a.BatchID, PayloadRef: journal.PayloadRef(accepted[0].Event.Seq)}
+	require.Equal(t, 200, f.admin(t, "worker-token-456", "POST", "/dora/apply", apply, &res), "a payload held by reference is read from the journal")
+	require.Equal(t, 404, f.admin(t, "worker-token-456", "POST", "/dora/apply", ingress.ApplyDORARequest{BatchID: "x", PayloadRef: "journal/999"}, nil))
+
+	window := "?since=2026-11-01T00:00:00Z&until=2026-11-11T00:00:00Z"
+	require.Equal(t, 401, f.admin(t, "worker-token-456", "GET", "/dora/report"+window, nil, nil), "the worker token only applies")
+	var rep dorametrics.Report
+	require.Equal(t, 200, f.admin(t, "admin-token-123", "GET", "/dora/report"+window, nil, &rep))
+	require.Len(t, rep.Repositories, 1)
+	m := rep.Repositories[0]
+	require.Equal(t, 2, m.Deployments)
+	require.Equal(t, 1, m.FailedDeployments)
+	require.Equal(t, 0.2, m.DeploymentFrequencyPerDay)
+	require.Equal(t, 7200.0, *m.LeadTimeMedianSeconds)
+	require.Equal(t, 600.0, *m.TimeToRestoreMedianSeconds)
+	require.Equal(t, 400, f.admin(t, "admin-token-123", "GET", "/dora/report?since=2026-11-11T00:00:00Z&until=2026-11-01T00:00:00Z", nil, nil))
+	require.Equal(t, 400, f.admin(t, "admin-token-123", "GET", "/dora/report?since=30d", nil, nil))
+
+	var p dorametrics.Pruned
+	require.Equal(t, 400, f.admin(t, "admin-token-123", "POST", "/dora/prune", ingress.PruneDORARequest{}, nil))
+	require.Equal(t, 200, f.admin(t, "admin-token-123", "POST", "/dora/prune", ingress.PruneDORARequest{Batch: a.BatchID}, &p))
+	require.Equal(t, dorametrics.Pruned{Deployments: 2, Incidents: 1}, p)
+	require.Equal(t, 200, f.admin(t, "admin-token-123", "GET", "/dora/report"+window, nil, &rep))
+	require.Empty(t, rep.Repositories, "the metrics reflect the prune")
 }
