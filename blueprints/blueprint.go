@@ -119,6 +119,11 @@ type CommandEnv struct {
 	Settings Settings
 	// Temporal dials the Temporal frontend named by --temporal-address.
 	Temporal func(ctx context.Context) (client.Client, error)
+	// Admin calls the running server's admin API (--server, with the
+	// admin token): path is relative to /admin/v1; in, when not nil, is
+	// sent as JSON and the answer is decoded into out (a
+	// *json.RawMessage keeps it as the server sent it).
+	Admin func(ctx context.Context, method, path string, in, out any) error
 }
 
 // Check reports what is wrong with b as a value: a name that is not a

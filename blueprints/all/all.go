@@ -5,6 +5,7 @@ package all
 
 import (
 	"github.com/hookflow/hookflow/blueprints"
+	"github.com/hookflow/hookflow/blueprints/dora"
 	"github.com/hookflow/hookflow/blueprints/prcomment"
 	"github.com/hookflow/hookflow/blueprints/relay"
 	// hookflow:imports (new blueprints go above this line)
@@ -16,6 +17,7 @@ func List() []blueprints.Blueprint {
 	return []blueprints.Blueprint{
 		prcomment.Blueprint,
 		relay.Blueprint,
+		dora.Blueprint,
 		// hookflow:blueprints (new blueprints go above this line)
 	}
 }

@@ -47,6 +47,13 @@ func addBlueprintCommands(root *cobra.Command, g *globals, list []blueprints.Blu
 						Temporal: func(ctx context.Context) (client.Client, error) {
 							return dialTemporal(ctx, temporalAddr, namespace, g.logger(), noTracing())
 						},
+						Admin: func(ctx context.Context, method, path string, in, out any) error {
+							a, err := g.admin()
+							if err != nil {
+								return err
+							}
+							return a.do(ctx, method, path, in, out)
+						},
 					})
 				},
 			}

@@ -19,6 +19,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
+	doraact "github.com/hookflow/hookflow/activities/dora"
 	ghact "github.com/hookflow/hookflow/activities/github"
 	fnact "github.com/hookflow/hookflow/activities/httpfunc"
 	jiraact "github.com/hookflow/hookflow/activities/jira"
@@ -26,6 +27,7 @@ import (
 	snact "github.com/hookflow/hookflow/activities/servicenow"
 	splunkact "github.com/hookflow/hookflow/activities/splunk"
 	"github.com/hookflow/hookflow/blueprints"
+	doraconn "github.com/hookflow/hookflow/connectors/dora"
 	ghconn "github.com/hookflow/hookflow/connectors/github"
 	fnconn "github.com/hookflow/hookflow/connectors/httpfunc"
 	jiraconn "github.com/hookflow/hookflow/connectors/jira"
@@ -146,6 +148,17 @@ func registerAll(w worker.Registry, cfg workerConfig) error {
 		pa.Store = c
 	}
 	payloadact.Register(w, pa)
+	// The dora activity writes its tables through the ingress, as payloads
+	// are read: the same URL and worker token.
+	da := &doraact.Activities{}
+	if cfg.PayloadURL != "" {
+		c, err := doraconn.New(doraconn.Options{BaseURL: cfg.PayloadURL, Token: cfg.PayloadToken})
+		if err != nil {
+			return fmt.Errorf("--payload-url: %w (the token is HOOKFLOW_WORKER_TOKEN)", err)
+		}
+		da.Client = c
+	}
+	doraact.Register(w, da)
 	// Jira, ServiceNow and Splunk have no default site: their activities
 	// are registered when one is configured.
 	if cfg.JiraURL != "" {

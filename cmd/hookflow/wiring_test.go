@@ -11,6 +11,7 @@ import (
 	jiraact "github.com/hookflow/hookflow/activities/jira"
 	snact "github.com/hookflow/hookflow/activities/servicenow"
 	splunkact "github.com/hookflow/hookflow/activities/splunk"
+	"github.com/hookflow/hookflow/blueprints/dora"
 	"github.com/hookflow/hookflow/blueprints/prcomment"
 	"github.com/hookflow/hookflow/blueprints/relay"
 	"github.com/hookflow/hookflow/connectors/tokens"
@@ -63,7 +64,7 @@ func TestRegisterAllRegistersEnabledBlueprints(t *testing.T) {
 	require.NoError(t, err)
 	reg := &names{activities: map[string]bool{}, workflows: map[string]bool{}}
 	require.NoError(t, registerAll(reg, cfg))
-	require.Equal(t, map[string]bool{prcomment.WorkflowName: true}, reg.workflows, "relay is off without --relay-url")
+	require.Equal(t, map[string]bool{prcomment.WorkflowName: true, dora.WorkflowName: true}, reg.workflows, "relay is off without --relay-url")
 	require.Len(t, off, 1)
 	// An event only relay would take is not routed (the ingress answers
 	// "ignored"): it is never forwarded to a workflow nothing polls.
@@ -75,10 +76,10 @@ func TestRegisterAllRegistersEnabledBlueprints(t *testing.T) {
 	require.NoError(t, err)
 	reg = &names{activities: map[string]bool{}, workflows: map[string]bool{}}
 	require.NoError(t, registerAll(reg, cfg))
-	require.Equal(t, map[string]bool{prcomment.WorkflowName: true, relay.WorkflowName: true}, reg.workflows)
+	require.Equal(t, map[string]bool{prcomment.WorkflowName: true, relay.WorkflowName: true, dora.WorkflowName: true}, reg.workflows)
 	// And the router routes to exactly those.
 	rt := router("q", cfg.Blueprints, nil)
-	require.Len(t, rt.Subscriptions(), 2)
+	require.Len(t, rt.Subscriptions(), 3)
 	require.Equal(t, "q", rt.Subscriptions()[0].TaskQueue)
 	require.Len(t, rt.Routes(relayEvent), 1)
 }

@@ -1,0 +1,54 @@
+// Package dora is the blueprint that keeps DORA metrics: it applies the
+// batches a dora integration accepts (deployments, workflow runs,
+// incidents; see ingress/dora) to Hookflow's tables, one workflow per
+// integration, once per batch, in order. The metrics, their definitions and
+// the commands that read and prune them are in README.md.
+package dora
+
+import (
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	doraact "github.com/hookflow/hookflow/activities/dora"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// Name is the blueprint's name.
+const Name = "dora"
+
+// WorkflowName is the registered workflow type.
+const WorkflowName = "dora.Integration"
+
+// Input is the workflow input: the settings it started with, and the
+// entity state carried over continue-as-new.
+type Input struct {
+	Settings Settings
+	State    workflows.EntityState
+}
+
+// Register registers the blueprint's workflow.
+func Register(r worker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(Integration, workflow.RegisterOptions{Name: WorkflowName})
+}
+
+// Integration is the workflow of one dora integration. It never completes
+// on its own: it continues as new before its history grows too large.
+func Integration(ctx workflow.Context, in Input) error {
+	entity := workflows.NewEntity(in.State)
+	apply := func(ctx workflow.Context, ev workflows.Event) (bool, error) {
+		call := doraact.ApplyInput{BatchID: ev.DeliveryID, Source: ev.Source, Payload: ev.Payload, PayloadRef: ev.PayloadRef,
+			DeploymentWorkflows: in.Settings.DeploymentWorkflows}
+		var out doraact.ApplyOutput
+		if err := workflow.ExecuteActivity(workflows.ConnectorCall(ctx), doraact.ApplyBatch, call).Get(ctx, &out); err != nil {
+			// Recorded in the history; later batches are still applied.
+			workflow.GetLogger(ctx).Warn("dora batch not applied", "delivery_id", ev.DeliveryID, "error", err)
+			return false, nil
+		}
+		workflow.GetLogger(ctx).Info("dora batch applied", "delivery_id", ev.DeliveryID,
+			"deployments", out.Deployments, "incidents", out.Incidents, "rejected", out.Rejected)
+		return false, nil
+	}
+	return entity.Run(ctx, apply, func(st workflows.EntityState) error {
+		return workflow.NewContinueAsNewError(ctx, WorkflowName, Input{Settings: in.Settings, State: st})
+	})
+}
