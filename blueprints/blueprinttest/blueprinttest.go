@@ -51,6 +51,7 @@ import (
 	"github.com/hookflow/hookflow/ingress/gitlab"
 	"github.com/hookflow/hookflow/ingress/hook"
 	"github.com/hookflow/hookflow/ingress/jira"
+	"github.com/hookflow/hookflow/ingress/pagerduty"
 	"github.com/hookflow/hookflow/ingress/servicenow"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -73,7 +74,8 @@ var Secrets = map[string]string{
 	"generic": "relay-s3cret-7a1f",
 	// dora deliveries carry this API key (compared with the secret when
 	// no key store is wired).
-	"dora": "hfk_dora-recorded-key-0001",
+	"dora":      "hfk_dora-recorded-key-0001",
+	"pagerduty": "pd-whsec-7b3a91",
 }
 
 // Integration is the integration ID deliveries arrive on, unless the
@@ -83,7 +85,7 @@ const Integration = "int_test"
 // Sources are the production senders, by name.
 func Sources() map[string]hook.Source {
 	m := map[string]hook.Source{}
-	for _, s := range []hook.Source{ghsrc.Source{}, gitlab.Source{}, bitbucket.Source{}, jira.Source{}, servicenow.Source{}, generic.Source{}, dora.Source{}} {
+	for _, s := range []hook.Source{ghsrc.Source{}, gitlab.Source{}, bitbucket.Source{}, jira.Source{}, servicenow.Source{}, generic.Source{}, dora.Source{}, pagerduty.Source{}} {
 		m[s.Name()] = s
 	}
 	return m

@@ -48,6 +48,7 @@ import (
 	"github.com/hookflow/hookflow/ingress/integrations"
 	"github.com/hookflow/hookflow/ingress/jira"
 	"github.com/hookflow/hookflow/ingress/journal"
+	"github.com/hookflow/hookflow/ingress/pagerduty"
 	"github.com/hookflow/hookflow/ingress/postgres"
 	"github.com/hookflow/hookflow/ingress/servicenow"
 	"github.com/hookflow/hookflow/ingress/sqlite"
@@ -70,7 +71,7 @@ func sources(keys *apikeys.Store) map[string]hook.Source {
 		k, ok := keys.Check(req.Context, req.IntegrationID, key)
 		return k.Scopes, ok
 	}}
-	list := []hook.Source{ghsrc.Source{}, gitlab.Source{}, bitbucket.Source{}, jira.Source{}, servicenow.Source{}, gen, doraSrc}
+	list := []hook.Source{ghsrc.Source{}, gitlab.Source{}, bitbucket.Source{}, jira.Source{}, servicenow.Source{}, pagerduty.Source{}, gen, doraSrc}
 	m := make(map[string]hook.Source, len(list))
 	for _, s := range list {
 		m[s.Name()] = s
