@@ -61,7 +61,7 @@ type Deployment struct {
 	Environment  string    `json:"environment"`
 	SHA          string    `json:"sha"`
 	Status       string    `json:"status"`
-	StartedAt    time.Time `json:"started_at"`
+	StartedAt    time.Time `json:"started_at,omitzero"`
 	FinishedAt   time.Time `json:"finished_at,omitzero"`
 	Commits      []Commit  `json:"commits,omitempty"`
 	URL          string    `json:"url,omitempty"`
@@ -359,11 +359,14 @@ func (r *record) deployment() (Deployment, bool) {
 		Environment:  r.str("environment", true, maxID),
 		SHA:          r.str("sha", true, maxID),
 		Status:       r.status("status", deploymentStatuses, "status must be one of success, failure, in_progress, cancelled (any case)"),
-		StartedAt:    r.time("started_at", true),
 	}
+	// A deployment in progress needs its start; a finished one its end
+	// (its start may have come with an earlier in_progress record, and is
+	// then kept).
 	finished := d.Status == StatusSuccess || d.Status == StatusFailure || d.Status == StatusCancelled
+	d.StartedAt = r.time("started_at", !finished && !r.bad)
 	d.FinishedAt = r.time("finished_at", finished && !r.bad)
-	if !r.bad && !d.FinishedAt.IsZero() && d.FinishedAt.Before(d.StartedAt) {
+	if !r.bad && !d.FinishedAt.IsZero() && !d.StartedAt.IsZero() && d.FinishedAt.Before(d.StartedAt) {
 		r.fail("finished_at", "before started_at", "finished_at must not be earlier than started_at")
 	}
 	if raw, ok := r.f["commits"]; ok && present(raw) && !r.bad {

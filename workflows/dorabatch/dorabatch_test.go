@@ -81,6 +81,7 @@ func TestParseNamesEachInvalidRecord(t *testing.T) {
 		{KindDeployments, edit(goodDeployment, "started_at", `"2026-11-02 10:00:00"`), "started_at", `not an RFC 3339 time: "2026-11-02 10:00:00"`},
 		{KindDeployments, edit(goodDeployment, "started_at", `1730000000`), "started_at", "not a string"},
 		{KindDeployments, edit(goodDeployment, "finished_at", "<delete>"), "finished_at", "missing"},
+		{KindDeployments, edit(goodDeployment, "status", `"in_progress"`, "started_at", "<delete>"), "started_at", "missing"},
 		{KindDeployments, edit(goodDeployment, "finished_at", `"2026-11-01T00:00:00Z"`), "finished_at", "before started_at"},
 		{KindDeployments, edit(goodDeployment, "commits", `{"sha": "x"}`), "commits", "not an array"},
 		{KindDeployments, edit(goodDeployment, "commits", `["c1"]`), "commits[0]", "not an object"},
