@@ -15,7 +15,7 @@ var Blueprint = blueprints.Blueprint{
 	Settings:    func() blueprints.Settings { return DefaultSettings() },
 	Subscriptions: func(s blueprints.Settings) []workflows.Subscription {
 		settings, _ := s.(*Settings)
-		return []workflows.Subscription{Subscription("", settings)}
+		return Subscriptions("", settings)
 	},
 	Register: Register,
 	Commands: Commands,
@@ -27,7 +27,17 @@ type Settings struct {
 	// workflow_runs array) count as production deployments, matched
 	// without regard to case. Empty means every run counts.
 	DeploymentWorkflows []string `yaml:"deployment_workflows" json:"deployment_workflows,omitempty"`
+	// PagerDutyServices maps PagerDuty service IDs to the repository (and
+	// environment) their incidents count in. Incidents of services not
+	// listed are not taken.
+	PagerDutyServices map[string]Service `yaml:"pagerduty_services" json:"pagerduty_services,omitempty"`
+	// NativeDeployments takes GitHub deployment_status and GitLab
+	// deployment events as deployments. Default true.
+	NativeDeployments *bool `yaml:"native_deployments" json:"native_deployments,omitempty"`
 }
+
+// TakesNative reports whether native deployment events are taken.
+func (s *Settings) TakesNative() bool { return s.NativeDeployments == nil || *s.NativeDeployments }
 
 // DefaultSettings returns the defaults.
 func DefaultSettings() *Settings { return &Settings{} }
@@ -37,6 +47,11 @@ func (s *Settings) Validate() error {
 	for _, w := range s.DeploymentWorkflows {
 		if strings.TrimSpace(w) == "" {
 			return errors.New("deployment_workflows: a workflow name is empty")
+		}
+	}
+	for id, svc := range s.PagerDutyServices {
+		if strings.TrimSpace(svc.Repo) == "" {
+			return errors.New("pagerduty_services." + id + ".repo: required")
 		}
 	}
 	return nil

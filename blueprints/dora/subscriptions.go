@@ -32,6 +32,46 @@ func Subscription(taskQueue string, s *Settings) workflows.Subscription {
 	}
 }
 
+// Subscriptions are the batch subscription and, per the settings, the
+// native senders': GitHub deployment_status and GitLab deployment events
+// (to dora/<integration> of their integration), PagerDuty incidents of
+// mapped services.
+func Subscriptions(taskQueue string, s *Settings) []workflows.Subscription {
+	if s == nil {
+		s = DefaultSettings()
+	}
+	batch := Subscription(taskQueue, s)
+	out := []workflows.Subscription{batch}
+	perIntegration := func(ev workflows.Event) string {
+		if ev.Integration == "" {
+			return ""
+		}
+		return Name + "/" + ev.Integration
+	}
+	if s.TakesNative() {
+		for _, n := range []struct{ source, event string }{
+			{workflows.SourceGitHub, GitHubDeploymentStatus}, {workflows.SourceGitLab, GitLabDeployment},
+		} {
+			sub := batch
+			sub.Source, sub.Events, sub.Route = n.source, []string{n.event}, perIntegration
+			out = append(out, sub)
+		}
+	}
+	if len(s.PagerDutyServices) > 0 {
+		services := s.PagerDutyServices
+		sub := batch
+		sub.Source, sub.Events = "pagerduty", PagerDutyIncidentTypes
+		sub.Route = func(ev workflows.Event) string {
+			if _, ok := services[ev.Key("service")]; !ok {
+				return ""
+			}
+			return perIntegration(ev)
+		}
+		out = append(out, sub)
+	}
+	return out
+}
+
 // WorkflowID returns the ID of the workflow that applies ev, or "".
 func WorkflowID(ev workflows.Event) string {
 	if ev.Source != Source || ev.Type != Type || ev.Integration == "" {

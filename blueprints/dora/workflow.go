@@ -38,6 +38,19 @@ func Integration(ctx workflow.Context, in Input) error {
 	apply := func(ctx workflow.Context, ev workflows.Event) (bool, error) {
 		call := doraact.ApplyInput{BatchID: ev.DeliveryID, Source: ev.Source, Payload: ev.Payload, PayloadRef: ev.PayloadRef,
 			DeploymentWorkflows: in.Settings.DeploymentWorkflows}
+		if ev.Source != Source {
+			// A native sender's event, as a one-record batch.
+			if ev.PayloadRef != "" {
+				workflow.GetLogger(ctx).Warn("dora: native event held by reference is not read", "delivery_id", ev.DeliveryID)
+				return false, nil
+			}
+			body, err := nativeBatch(ev, in.Settings)
+			if err != nil || body == nil {
+				workflow.GetLogger(ctx).Info("dora: event is not a record", "delivery_id", ev.DeliveryID, "source", ev.Source, "type", ev.Type, "error", err)
+				return false, nil
+			}
+			call.Payload, call.PayloadRef = body, ""
+		}
 		var out doraact.ApplyOutput
 		if err := workflow.ExecuteActivity(workflows.ConnectorCall(ctx), doraact.ApplyBatch, call).Get(ctx, &out); err != nil {
 			// Recorded in the history; later batches are still applied.

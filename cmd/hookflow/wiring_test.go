@@ -79,7 +79,7 @@ func TestRegisterAllRegistersEnabledBlueprints(t *testing.T) {
 	require.Equal(t, map[string]bool{prcomment.WorkflowName: true, relay.WorkflowName: true, dora.WorkflowName: true}, reg.workflows)
 	// And the router routes to exactly those.
 	rt := router("q", cfg.Blueprints, nil)
-	require.Len(t, rt.Subscriptions(), 3)
+	require.Len(t, rt.Subscriptions(), 5, "prcomment, relay, dora: batches, GitHub and GitLab deployments")
 	require.Equal(t, "q", rt.Subscriptions()[0].TaskQueue)
 	require.Len(t, rt.Routes(relayEvent), 1)
 }
