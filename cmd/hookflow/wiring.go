@@ -60,8 +60,9 @@ import (
 // wired together.
 
 // sources are the senders the ingress accepts. Generic senders may
-// authenticate with the integration's secret or an API key from keys.
-func sources(keys *apikeys.Store) map[string]hook.Source {
+// authenticate with the integration's secret or an API key from keys;
+// dora's erroneous records are counted in dm (nil: not counted).
+func sources(keys *apikeys.Store, dm *dorametrics.Prometheus) map[string]hook.Source {
 	gen := generic.Source{VerifyKey: func(req *hook.Request, key string) bool {
 		return hook.EqualSecret(key, req.Secrets) || keys.Verify(req.Context, req.IntegrationID, key)
 	}}
@@ -70,7 +71,7 @@ func sources(keys *apikeys.Store) map[string]hook.Source {
 	doraSrc := dora.Source{CheckKey: func(req *hook.Request, key string) ([]string, bool) {
 		k, ok := keys.Check(req.Context, req.IntegrationID, key)
 		return k.Scopes, ok
-	}}
+	}, Rejected: dm.Rejected}
 	list := []hook.Source{ghsrc.Source{}, gitlab.Source{}, bitbucket.Source{}, jira.Source{}, servicenow.Source{}, pagerduty.Source{}, gen, doraSrc}
 	m := make(map[string]hook.Source, len(list))
 	for _, s := range list {
@@ -436,6 +437,7 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	defer st.Close()
 	rt := router(cfg.TaskQueue, cfg.Blueprints, integrationNames(ctx, st.integrations))
 	metrics := ingress.NewMetrics()
+	doraMetrics := dorametrics.NewPrometheus(metrics.Registerer(), st.dora)
 	if cfg.Tracing == nil {
 		cfg.Tracing = noTracing()
 	}
@@ -448,7 +450,7 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 		}
 	}
 	srvCfg := ingress.Config{
-		Journal: st.journal, Integrations: st.integrations, APIKeys: st.apikeys, DORA: st.dora, Sources: sources(st.apikeys), Router: rt,
+		Journal: st.journal, Integrations: st.integrations, APIKeys: st.apikeys, DORA: st.dora, Sources: sources(st.apikeys, doraMetrics), Router: rt,
 		RateLimit: cfg.RateLimit, MaxBacklog: cfg.MaxBacklog, Metrics: metrics, Tracer: cfg.Tracing.provider.Tracer("github.com/hookflow/hookflow/ingress"),
 		Logger: log.With("component", "ingress"), AdminToken: cfg.AdminToken, WorkerToken: cfg.WorkerToken, PublicURL: cfg.PublicURL,
 		ClientRateLimit: cfg.ClientRateLimit, MaxInFlightBytes: cfg.MaxInFlightBytes, SeparateAdmin: cfg.AdminHTTP != "",

@@ -60,6 +60,10 @@ type Source struct {
 	// integration, and its scopes (empty: every scope). Nil compares key
 	// with the integration's secrets, with every scope.
 	CheckKey func(req *hook.Request, key string) (scopes []string, ok bool)
+	// Rejected, when set, counts the erroneous records of each batch
+	// answered (not of a resend): kind is the array, or "body" for a body
+	// refused whole.
+	Rejected func(integration, kind string, n int)
 }
 
 var (
@@ -165,6 +169,21 @@ func Payload(body []byte) json.RawMessage {
 
 // Answer implements hook.Answerer: 200 with the batch's answer, the same
 // for a resend of the same body.
-func (Source) Answer(req *hook.Request, _ workflows.Event, _ string) (int, any) {
-	return http.StatusOK, dorabatch.Parse(req.Body).Answer(BatchID(req.Body))
+func (s Source) Answer(req *hook.Request, _ workflows.Event, status string) (int, any) {
+	b := dorabatch.Parse(req.Body)
+	if s.Rejected != nil && status != "duplicate" {
+		if b.Error != "" {
+			s.Rejected(req.IntegrationID, "body", 1)
+		}
+		n := map[string]int{}
+		for _, r := range b.Rejected {
+			n[r.Kind]++
+		}
+		for _, k := range []string{dorabatch.KindDeployments, dorabatch.KindWorkflowRuns, dorabatch.KindIncidents} {
+			if n[k] > 0 {
+				s.Rejected(req.IntegrationID, k, n[k])
+			}
+		}
+	}
+	return http.StatusOK, b.Answer(BatchID(req.Body))
 }

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,7 +30,8 @@ import (
 )
 
 type fixture struct {
-	srv     *httptest.Server
+	rejected *counts
+	srv      *httptest.Server
 	journal *journal.SQLite
 	keys    *apikeys.Store
 	in      integrations.Integration
@@ -55,10 +57,11 @@ func newFixture(t *testing.T, options map[string]string) *fixture {
 	require.NoError(t, err)
 	metrics, err := dorametrics.OpenStore(ctx, db)
 	require.NoError(t, err)
+	rejected := &counts{m: map[string]int{}}
 	src := dora.Source{CheckKey: func(req *hook.Request, key string) ([]string, bool) {
 		k, ok := keys.Check(req.Context, req.IntegrationID, key)
 		return k.Scopes, ok
-	}}
+	}, Rejected: rejected.add}
 	router := workflows.NewRouter(workflows.Subscription{Blueprint: "dora", Workflow: "dora.Workflow", TaskQueue: "q",
 		Route: func(ev workflows.Event) string {
 			if ev.Source == dora.Name && ev.Type == dora.TypeBatch {
@@ -73,7 +76,25 @@ func newFixture(t *testing.T, options map[string]string) *fixture {
 	require.NoError(t, err)
 	srv := httptest.NewServer(s)
 	t.Cleanup(func() { srv.Close(); j.Close(); db.Close() })
-	return &fixture{srv: srv, journal: j, keys: keys, in: in, logs: logs}
+	return &fixture{srv: srv, journal: j, keys: keys, in: in, logs: logs, rejected: rejected}
+}
+
+// counts records the source's Rejected calls.
+type counts struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+func (c *counts) add(integration, kind string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[integration+"/"+kind] += n
+}
+
+func (c *counts) get(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[key]
 }
 
 func (f *fixture) key(t *testing.T, ttl time.Duration, scopes ...string) (apikeys.Key, string) {
@@ -196,6 +217,11 @@ func TestMixedRecordsAreNamed(t *testing.T) {
 	for _, r := range a.Rejected {
 		require.NotEmpty(t, r.Hint)
 	}
+	require.Equal(t, 2, f.rejected.get(f.in.ID+"/deployments"))
+	require.Equal(t, 1, f.rejected.get(f.in.ID+"/incidents"))
+	code, _, _ = f.post(t, key, "application/json", body)
+	require.Equal(t, 200, code)
+	require.Equal(t, 2, f.rejected.get(f.in.ID+"/deployments"), "a resend is not counted again")
 	accepted, err := f.journal.List(context.Background(), journal.Filter{Status: journal.Accepted})
 	require.NoError(t, err)
 	require.Len(t, accepted, 1)
