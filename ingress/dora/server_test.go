@@ -32,10 +32,10 @@ import (
 type fixture struct {
 	rejected *counts
 	srv      *httptest.Server
-	journal *journal.SQLite
-	keys    *apikeys.Store
-	in      integrations.Integration
-	logs    *bytes.Buffer
+	journal  *journal.SQLite
+	keys     *apikeys.Store
+	in       integrations.Integration
+	logs     *bytes.Buffer
 }
 
 // newFixture is a real ingress over SQLite with one dora integration and
