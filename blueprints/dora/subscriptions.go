@@ -10,6 +10,9 @@ import (
 const (
 	Source = "dora"
 	Type   = "batch"
+	// TypeRejected is a batch without a valid record: nothing to apply,
+	// someone to tell.
+	TypeRejected = "rejected"
 )
 
 // Subscription routes every batch of a dora integration to that
@@ -23,7 +26,7 @@ func Subscription(taskQueue string, s *Settings) workflows.Subscription {
 	return workflows.Subscription{
 		Blueprint: Name,
 		Source:    Source,
-		Events:    []string{Type},
+		Events:    []string{Type, TypeRejected},
 		IDPattern: Name + "/<integration>",
 		Workflow:  WorkflowName,
 		TaskQueue: taskQueue,
@@ -74,7 +77,7 @@ func Subscriptions(taskQueue string, s *Settings) []workflows.Subscription {
 
 // WorkflowID returns the ID of the workflow that applies ev, or "".
 func WorkflowID(ev workflows.Event) string {
-	if ev.Source != Source || ev.Type != Type || ev.Integration == "" {
+	if ev.Source != Source || (ev.Type != Type && ev.Type != TypeRejected) || ev.Integration == "" {
 		return ""
 	}
 	return Name + "/" + ev.Integration

@@ -6,6 +6,8 @@
 package dora
 
 import (
+	"strconv"
+
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -51,6 +53,12 @@ func Integration(ctx workflow.Context, in Input) error {
 			}
 			call.Payload, call.PayloadRef = body, ""
 		}
+		if ev.Source == Source {
+			notify(ctx, ev)
+			if ev.Type == TypeRejected {
+				return false, nil
+			}
+		}
 		var out doraact.ApplyOutput
 		if err := workflow.ExecuteActivity(workflows.ConnectorCall(ctx), doraact.ApplyBatch, call).Get(ctx, &out); err != nil {
 			// Recorded in the history; later batches are still applied.
@@ -64,4 +72,19 @@ func Integration(ctx workflow.Context, in Input) error {
 	return entity.Run(ctx, apply, func(st workflows.EntityState) error {
 		return workflow.NewContinueAsNewError(ctx, WorkflowName, Input{Settings: in.Settings, State: st})
 	})
+}
+
+// notify tells the integration's notification webhook about a batch with
+// erroneous records (the counts the ingress put in the event's meta). A
+// failed notification is recorded and does not hold the batch back.
+func notify(ctx workflow.Context, ev workflows.Event) {
+	accepted, _ := strconv.Atoi(ev.Meta["accepted"])
+	rejected, _ := strconv.Atoi(ev.Meta["rejected"])
+	if rejected == 0 && ev.Meta["error"] == "" {
+		return
+	}
+	in := doraact.NotifyInput{Integration: ev.Integration, BatchID: ev.DeliveryID, Accepted: accepted, Rejected: rejected, Error: ev.Meta["error"]}
+	if err := workflow.ExecuteActivity(workflows.ConnectorCall(ctx), doraact.Notify, in).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("dora notification failed", "delivery_id", ev.DeliveryID, "error", err)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/hookflow/hookflow/blueprints/blueprinttest"
 	"github.com/hookflow/hookflow/blueprints/dora"
 	doraconn "github.com/hookflow/hookflow/connectors/dora"
+	"github.com/hookflow/hookflow/connectors/tokens"
 )
 
 // The recorded batch reaches dora/<integration>; the workflow applies it
@@ -65,13 +66,52 @@ func TestRecordedBatchIsAppliedOnce(t *testing.T) {
 	require.JSONEq(t, string(ev.Payload), string(calls[1].Payload))
 }
 
-func TestRejectedBatchesAreNotRouted(t *testing.T) {
+func TestRejectedBatchesNotifyAndApplyNothing(t *testing.T) {
 	t.Parallel()
 	ev := blueprinttest.Event(t, blueprinttest.Delivery{File: "testdata/batch.deployments.http", Source: "dora", Secret: blueprinttest.Secrets["dora"]})
-	ev.Type = "rejected"
-	require.Empty(t, blueprinttest.Routes(dora.Blueprint, nil, ev))
-	ev.Type, ev.Source = "batch", "generic"
-	require.Empty(t, blueprinttest.Routes(dora.Blueprint, nil, ev))
+	ev.Type, ev.Meta = "rejected", map[string]string{"accepted": "0", "rejected": "0", "error": "the body has 501 records, more than 500"}
+	routes := blueprinttest.Routes(dora.Blueprint, nil, ev)
+	require.Len(t, routes, 1, "a rejected batch reaches the workflow, to notify")
+	other := ev
+	other.Source = "generic"
+	require.Empty(t, blueprinttest.Routes(dora.Blueprint, nil, other))
+
+	var mu sync.Mutex
+	var texts []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]string
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&m))
+		mu.Lock()
+		texts = append(texts, m["text"])
+		mu.Unlock()
+	}))
+	t.Cleanup(hook.Close)
+	secretURL := hook.URL + "/services/T000/B000/XXXXSECRET"
+
+	env := blueprinttest.NewEnv(t, dora.Blueprint)
+	env.SetTestTimeout(time.Minute)
+	doraact.Register(env, &doraact.Activities{Tokens: tokens.Static{doraact.NotifySystem: secretURL}})
+	env.Send(time.Second, routes[0], ev)
+	env.RegisterDelayedCallback(env.CancelWorkflow, time.Hour)
+	env.Run()
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, texts, 1)
+	require.Contains(t, texts[0], "0 records accepted")
+	require.Contains(t, texts[0], "more than 500")
+	require.Contains(t, texts[0], ev.DeliveryID)
+	require.NotContains(t, texts[0], "XXXXSECRET")
+}
+
+func TestNotifyWithoutAURLSendsNothing(t *testing.T) {
+	t.Parallel()
+	out, err := (&doraact.Activities{Tokens: tokens.Static{}}).Notify(context.Background(), doraact.NotifyInput{BatchID: "b", Rejected: 1})
+	require.NoError(t, err)
+	require.False(t, out.Sent)
+	// A webhook that fails: the error does not show the URL.
+	_, err = (&doraact.Activities{Tokens: tokens.Static{doraact.NotifySystem: "http://127.0.0.1:1/hooks/SECRETPATH"}}).Notify(context.Background(), doraact.NotifyInput{BatchID: "b", Rejected: 1})
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "SECRETPATH")
 }
 
 func TestWorkerWithoutIngressFailsClearly(t *testing.T) {

@@ -152,7 +152,7 @@ func registerAll(w worker.Registry, cfg workerConfig) error {
 	payloadact.Register(w, pa)
 	// The dora activity writes its tables through the ingress, as payloads
 	// are read: the same URL and worker token.
-	da := &doraact.Activities{}
+	da := &doraact.Activities{Tokens: cfg.Tokens}
 	if cfg.PayloadURL != "" {
 		c, err := doraconn.New(doraconn.Options{BaseURL: cfg.PayloadURL, Token: cfg.PayloadToken})
 		if err != nil {

@@ -98,3 +98,30 @@ func (c *Client) Apply(ctx context.Context, in Apply) (Applied, error) {
 	}
 	return out, nil
 }
+
+// Notify posts a Slack-compatible message ({"text": text}) to a webhook
+// URL. The URL is a credential: it never appears in an error.
+func Notify(ctx context.Context, hc *http.Client, webhookURL, text string) error {
+	const op = "notify"
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	body, _ := json.Marshal(map[string]string{"text": text})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhookURL, bytes.NewReader(body))
+	if err != nil {
+		return &apierror.Error{System: "notify", Op: op, Status: http.StatusBadRequest, Message: "the notification URL is not a valid URL"}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		// The error of a failed request names the URL: drop it.
+		return &apierror.Error{System: "notify", Op: op, Message: "the notification webhook could not be reached"}
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode >= 300 {
+		return &apierror.Error{System: "notify", Op: op, Status: resp.StatusCode, Message: "the notification webhook answered " + resp.Status,
+			RetryAfter: apierror.RetryAfter(resp.Header, time.Now())}
+	}
+	return nil
+}

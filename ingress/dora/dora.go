@@ -15,8 +15,9 @@
 // The batch ID is derived from the body: an identical body answers with the
 // same batch_id and, being the same delivery, is journaled and applied once.
 // Every body is journaled whole, the erroneous ones included (as type
-// "rejected" when no record is valid, which no blueprint takes), with the
-// counts in the event's meta; the dora blueprint applies the valid records.
+// "rejected" when no record is valid), with the counts in the event's
+// meta; the dora blueprint applies the valid records and notifies about
+// the erroneous ones.
 package dora
 
 import (
@@ -38,7 +39,7 @@ const Name = "dora"
 
 // Event types. A batch with at least one valid record is TypeBatch; one
 // without (an invalid body, or only invalid records) is TypeRejected,
-// journaled for inspection and taken by no blueprint.
+// journaled for inspection (the dora blueprint only notifies about it).
 const (
 	TypeBatch    = "batch"
 	TypeRejected = "rejected"
