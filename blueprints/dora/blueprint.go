@@ -23,9 +23,10 @@ var Blueprint = blueprints.Blueprint{
 
 // Settings are dora's settings (hookflow.yaml: blueprints.dora.settings).
 type Settings struct {
-	// DeploymentWorkflows names the workflows whose runs (the
-	// workflow_runs array) count as production deployments, matched
-	// without regard to case. Empty means every run counts.
+	// DeploymentWorkflows names the workflows whose runs count as
+	// production deployments, matched without regard to case: runs in the
+	// workflow_runs array (empty: every one counts), GitHub workflow_run
+	// and GitLab pipeline events (empty: none).
 	DeploymentWorkflows []string `yaml:"deployment_workflows" json:"deployment_workflows,omitempty"`
 	// PagerDutyServices maps PagerDuty service IDs to the repository (and
 	// environment) their incidents count in. Incidents of services not

@@ -18,6 +18,10 @@ import (
 const (
 	GitHubDeploymentStatus = "deployment_status"
 	GitLabDeployment       = "deployment"
+	// Runs of the workflows named in deployment_workflows (only when the
+	// list is set: not every CI run is a deployment).
+	GitHubWorkflowRun = "workflow_run"
+	GitLabPipeline    = "pipeline"
 )
 
 // PagerDutyIncidentTypes are the PagerDuty v3 event types that change an
@@ -52,6 +56,9 @@ func nativeStatus(s string) string {
 // nativeBatch returns the batch body of a native event, or nil for an event
 // that is not a record (a status to skip, an unmapped service).
 func nativeBatch(ev workflows.Event, s Settings) (json.RawMessage, error) {
+	if ev.Type == GitHubWorkflowRun || ev.Type == GitLabPipeline {
+		return runBatch(ev, s)
+	}
 	switch ev.Source {
 	case workflows.SourceGitHub, workflows.SourceGitLab:
 		d, err := workflows.DeploymentOfEvent(ev)
@@ -121,4 +128,102 @@ func nativeBatch(ev workflows.Event, s Settings) (json.RawMessage, error) {
 		return json.Marshal(map[string]any{"incidents": []any{rec}})
 	}
 	return nil, nil
+}
+
+// runBatch is a GitHub workflow run or a GitLab pipeline of a deployment
+// workflow as a production deployment ("<source>:<repo>/run/<id>").
+func runBatch(ev workflows.Event, s Settings) (json.RawMessage, error) {
+	var name, repo, sha, status, url, started, finished string
+	var id int64
+	switch ev.Source {
+	case workflows.SourceGitHub:
+		var p struct {
+			WorkflowRun struct {
+				ID           int64  `json:"id"`
+				Name         string `json:"name"`
+				HeadSHA      string `json:"head_sha"`
+				Status       string `json:"status"`
+				Conclusion   string `json:"conclusion"`
+				RunStartedAt string `json:"run_started_at"`
+				UpdatedAt    string `json:"updated_at"`
+				HTMLURL      string `json:"html_url"`
+			} `json:"workflow_run"`
+			Repository struct {
+				FullName string `json:"full_name"`
+			} `json:"repository"`
+		}
+		if err := json.Unmarshal(ev.Payload, &p); err != nil {
+			return nil, fmt.Errorf("dora: workflow_run %s: %w", ev.DeliveryID, err)
+		}
+		r := p.WorkflowRun
+		id, name, repo, sha, url, started = r.ID, r.Name, p.Repository.FullName, r.HeadSHA, r.HTMLURL, r.RunStartedAt
+		status = nativeStatus(r.Status)
+		if r.Status == "completed" {
+			status, finished = nativeStatus(r.Conclusion), r.UpdatedAt
+			if r.Conclusion == "timed_out" {
+				status = "failure"
+			}
+		}
+	case workflows.SourceGitLab:
+		var p struct {
+			ObjectAttributes struct {
+				ID         int64  `json:"id"`
+				Name       string `json:"name"`
+				SHA        string `json:"sha"`
+				Status     string `json:"status"`
+				CreatedAt  string `json:"created_at"`
+				FinishedAt string `json:"finished_at"`
+				URL        string `json:"url"`
+			} `json:"object_attributes"`
+			Project struct {
+				PathWithNamespace string `json:"path_with_namespace"`
+			} `json:"project"`
+		}
+		if err := json.Unmarshal(ev.Payload, &p); err != nil {
+			return nil, fmt.Errorf("dora: pipeline %s: %w", ev.DeliveryID, err)
+		}
+		a := p.ObjectAttributes
+		id, name, repo, sha, url, status = a.ID, a.Name, p.Project.PathWithNamespace, a.SHA, a.URL, nativeStatus(a.Status)
+		started, finished = gitlabTime(a.CreatedAt), gitlabTime(a.FinishedAt)
+	default:
+		return nil, nil
+	}
+	if status == "" || repo == "" || id == 0 || !named(name, s.DeploymentWorkflows) {
+		return nil, nil
+	}
+	rec := map[string]any{"deployment_id": fmt.Sprintf("%s:%s/run/%d", ev.Source, repo, id), "repo": repo,
+		"environment": "production", "sha": sha, "status": status}
+	if url != "" {
+		rec["url"] = url
+	}
+	if started != "" {
+		rec["started_at"] = started
+	}
+	if status != "in_progress" {
+		if finished == "" {
+			return nil, nil
+		}
+		rec["finished_at"] = finished
+	}
+	return json.Marshal(map[string]any{"deployments": []any{rec}})
+}
+
+func named(name string, list []string) bool {
+	for _, w := range list {
+		if strings.EqualFold(strings.TrimSpace(w), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// gitlabTime turns GitLab's "2016-08-12 15:23:28 UTC" (and RFC 3339) into
+// RFC 3339, "" when it is neither.
+func gitlabTime(v string) string {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05 MST", "2006-01-02 15:04:05 -0700"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC().Format(time.RFC3339Nano)
+		}
+	}
+	return ""
 }

@@ -94,3 +94,53 @@ func TestUnmappedServicesAndSkippedStatusesAreNotRecords(t *testing.T) {
 	require.Empty(t, blueprinttest.Routes(dora.Blueprint, &dora.Settings{NativeDeployments: &off}, gl))
 	require.Error(t, (&dora.Settings{PagerDutyServices: map[string]dora.Service{"P": {}}}).Validate())
 }
+
+// Runs of named deployment workflows are production deployments: a GitLab
+// pipeline (recorded) and a GitHub workflow run; other runs are not.
+func TestRunsOfDeploymentWorkflows(t *testing.T) {
+	t.Parallel()
+	gl := blueprinttest.Event(t, blueprinttest.Delivery{File: "../../ingress/gitlab/testdata/pipeline.success.http", Source: "gitlab", Secret: blueprinttest.Secrets["gitlab"]})
+	require.Empty(t, blueprinttest.Routes(dora.Blueprint, nil, gl), "no deployment workflow named: CI runs are not deployments")
+	settings := &dora.Settings{DeploymentWorkflows: []string{"pipeline for branch: master", "Deploy"}}
+	routes := blueprinttest.Routes(dora.Blueprint, settings, gl)
+	require.Len(t, routes, 1)
+
+	gh := gl
+	gh.Source, gh.Type, gh.DeliveryID = "github", "workflow_run", "wr-1"
+	gh.Payload = []byte(`{"action":"completed","workflow_run":{"id":30433642,"name":"Deploy","head_sha":"acb5820ced9479c074f688cc328bf03f341a511d",
+		"status":"completed","conclusion":"failure","run_started_at":"2026-11-02T10:00:00Z","updated_at":"2026-11-02T10:05:00Z",
+		"html_url":"https://github.com/octo/api/actions/runs/30433642"},"repository":{"full_name":"octo/api"}}`)
+	lint := gh
+	lint.DeliveryID = "wr-2"
+	lint.Payload = []byte(`{"action":"completed","workflow_run":{"id":2,"name":"Lint","status":"completed","conclusion":"success",
+		"run_started_at":"2026-11-02T10:00:00Z","updated_at":"2026-11-02T10:05:00Z"},"repository":{"full_name":"octo/api"}}`)
+
+	var mu sync.Mutex
+	var applied []doraact.ApplyInput
+	env := blueprinttest.NewEnv(t, dora.Blueprint)
+	env.SetTestTimeout(time.Minute)
+	env.RegisterActivityWithOptions(func(_ context.Context, in doraact.ApplyInput) (doraact.ApplyOutput, error) {
+		mu.Lock()
+		applied = append(applied, in)
+		mu.Unlock()
+		return doraact.ApplyOutput{}, nil
+	}, activity.RegisterOptions{Name: doraact.ApplyBatch})
+	env.Send(time.Second, routes[0], gl, gh, lint)
+	env.RegisterDelayedCallback(env.CancelWorkflow, time.Hour)
+	env.Run()
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, applied, 2, "the lint run is not a deployment")
+	gitlab := dorabatch.Parse(applied[0].Payload)
+	require.Len(t, gitlab.Deployments, 1)
+	d := gitlab.Deployments[0]
+	require.Equal(t, "gitlab-org/gitlab-test", d.Repo)
+	require.Equal(t, "production", d.Environment)
+	require.Equal(t, "success", d.Status)
+	require.Equal(t, 181*time.Second, d.FinishedAt.Sub(d.StartedAt), "15:23:28 to 15:26:29 UTC")
+	github := dorabatch.Parse(applied[1].Payload)
+	require.Len(t, github.Deployments, 1)
+	require.Equal(t, dorabatch.Deployment{DeploymentID: "github:octo/api/run/30433642", Repo: "octo/api", Environment: "production",
+		SHA: "acb5820ced9479c074f688cc328bf03f341a511d", Status: "failure", StartedAt: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC),
+		FinishedAt: time.Date(2026, 11, 2, 10, 5, 0, 0, time.UTC), URL: "https://github.com/octo/api/actions/runs/30433642"}, github.Deployments[0])
+}

@@ -60,6 +60,15 @@ func Subscriptions(taskQueue string, s *Settings) []workflows.Subscription {
 			out = append(out, sub)
 		}
 	}
+	if len(s.DeploymentWorkflows) > 0 {
+		for _, n := range []struct{ source, event string }{
+			{workflows.SourceGitHub, GitHubWorkflowRun}, {workflows.SourceGitLab, GitLabPipeline},
+		} {
+			sub := batch
+			sub.Source, sub.Events, sub.Route = n.source, []string{n.event}, perIntegration
+			out = append(out, sub)
+		}
+	}
 	if len(s.PagerDutyServices) > 0 {
 		services := s.PagerDutyServices
 		sub := batch
