@@ -120,10 +120,10 @@ type CommandEnv struct {
 	Settings Settings
 	// Temporal dials the Temporal frontend named by --temporal-address.
 	Temporal func(ctx context.Context) (client.Client, error)
-	// Admin calls the server's admin API (--server, the admin token):
-	// method and path under /admin/v1, in sent as JSON when not nil, the
-	// answer decoded into out when not nil. An answer of 300 or more is an
-	// error carrying the server's message.
+	// Admin calls the running server's admin API (--server, with the
+	// admin token): path is relative to /admin/v1; in, when not nil, is
+	// sent as JSON and the answer is decoded into out (a
+	// *json.RawMessage keeps it as the server sent it).
 	Admin func(ctx context.Context, method, path string, in, out any) error
 }
 

@@ -91,6 +91,9 @@ func (s *Server) mountAdmin(r chi.Router) {
 
 func (s *Server) adminRoutes(r chi.Router) {
 	r.With(s.requireWorker).Get("/payloads/{seq}", s.getPayload)
+	if s.cfg.DORA != nil {
+		r.With(s.requireWorker).Post("/dora/apply", s.applyDORA)
+	}
 	if s.cfg.AdminToken == "" {
 		return
 	}
@@ -108,6 +111,10 @@ func (s *Server) adminOnly(r chi.Router) {
 	r.Post("/deliveries/prune", s.pruneDeliveries)
 	s.mountOperations(r)
 	r.Post("/events", s.journalEvent)
+	if s.cfg.DORA != nil {
+		r.Get("/dora/report", s.doraReport)
+		r.Post("/dora/prune", s.pruneDORA)
+	}
 	if s.cfg.APIKeys != nil {
 		r.Post("/keys", s.createKey)
 		r.Get("/keys", s.listKeys)
@@ -122,6 +129,9 @@ type CreateKeyRequest struct {
 	// Expires is a Go duration or a number of days ("90d"); empty means
 	// never.
 	Expires string `json:"expires,omitempty"`
+	// Scopes limit what the key may send (the dora source's
+	// "deployments" and "incidents"); empty means every scope.
+	Scopes []string `json:"scopes,omitempty"`
 }
 
 // KeyView is an API key record; Secret (JSON "key") is set only in the
@@ -146,12 +156,12 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such integration"})
 		return
 	}
-	k, secret, err := s.cfg.APIKeys.Create(r.Context(), req.Integration, req.Name, ttl)
+	k, secret, err := s.cfg.APIKeys.CreateScoped(r.Context(), req.Integration, req.Name, ttl, req.Scopes)
 	if err != nil {
 		writeError(w, hook.BadRequest("invalid_key", err.Error(), ""))
 		return
 	}
-	s.log.InfoContext(r.Context(), "api key created", "key_id", k.ID, "integration", k.Integration, "prefix", k.Prefix)
+	s.log.InfoContext(r.Context(), "api key created", "key_id", k.ID, "integration", k.Integration, "prefix", k.Prefix, "scopes", strings.Join(k.Scopes, ","))
 	writeJSON(w, http.StatusCreated, KeyView{Key: k, Secret: secret})
 }
 

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/hookflow/hookflow/ingress/apikeys"
+	"github.com/hookflow/hookflow/ingress/dorametrics"
 	"github.com/hookflow/hookflow/ingress/hook"
 	"github.com/hookflow/hookflow/ingress/integrations"
 	"github.com/hookflow/hookflow/ingress/journal"
@@ -42,6 +43,10 @@ type Config struct {
 	// APIKeys issues API keys through the admin API. Nil disables the
 	// /admin/v1/keys endpoints.
 	APIKeys *apikeys.Store
+	// DORA keeps the DORA records and computes their metrics behind
+	// /admin/v1/dora (workers apply batches with WorkerToken; report and
+	// prune need the admin token). Nil disables those endpoints.
+	DORA *dorametrics.Store
 	// RateLimit is each integration's request rate limit per second
 	// (burst: twice as many), overridable with the integration option
 	// rate_limit, charged only to verified deliveries. Zero means no
@@ -56,7 +61,8 @@ type Config struct {
 	// DefaultMaxInFlightBytes; it is raised to MaxBodyBytes when smaller.
 	MaxInFlightBytes int64
 	// WorkerToken lets workers read payloads held by reference
-	// (GET /admin/v1/payloads/{seq}) and nothing else. Empty means only
+	// (GET /admin/v1/payloads/{seq}) and apply DORA batches
+	// (POST /admin/v1/dora/apply), and nothing else. Empty means only
 	// the admin token reads them.
 	WorkerToken string
 	// Sources are the senders this server accepts, by name. Required.

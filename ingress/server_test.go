@@ -365,6 +365,12 @@ func TestAPIKeys(t *testing.T) {
 	require.Equal(t, 404, code)
 	code, _ = admin("POST", "/admin/v1/keys", `{"integration":"`+in.ID+`","name":"x","expires":"soon"}`)
 	require.Equal(t, 400, code)
+	require.Nil(t, key["scopes"], "a key without --scope has every scope")
+	code, scoped := admin("POST", "/admin/v1/keys", `{"integration":"`+in.ID+`","name":"pager","scopes":["incidents"]}`)
+	require.Equal(t, 201, code, scoped)
+	require.Equal(t, []any{"incidents"}, scoped["scopes"])
+	code, _ = admin("POST", "/admin/v1/keys", `{"integration":"`+in.ID+`","name":"x","scopes":["Bad Scope"]}`)
+	require.Equal(t, 400, code)
 
 	deliver := func(id, auth string) int {
 		req, _ := http.NewRequest("POST", f.srv.URL+"/hooks/"+in.Path, strings.NewReader(`{"event":"build.finished","id":1}`))

@@ -387,6 +387,11 @@ func (s *Server) answer(d *delivery) string {
 	ev := d.ev
 	s.log.InfoContext(d.ctx, "delivery", "status", status, "delivery_id", ev.DeliveryID, "source", ev.Source,
 		"event", ev.Type, "action", ev.Action, "integration", d.in.ID, "seq", d.entry.Event.Seq, "routes", len(d.entry.Routes), "trace_id", traceID(d.ctx))
+	if a, ok := d.src.(hook.Answerer); ok {
+		code, body := a.Answer(s.hookRequest(d), ev, status)
+		writeJSON(d.w, code, body)
+		return status
+	}
 	writeJSON(d.w, code, answer{DeliveryID: ev.DeliveryID, Status: status, Reason: d.entry.Reason})
 	return status
 }

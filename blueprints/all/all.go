@@ -7,6 +7,7 @@ import (
 	"github.com/hookflow/hookflow/blueprints"
 	"github.com/hookflow/hookflow/blueprints/catalog"
 	"github.com/hookflow/hookflow/blueprints/changegate"
+	"github.com/hookflow/hookflow/blueprints/dora"
 	"github.com/hookflow/hookflow/blueprints/prcomment"
 	"github.com/hookflow/hookflow/blueprints/prjira"
 	"github.com/hookflow/hookflow/blueprints/relay"
@@ -22,6 +23,7 @@ func List() []blueprints.Blueprint {
 		relay.Blueprint,
 		catalog.Blueprint,
 		changegate.Blueprint,
+		dora.Blueprint,
 		// hookflow:blueprints (new blueprints go above this line)
 	}
 }

@@ -45,11 +45,13 @@ import (
 
 	"github.com/hookflow/hookflow/blueprints"
 	"github.com/hookflow/hookflow/ingress/bitbucket"
+	"github.com/hookflow/hookflow/ingress/dora"
 	"github.com/hookflow/hookflow/ingress/generic"
 	ghsrc "github.com/hookflow/hookflow/ingress/github"
 	"github.com/hookflow/hookflow/ingress/gitlab"
 	"github.com/hookflow/hookflow/ingress/hook"
 	"github.com/hookflow/hookflow/ingress/jira"
+	"github.com/hookflow/hookflow/ingress/pagerduty"
 	"github.com/hookflow/hookflow/ingress/servicenow"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -70,6 +72,10 @@ var Secrets = map[string]string{
 	// generic deliveries in blueprints/*/testdata (relay's) are signed
 	// with this one, scheme hmac.
 	"generic": "relay-s3cret-7a1f",
+	// dora deliveries carry this API key (compared with the secret when
+	// no key store is wired).
+	"dora":      "hfk_dora-recorded-key-0001",
+	"pagerduty": "pd-whsec-7b3a91",
 }
 
 // Integration is the integration ID deliveries arrive on, unless the
@@ -79,7 +85,7 @@ const Integration = "int_test"
 // Sources are the production senders, by name.
 func Sources() map[string]hook.Source {
 	m := map[string]hook.Source{}
-	for _, s := range []hook.Source{ghsrc.Source{}, gitlab.Source{}, bitbucket.Source{}, jira.Source{}, servicenow.Source{}, generic.Source{}} {
+	for _, s := range []hook.Source{ghsrc.Source{}, gitlab.Source{}, bitbucket.Source{}, jira.Source{}, servicenow.Source{}, generic.Source{}, dora.Source{}, pagerduty.Source{}} {
 		m[s.Name()] = s
 	}
 	return m

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -28,7 +29,7 @@ A key is shown once; the server keeps only its hash.`,
 func newKeysCreateCmd(g *globals) *cobra.Command {
 	var req ingress.CreateKeyRequest
 	cmd := &cobra.Command{
-		Use:     "create --integration ID --name NAME [--expires 90d]",
+		Use:     "create --integration ID --name NAME [--scope deployments,incidents] [--expires 90d]",
 		Short:   "Issue an API key (shown once)",
 		Example: `  hookflow keys create --integration int_abc --name jenkins --expires 90d --output json`,
 		Args:    cobra.NoArgs,
@@ -48,7 +49,11 @@ func newKeysCreateCmd(g *globals) *cobra.Command {
 				return printJSON(cmd, out)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintf(tw, "id\t%s\nintegration\t%s\nname\t%s\nexpires\t%s\nkey\t%s\n", out.ID, out.Integration, out.Name, when(out.ExpiresAt, "never"), out.Secret)
+			scopes := "all"
+			if len(out.Scopes) > 0 {
+				scopes = strings.Join(out.Scopes, ",")
+			}
+			fmt.Fprintf(tw, "id\t%s\nintegration\t%s\nname\t%s\nscopes\t%s\nexpires\t%s\nkey\t%s\n", out.ID, out.Integration, out.Name, scopes, when(out.ExpiresAt, "never"), out.Secret)
 			if err := tw.Flush(); err != nil {
 				return err
 			}
@@ -60,6 +65,7 @@ func newKeysCreateCmd(g *globals) *cobra.Command {
 	f.StringVar(&req.Integration, "integration", "", "integration ID")
 	f.StringVar(&req.Name, "name", "", "what the key is for")
 	f.StringVar(&req.Expires, "expires", "", "lifetime: 90d, 720h (default: never)")
+	f.StringSliceVar(&req.Scopes, "scope", nil, "what the key may send, comma separated: deployments, incidents (dora integrations; default: every scope)")
 	_ = cmd.MarkFlagRequired("integration")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd

@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	bsact "github.com/hookflow/hookflow/activities/backstage"
+	doraact "github.com/hookflow/hookflow/activities/dora"
 	ghact "github.com/hookflow/hookflow/activities/github"
 	fnact "github.com/hookflow/hookflow/activities/httpfunc"
 	jiraact "github.com/hookflow/hookflow/activities/jira"
@@ -29,6 +30,7 @@ import (
 	splunkact "github.com/hookflow/hookflow/activities/splunk"
 	"github.com/hookflow/hookflow/blueprints"
 	bsconn "github.com/hookflow/hookflow/connectors/backstage"
+	doraconn "github.com/hookflow/hookflow/connectors/dora"
 	ghconn "github.com/hookflow/hookflow/connectors/github"
 	fnconn "github.com/hookflow/hookflow/connectors/httpfunc"
 	jiraconn "github.com/hookflow/hookflow/connectors/jira"
@@ -39,6 +41,8 @@ import (
 	"github.com/hookflow/hookflow/ingress"
 	"github.com/hookflow/hookflow/ingress/apikeys"
 	"github.com/hookflow/hookflow/ingress/bitbucket"
+	"github.com/hookflow/hookflow/ingress/dora"
+	"github.com/hookflow/hookflow/ingress/dorametrics"
 	"github.com/hookflow/hookflow/ingress/forward"
 	"github.com/hookflow/hookflow/ingress/generic"
 	ghsrc "github.com/hookflow/hookflow/ingress/github"
@@ -47,6 +51,7 @@ import (
 	"github.com/hookflow/hookflow/ingress/integrations"
 	"github.com/hookflow/hookflow/ingress/jira"
 	"github.com/hookflow/hookflow/ingress/journal"
+	"github.com/hookflow/hookflow/ingress/pagerduty"
 	"github.com/hookflow/hookflow/ingress/postgres"
 	"github.com/hookflow/hookflow/ingress/servicenow"
 	"github.com/hookflow/hookflow/ingress/sqlite"
@@ -58,12 +63,19 @@ import (
 // wired together.
 
 // sources are the senders the ingress accepts. Generic senders may
-// authenticate with the integration's secret or an API key from keys.
-func sources(keys *apikeys.Store) map[string]hook.Source {
+// authenticate with the integration's secret or an API key from keys;
+// dora's erroneous records are counted in dm (nil: not counted).
+func sources(keys *apikeys.Store, dm *dorametrics.Prometheus) map[string]hook.Source {
 	gen := generic.Source{VerifyKey: func(req *hook.Request, key string) bool {
 		return hook.EqualSecret(key, req.Secrets) || keys.Verify(req.Context, req.IntegrationID, key)
 	}}
-	list := []hook.Source{ghsrc.Source{}, gitlab.Source{}, bitbucket.Source{}, jira.Source{}, servicenow.Source{}, gen}
+	// dora batches need scoped keys: a key created before scopes has
+	// every scope.
+	doraSrc := dora.Source{CheckKey: func(req *hook.Request, key string) ([]string, bool) {
+		k, ok := keys.Check(req.Context, req.IntegrationID, key)
+		return k.Scopes, ok
+	}, Rejected: dm.Rejected}
+	list := []hook.Source{ghsrc.Source{}, gitlab.Source{}, bitbucket.Source{}, jira.Source{}, servicenow.Source{}, pagerduty.Source{}, gen, doraSrc}
 	m := make(map[string]hook.Source, len(list))
 	for _, s := range list {
 		m[s.Name()] = s
@@ -147,6 +159,17 @@ func registerAll(w worker.Registry, cfg workerConfig) error {
 		pa.Store = c
 	}
 	payloadact.Register(w, pa)
+	// The dora activity writes its tables through the ingress, as payloads
+	// are read: the same URL and worker token.
+	da := &doraact.Activities{Tokens: cfg.Tokens}
+	if cfg.PayloadURL != "" {
+		c, err := doraconn.New(doraconn.Options{BaseURL: cfg.PayloadURL, Token: cfg.PayloadToken})
+		if err != nil {
+			return fmt.Errorf("--payload-url: %w (the token is HOOKFLOW_WORKER_TOKEN)", err)
+		}
+		da.Client = c
+	}
+	doraact.Register(w, da)
 	// Jira, ServiceNow and Splunk have no default site: their activities
 	// are registered when one is configured.
 	if cfg.JiraURL != "" {
@@ -191,6 +214,9 @@ type stores struct {
 	journal      journal.Journal
 	integrations *integrations.Store
 	apikeys      *apikeys.Store
+	// dora holds the DORA records, in the journal's database: workers
+	// write them through the ingress's admin API (as they read payloads).
+	dora *dorametrics.Store
 }
 
 // openStores opens the journal named by journalURL: "" or sqlite://PATH
@@ -227,6 +253,9 @@ func openStores(ctx context.Context, dataDir, journalURL string) (st *stores, er
 		if st.apikeys, err = apikeys.OpenPostgresStore(ctx, st.db); err != nil {
 			return nil, err
 		}
+		if st.dora, err = dorametrics.OpenPostgresStore(ctx, st.db); err != nil {
+			return nil, err
+		}
 	case journalURL == "", strings.HasPrefix(journalURL, "sqlite://"):
 		path := strings.TrimPrefix(journalURL, "sqlite://")
 		if path == "" {
@@ -242,6 +271,9 @@ func openStores(ctx context.Context, dataDir, journalURL string) (st *stores, er
 			return nil, err
 		}
 		if st.apikeys, err = apikeys.OpenStore(ctx, st.db); err != nil {
+			return nil, err
+		}
+		if st.dora, err = dorametrics.OpenStore(ctx, st.db); err != nil {
 			return nil, err
 		}
 	default:
@@ -450,6 +482,7 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	if err := metrics.Registerer().Register(ingress.NewJournalCollector(st.journal, ingress.JournalCollectorOptions{WorkflowStatus: wfStatus})); err != nil {
 		return err
 	}
+	doraMetrics := dorametrics.NewPrometheus(metrics.Registerer(), st.dora)
 	if cfg.Tracing == nil {
 		cfg.Tracing = noTracing()
 	}
@@ -462,7 +495,7 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 		}
 	}
 	srvCfg := ingress.Config{
-		Journal: st.journal, Integrations: st.integrations, APIKeys: st.apikeys, Sources: sources(st.apikeys), Router: rt,
+		Journal: st.journal, Integrations: st.integrations, APIKeys: st.apikeys, DORA: st.dora, Sources: sources(st.apikeys, doraMetrics), Router: rt,
 		RateLimit: cfg.RateLimit, MaxBacklog: cfg.MaxBacklog, Metrics: metrics, Tracer: cfg.Tracing.provider.Tracer("github.com/hookflow/hookflow/ingress"),
 		Logger: log.With("component", "ingress"), AdminToken: cfg.AdminToken, WorkerToken: cfg.WorkerToken, PublicURL: cfg.PublicURL,
 		ClientRateLimit: cfg.ClientRateLimit, MaxInFlightBytes: cfg.MaxInFlightBytes, SeparateAdmin: cfg.AdminHTTP != "",

@@ -13,6 +13,7 @@ import (
 	snact "github.com/hookflow/hookflow/activities/servicenow"
 	splunkact "github.com/hookflow/hookflow/activities/splunk"
 	"github.com/hookflow/hookflow/blueprints/catalog"
+	"github.com/hookflow/hookflow/blueprints/dora"
 	"github.com/hookflow/hookflow/blueprints/prcomment"
 	"github.com/hookflow/hookflow/blueprints/relay"
 	"github.com/hookflow/hookflow/connectors/tokens"
@@ -65,7 +66,7 @@ func TestRegisterAllRegistersEnabledBlueprints(t *testing.T) {
 	require.NoError(t, err)
 	reg := &names{activities: map[string]bool{}, workflows: map[string]bool{}}
 	require.NoError(t, registerAll(reg, cfg))
-	require.Equal(t, map[string]bool{prcomment.WorkflowName: true}, reg.workflows, "prjira, relay, catalog and changegate are off without --jira-url, --relay-url, --backstage-url and ServiceNow and Splunk")
+	require.Equal(t, map[string]bool{prcomment.WorkflowName: true, dora.WorkflowName: true}, reg.workflows, "prjira, relay, catalog and changegate are off without --jira-url, --relay-url, --backstage-url and ServiceNow and Splunk")
 	require.Len(t, off, 4)
 	require.False(t, reg.activities[bsact.RefreshEntity])
 	// An event only relay would take is not routed (the ingress answers
@@ -78,12 +79,12 @@ func TestRegisterAllRegistersEnabledBlueprints(t *testing.T) {
 	require.NoError(t, err)
 	reg = &names{activities: map[string]bool{}, workflows: map[string]bool{}}
 	require.NoError(t, registerAll(reg, cfg))
-	require.Equal(t, map[string]bool{prcomment.WorkflowName: true, relay.WorkflowName: true, catalog.WorkflowName: true}, reg.workflows)
+	require.Equal(t, map[string]bool{prcomment.WorkflowName: true, relay.WorkflowName: true, catalog.WorkflowName: true, dora.WorkflowName: true}, reg.workflows)
 	require.True(t, reg.activities[bsact.RegisterLocation])
 	require.True(t, reg.activities[bsact.RefreshEntity])
 	// And the router routes to exactly those.
 	rt := router("q", cfg.Blueprints, nil)
-	require.Len(t, rt.Subscriptions(), 3)
+	require.Len(t, rt.Subscriptions(), 6, "prcomment, relay, catalog, dora: batches, GitHub and GitLab deployments")
 	require.Equal(t, "q", rt.Subscriptions()[0].TaskQueue)
 	require.Len(t, rt.Routes(relayEvent), 1)
 }

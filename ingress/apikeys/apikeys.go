@@ -41,6 +41,44 @@ type Key struct {
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 	// RevokedAt is zero for a key in use.
 	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	// Scopes are what the key may send ("deployments", "incidents", as
+	// the source defines them). Empty means every scope: keys created
+	// before scopes existed keep every scope.
+	Scopes []string `json:"scopes,omitempty"`
+}
+
+// Allows reports whether the key carries scope (a key without scopes
+// carries every one).
+func (k Key) Allows(scope string) bool {
+	if len(k.Scopes) == 0 {
+		return true
+	}
+	for _, s := range k.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckScopes reports a scope that is not a lower-case word (letters,
+// digits, '_' and '-'), or a repeated one.
+func CheckScopes(scopes []string) error {
+	seen := map[string]bool{}
+	for _, s := range scopes {
+		ok := s != "" && len(s) <= 40
+		for _, r := range s {
+			ok = ok && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+		}
+		if !ok {
+			return fmt.Errorf("apikeys: scope %q must be a lower-case word", s)
+		}
+		if seen[s] {
+			return fmt.Errorf("apikeys: scope %q given twice", s)
+		}
+		seen[s] = true
+	}
+	return nil
 }
 
 var sqliteMigrations = []string{
@@ -56,6 +94,9 @@ var sqliteMigrations = []string{
 		revoked_at     INTEGER NOT NULL DEFAULT 0
 	);
 	CREATE INDEX api_keys_integration ON api_keys (integration_id);`,
+	// Version 2: scopes, comma separated; '' (every key before) is every
+	// scope.
+	`ALTER TABLE api_keys ADD COLUMN scopes TEXT NOT NULL DEFAULT ''`,
 }
 
 var postgresMigrations = []string{
@@ -71,6 +112,7 @@ var postgresMigrations = []string{
 		revoked_at     BIGINT NOT NULL DEFAULT 0
 	);
 	CREATE INDEX api_keys_integration ON api_keys (integration_id);`,
+	`ALTER TABLE api_keys ADD COLUMN scopes TEXT NOT NULL DEFAULT ''`,
 }
 
 // Store keeps API keys in SQLite or PostgreSQL.
@@ -105,23 +147,36 @@ func (s *Store) sql(q string) string {
 	return q
 }
 
-// Create issues a key for integration. ttl zero means no expiry. It returns
-// the record and the key, which is never available again.
+// Create issues a key for integration with every scope. ttl zero means no
+// expiry. It returns the record and the key, which is never available
+// again.
 func (s *Store) Create(ctx context.Context, integration, name string, ttl time.Duration) (Key, string, error) {
+	return s.CreateScoped(ctx, integration, name, ttl, nil)
+}
+
+// CreateScoped is Create for a key limited to scopes (nil or empty: every
+// scope).
+func (s *Store) CreateScoped(ctx context.Context, integration, name string, ttl time.Duration, scopes []string) (Key, string, error) {
 	if integration == "" || strings.TrimSpace(name) == "" {
 		return Key{}, "", errors.New("apikeys: integration and name are required")
 	}
 	if ttl < 0 {
 		return Key{}, "", errors.New("apikeys: expiry must be in the future")
 	}
+	if err := CheckScopes(scopes); err != nil {
+		return Key{}, "", err
+	}
 	secret := keyPrefix + random(32)
 	now := s.now().UTC().Truncate(time.Second)
 	k := Key{ID: "key_" + random(9), Integration: integration, Name: name, Prefix: secret[:len(keyPrefix)+8], CreatedAt: now}
+	if len(scopes) > 0 {
+		k.Scopes = append([]string(nil), scopes...)
+	}
 	if ttl > 0 {
 		k.ExpiresAt = now.Add(ttl)
 	}
-	_, err := s.db.ExecContext(ctx, s.sql(`INSERT INTO api_keys (id, integration_id, name, prefix, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-		k.ID, k.Integration, k.Name, k.Prefix, hash(secret), k.CreatedAt.Unix(), unix(k.ExpiresAt))
+	_, err := s.db.ExecContext(ctx, s.sql(`INSERT INTO api_keys (id, integration_id, name, prefix, hash, created_at, expires_at, scopes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		k.ID, k.Integration, k.Name, k.Prefix, hash(secret), k.CreatedAt.Unix(), unix(k.ExpiresAt), strings.Join(k.Scopes, ","))
 	if err != nil {
 		return Key{}, "", fmt.Errorf("apikeys: create: %w", err)
 	}
@@ -131,28 +186,44 @@ func (s *Store) Create(ctx context.Context, integration, name string, ttl time.D
 // Verify reports whether key is a live key of integration (not revoked,
 // not expired) and records its use.
 func (s *Store) Verify(ctx context.Context, integration, key string) bool {
+	_, ok := s.Check(ctx, integration, key)
+	return ok
+}
+
+// Check is Verify returning the key's record (ID, name, prefix and
+// scopes; never the key), for callers that check scopes.
+func (s *Store) Check(ctx context.Context, integration, key string) (Key, bool) {
 	if !strings.HasPrefix(key, keyPrefix) {
-		return false
+		return Key{}, false
 	}
-	var id, owner string
+	var k Key
 	var expires, revoked int64
-	err := s.db.QueryRowContext(ctx, s.sql(`SELECT id, integration_id, expires_at, revoked_at FROM api_keys WHERE hash = ?`), hash(key)).
-		Scan(&id, &owner, &expires, &revoked)
+	var scopes string
+	err := s.db.QueryRowContext(ctx, s.sql(`SELECT id, integration_id, name, prefix, expires_at, revoked_at, scopes FROM api_keys WHERE hash = ?`), hash(key)).
+		Scan(&k.ID, &k.Integration, &k.Name, &k.Prefix, &expires, &revoked, &scopes)
 	if err != nil {
-		return false
+		return Key{}, false
 	}
 	now := s.now()
-	if subtle.ConstantTimeCompare([]byte(owner), []byte(integration)) != 1 || revoked != 0 || (expires != 0 && now.Unix() >= expires) {
-		return false
+	if subtle.ConstantTimeCompare([]byte(k.Integration), []byte(integration)) != 1 || revoked != 0 || (expires != 0 && now.Unix() >= expires) {
+		return Key{}, false
 	}
+	k.ExpiresAt, k.Scopes = fromUnix(expires), splitScopes(scopes)
 	// Last use is informational: at most one write per key per minute.
-	_, _ = s.db.ExecContext(ctx, s.sql(`UPDATE api_keys SET last_used_at = ? WHERE id = ? AND last_used_at < ?`), now.Unix(), id, now.Unix()-60)
-	return true
+	_, _ = s.db.ExecContext(ctx, s.sql(`UPDATE api_keys SET last_used_at = ? WHERE id = ? AND last_used_at < ?`), now.Unix(), k.ID, now.Unix()-60)
+	return k, true
+}
+
+func splitScopes(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ",")
 }
 
 // List returns the keys of integration ("" for all), oldest first.
 func (s *Store) List(ctx context.Context, integration string) ([]Key, error) {
-	q := `SELECT id, integration_id, name, prefix, created_at, last_used_at, expires_at, revoked_at FROM api_keys`
+	q := `SELECT id, integration_id, name, prefix, created_at, last_used_at, expires_at, revoked_at, scopes FROM api_keys`
 	var args []any
 	if integration != "" {
 		q += ` WHERE integration_id = ?`
@@ -167,10 +238,12 @@ func (s *Store) List(ctx context.Context, integration string) ([]Key, error) {
 	for rows.Next() {
 		var k Key
 		var created, used, expires, revoked int64
-		if err := rows.Scan(&k.ID, &k.Integration, &k.Name, &k.Prefix, &created, &used, &expires, &revoked); err != nil {
+		var scopes string
+		if err := rows.Scan(&k.ID, &k.Integration, &k.Name, &k.Prefix, &created, &used, &expires, &revoked, &scopes); err != nil {
 			return nil, fmt.Errorf("apikeys: list: %w", err)
 		}
 		k.CreatedAt, k.LastUsedAt, k.ExpiresAt, k.RevokedAt = fromUnix(created), fromUnix(used), fromUnix(expires), fromUnix(revoked)
+		k.Scopes = splitScopes(scopes)
 		out = append(out, k)
 	}
 	return out, rows.Err()

@@ -137,3 +137,17 @@ func BodyDeliveryID(body []byte) string {
 	sum := sha256.Sum256(body)
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
+
+// Answerer is implemented by sources whose senders expect an answer of
+// their own shape (the dora batch endpoint's {"batch_id", "accepted",
+// "rejected"}) instead of {"delivery_id", "status"}. The server calls it
+// once the delivery is journaled (status is the journal's: accepted,
+// ignored or duplicate), with the same request Parse saw.
+type Answerer interface {
+	Answer(req *Request, ev workflows.Event, status string) (code int, body any)
+}
+
+// Forbidden is a 403: the key is valid but may not send this.
+func Forbidden(message, hint string) *Error {
+	return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: message, Hint: hint}
+}
