@@ -39,7 +39,7 @@ func TestPauseEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	const wfID = "github/Codertocat/Hello-World/pr/20"
+	const wfID = "prcomment/github.com/Codertocat/Hello-World/pr/20"
 	var paused struct {
 		Kind string `json:"kind"`
 		ID   string `json:"id"`
@@ -164,7 +164,7 @@ func TestPauseEndToEnd(t *testing.T) {
 
 	// Stuck detection asks the real Temporal: the other pull request's
 	// workflow is terminated while its delivery is an hour old at most.
-	const other = "github/Codertocat/Hello-World/pr/21"
+	const other = "prcomment/github.com/Codertocat/Hello-World/pr/21"
 	require.NoError(t, tc.TerminateWorkflow(ctx, other, "", "e2e: an operator stopped it"))
 	var stuck struct {
 		EndedChecked bool `json:"ended_checked"`

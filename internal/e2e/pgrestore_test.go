@@ -56,7 +56,10 @@ func TestPostgresDumpRestore(t *testing.T) {
 		httpAddr, adminAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t)), fmt.Sprintf("127.0.0.1:%d", freePort(t))
 		dir := filepath.Join(root, name)
 		p := startProc(t, name, bin, env, "listening on", "--data-dir", dir, "ingress", "--http", httpAddr, "--admin-http", adminAddr,
-			"--journal", journalDSN, "--forward=false", "--rate-limit", "0")
+			"--journal", journalDSN, "--forward=false", "--rate-limit", "0",
+			// The relay blueprint subscribes to generic events, so they are
+			// routed (accepted, 202) rather than ignored; nothing forwards.
+			"--relay-url", "http://127.0.0.1:9")
 		return p, "http://" + httpAddr, &devProcess{bin: bin, dataDir: dir, ingressURL: "http://" + adminAddr}
 	}
 	ia, hookA, cliA := ingress("ingress-a", dsn)
@@ -70,6 +73,7 @@ func TestPostgresDumpRestore(t *testing.T) {
 	var mu sync.Mutex
 	var acked []string
 	var n atomic.Int64
+	var refused atomic.Value // the first answer other than 202
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -81,23 +85,27 @@ func TestPostgresDumpRestore(t *testing.T) {
 			}
 			i := n.Add(1)
 			id := fmt.Sprintf("pg-%d", i)
-			status, _ := postGeneric(client, hookA+path, in.Secret, id, []byte(fmt.Sprintf(`{"entity":"e%d","n":%d}`, i%5, i)))
+			status, answer := postGeneric(client, hookA+path, in.Secret, id, []byte(fmt.Sprintf(`{"entity":"e%d","n":%d}`, i%5, i)))
 			if status == http.StatusAccepted {
 				mu.Lock()
 				acked = append(acked, id)
 				mu.Unlock()
+			} else {
+				refused.CompareAndSwap(nil, fmt.Sprintf("%d %s", status, answer))
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
 	})
-	for {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
 		mu.Lock()
 		k := len(acked)
 		mu.Unlock()
 		if k >= 200 {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d deliveries accepted in a minute; first refusal: %v", k, n.Load(), refused.Load())
+		}
 	}
 	mu.Lock()
 	before := append([]string(nil), acked...)
