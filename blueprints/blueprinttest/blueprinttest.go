@@ -195,6 +195,10 @@ type Env struct {
 func NewEnv(t testing.TB, bp blueprints.Blueprint) *Env {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	// The SDK's default is 3 s of real time per run, which a busy 2-core
+	// CI machine running the whole suite exceeds; workflow time is skipped
+	// either way.
+	env.SetTestTimeout(time.Minute)
 	bp.Register(env)
 	return &Env{TestWorkflowEnvironment: env, t: t}
 }

@@ -3,20 +3,16 @@ package catalog_test
 import (
 	"encoding/base64"
 	"fmt"
+	actall "github.com/hookflow/hookflow/activities/all"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	bsact "github.com/hookflow/hookflow/activities/backstage"
-	ghact "github.com/hookflow/hookflow/activities/github"
 	"github.com/hookflow/hookflow/blueprints/blueprinttest"
 	"github.com/hookflow/hookflow/blueprints/catalog"
-	bsconn "github.com/hookflow/hookflow/connectors/backstage"
 	"github.com/hookflow/hookflow/connectors/backstage/backstagetest"
-	ghconn "github.com/hookflow/hookflow/connectors/github"
-	"github.com/hookflow/hookflow/connectors/tokens"
 	"github.com/hookflow/hookflow/ingress/hook"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -48,6 +44,12 @@ type world struct {
 	st  catalog.State
 }
 
+// sites points the activities at the world's fakes.
+func (w *world) sites() actall.Sites {
+	return actall.Sites{GitHubAPIURL: w.gh.URL + "/", BackstageURL: w.bs.URL,
+		Tokens: actall.StaticTokens(map[string]string{"github": "ghp_test", "backstage": "bs-token"})}
+}
+
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{gh: blueprinttest.NewFake(t), bs: backstagetest.New(t, "bs-token")}
@@ -59,14 +61,8 @@ func newWorld(t *testing.T) *world {
 	payments := backstagetest.Entity{Kind: "Component", Name: "payments"}
 	w.bs.Declare(target, payments)
 	w.bs.Declare(renamedTarget, payments)
-	gh, err := ghconn.New(ghconn.Options{BaseURL: w.gh.URL + "/"})
-	require.NoError(t, err)
-	bs, err := bsconn.New(bsconn.Options{BaseURL: w.bs.URL})
-	require.NoError(t, err)
-	store := tokens.Static{"github": "ghp_test", "backstage": "bs-token"}
 	w.env = blueprinttest.NewEnv(t, catalog.Blueprint)
-	ghact.Register(w.env, &ghact.Activities{Client: gh, Tokens: store})
-	bsact.Register(w.env, &bsact.Activities{Client: bs, Tokens: store})
+	require.NoError(t, actall.Register(w.env, w.sites()))
 	return w
 }
 
@@ -214,14 +210,8 @@ func TestRepositoryWithoutDescriptor(t *testing.T) {
 	t.Parallel()
 	w := &world{gh: blueprinttest.NewFake(t), bs: backstagetest.New(t, "bs-token")}
 	w.gh.Handle("GET /repos/acme/payments/contents/catalog-info.yaml", blueprinttest.Response{Status: http.StatusNotFound, Body: `{"message":"Not Found"}`})
-	gh, err := ghconn.New(ghconn.Options{BaseURL: w.gh.URL + "/"})
-	require.NoError(t, err)
-	bs, err := bsconn.New(bsconn.Options{BaseURL: w.bs.URL})
-	require.NoError(t, err)
-	store := tokens.Static{"github": "ghp_test", "backstage": "bs-token"}
 	w.env = blueprinttest.NewEnv(t, catalog.Blueprint)
-	ghact.Register(w.env, &ghact.Activities{Client: gh, Tokens: store})
-	bsact.Register(w.env, &bsact.Activities{Client: bs, Tokens: store})
+	require.NoError(t, actall.Register(w.env, w.sites()))
 	w.send(t, time.Second, delivery("repository.created.http"))
 	w.run(t, time.Hour)
 	require.Empty(t, w.bs.Requests())

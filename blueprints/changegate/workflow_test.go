@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	actall "github.com/hookflow/hookflow/activities/all"
 	"strings"
 	"testing"
 	"time"
@@ -14,15 +15,8 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/workflow"
 
-	ghact "github.com/hookflow/hookflow/activities/github"
-	snact "github.com/hookflow/hookflow/activities/servicenow"
-	splunkact "github.com/hookflow/hookflow/activities/splunk"
 	"github.com/hookflow/hookflow/blueprints/blueprinttest"
 	"github.com/hookflow/hookflow/blueprints/changegate"
-	ghconn "github.com/hookflow/hookflow/connectors/github"
-	snconn "github.com/hookflow/hookflow/connectors/servicenow"
-	splunkconn "github.com/hookflow/hookflow/connectors/splunk"
-	"github.com/hookflow/hookflow/connectors/tokens"
 	"github.com/hookflow/hookflow/ingress/hook"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -51,17 +45,16 @@ func newHarness(t *testing.T) *harness {
 	h.rule, h.route = blueprinttest.Deliver(t, changegate.Blueprint, h.github("deployment_protection_rule.requested.http"))
 	require.Equal(t, wantID, h.route.WorkflowID)
 	h.env = blueprinttest.NewEnv(t, changegate.Blueprint)
-	store := tokens.Static{"github": "ghs_test", "servicenow": "hookflow.integration:pw", "splunk": "hec-test-token"}
-	gc, err := ghconn.New(ghconn.Options{BaseURL: h.gh.URL + "/"})
-	require.NoError(t, err)
-	ghact.Register(h.env, &ghact.Activities{Client: gc, Tokens: store})
-	sc, err := snconn.New(snconn.Options{BaseURL: h.sn.URL + "/"})
-	require.NoError(t, err)
-	snact.Register(h.env, &snact.Activities{Client: sc, Tokens: store})
-	hc, err := splunkconn.New(splunkconn.Options{BaseURL: h.hec.URL + "/"})
-	require.NoError(t, err)
-	splunkact.Register(h.env, &splunkact.Activities{Client: hc, Tokens: store})
+	require.NoError(t, actall.Register(h.env, h.sites()))
 	return h
+}
+
+// sites points the activities at the harness's fakes.
+func (h *harness) sites() actall.Sites {
+	return actall.Sites{
+		GitHubAPIURL: h.gh.URL + "/", ServiceNowURL: h.sn.URL + "/", SplunkHECURL: h.hec.URL + "/",
+		Tokens: actall.StaticTokens(map[string]string{"github": "ghs_test", "servicenow": "hookflow.integration:pw", "splunk": "hec-test-token"}),
+	}
 }
 
 // github is a recorded GitHub delivery whose API URLs point at the fake.
@@ -473,13 +466,7 @@ func TestContinueAsNewKeepsTheGate(t *testing.T) {
 	next := newHarness(t)
 	next.gh, next.sn, next.hec = h.gh, h.sn, h.hec
 	next.env = blueprinttest.NewEnv(t, changegate.Blueprint)
-	store := tokens.Static{"github": "ghs_test", "servicenow": "hookflow.integration:pw", "splunk": "hec-test-token"}
-	gc, _ := ghconn.New(ghconn.Options{BaseURL: h.gh.URL + "/"})
-	sc, _ := snconn.New(snconn.Options{BaseURL: h.sn.URL + "/"})
-	hc, _ := splunkconn.New(splunkconn.Options{BaseURL: h.hec.URL + "/"})
-	ghact.Register(next.env, &ghact.Activities{Client: gc, Tokens: store})
-	snact.Register(next.env, &snact.Activities{Client: sc, Tokens: store})
-	splunkact.Register(next.env, &splunkact.Activities{Client: hc, Tokens: store})
+	require.NoError(t, actall.Register(next.env, h.sites()))
 	next.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: wantID, TaskQueue: "test"})
 	next.env.SetStartTime(carried.Gate.OpenedAt.Add(5 * time.Hour))
 	next.env.RegisterDelayedCallback(func() {
@@ -553,13 +540,7 @@ func TestContinueAsNewOnTemporalsSuggestion(t *testing.T) {
 	require.Equal(t, firstSysID, carried.Gate.Change.SysID)
 
 	next := blueprinttest.NewEnv(t, changegate.Blueprint)
-	store := tokens.Static{"github": "ghs_test", "servicenow": "hookflow.integration:pw", "splunk": "hec-test-token"}
-	gc, _ := ghconn.New(ghconn.Options{BaseURL: h.gh.URL + "/"})
-	sc, _ := snconn.New(snconn.Options{BaseURL: h.sn.URL + "/"})
-	hc, _ := splunkconn.New(splunkconn.Options{BaseURL: h.hec.URL + "/"})
-	ghact.Register(next, &ghact.Activities{Client: gc, Tokens: store})
-	snact.Register(next, &snact.Activities{Client: sc, Tokens: store})
-	splunkact.Register(next, &splunkact.Activities{Client: hc, Tokens: store})
+	require.NoError(t, actall.Register(next, h.sites()))
 	next.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: wantID, TaskQueue: "test"})
 	next.SetStartTime(carried.Gate.OpenedAt.Add(5 * time.Hour))
 	next.RegisterDelayedCallback(func() {

@@ -44,7 +44,6 @@ func TestNativeSendersFeedOneRepository(t *testing.T) {
 		require.Equal(t, "dora/int_"+d.Source, routes[0].WorkflowID)
 
 		env := blueprinttest.NewEnv(t, dora.Blueprint)
-		env.SetTestTimeout(time.Minute)
 		env.RegisterActivityWithOptions(func(_ context.Context, in doraact.ApplyInput) (doraact.ApplyOutput, error) {
 			mu.Lock()
 			applied = append(applied, in)
@@ -118,7 +117,6 @@ func TestRunsOfDeploymentWorkflows(t *testing.T) {
 	var mu sync.Mutex
 	var applied []doraact.ApplyInput
 	env := blueprinttest.NewEnv(t, dora.Blueprint)
-	env.SetTestTimeout(time.Minute)
 	env.RegisterActivityWithOptions(func(_ context.Context, in doraact.ApplyInput) (doraact.ApplyOutput, error) {
 		mu.Lock()
 		applied = append(applied, in)

@@ -1,7 +1,6 @@
 package dora_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -11,11 +10,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	actall "github.com/hookflow/hookflow/activities/all"
 	doraact "github.com/hookflow/hookflow/activities/dora"
 	"github.com/hookflow/hookflow/blueprints/blueprinttest"
 	"github.com/hookflow/hookflow/blueprints/dora"
-	doraconn "github.com/hookflow/hookflow/connectors/dora"
-	"github.com/hookflow/hookflow/connectors/tokens"
 )
 
 // The recorded batch reaches dora/<integration>; the workflow applies it
@@ -30,11 +28,17 @@ func TestRecordedBatchIsAppliedOnce(t *testing.T) {
 	require.Equal(t, "1", ev.Meta["rejected"])
 
 	var mu sync.Mutex
-	var calls []doraconn.Apply
+	var calls []struct {
+		BatchID string          `json:"batch_id"`
+		Payload json.RawMessage `json:"payload"`
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		require.Equal(t, "/admin/v1/dora/apply", r.URL.Path)
 		require.Equal(t, "Bearer worker-token", r.Header.Get("Authorization"))
-		var in doraconn.Apply
+		var in struct {
+			BatchID string          `json:"batch_id"`
+			Payload json.RawMessage `json:"payload"`
+		}
 		require.NoError(t, json.NewDecoder(r.Body).Decode(&in))
 		mu.Lock()
 		calls = append(calls, in)
@@ -44,15 +48,11 @@ func TestRecordedBatchIsAppliedOnce(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
-		_ = json.NewEncoder(w).Encode(doraconn.Applied{Deployments: 1, Incidents: 1, Rejected: 1})
+		_, _ = w.Write([]byte(`{"deployments":1,"incidents":1,"rejected":1}`))
 	}))
 	t.Cleanup(srv.Close)
-	client, err := doraconn.New(doraconn.Options{BaseURL: srv.URL, Token: "worker-token"})
-	require.NoError(t, err)
-
 	env := blueprinttest.NewEnv(t, dora.Blueprint)
-	env.SetTestTimeout(time.Minute) // real time: the machine may be busy
-	doraact.Register(env, &doraact.Activities{Client: client})
+	require.NoError(t, actall.Register(env, actall.Sites{PayloadURL: srv.URL, PayloadToken: "worker-token"}))
 	env.Send(time.Second, route, ev)
 	env.Send(2*time.Second, route, ev) // a redelivery: dropped by the entity loop
 	env.RegisterDelayedCallback(env.CancelWorkflow, time.Hour)
@@ -89,8 +89,7 @@ func TestRejectedBatchesNotifyAndApplyNothing(t *testing.T) {
 	secretURL := hook.URL + "/services/T000/B000/XXXXSECRET"
 
 	env := blueprinttest.NewEnv(t, dora.Blueprint)
-	env.SetTestTimeout(time.Minute)
-	doraact.Register(env, &doraact.Activities{Tokens: tokens.Static{doraact.NotifySystem: secretURL}})
+	require.NoError(t, actall.Register(env, actall.Sites{Tokens: actall.StaticTokens(map[string]string{doraact.NotifySystem: secretURL})}))
 	env.Send(time.Second, routes[0], ev)
 	env.RegisterDelayedCallback(env.CancelWorkflow, time.Hour)
 	env.Run()
@@ -101,23 +100,6 @@ func TestRejectedBatchesNotifyAndApplyNothing(t *testing.T) {
 	require.Contains(t, texts[0], "more than 500")
 	require.Contains(t, texts[0], ev.DeliveryID)
 	require.NotContains(t, texts[0], "XXXXSECRET")
-}
-
-func TestNotifyWithoutAURLSendsNothing(t *testing.T) {
-	t.Parallel()
-	out, err := (&doraact.Activities{Tokens: tokens.Static{}}).Notify(context.Background(), doraact.NotifyInput{BatchID: "b", Rejected: 1})
-	require.NoError(t, err)
-	require.False(t, out.Sent)
-	// A webhook that fails: the error does not show the URL.
-	_, err = (&doraact.Activities{Tokens: tokens.Static{doraact.NotifySystem: "http://127.0.0.1:1/hooks/SECRETPATH"}}).Notify(context.Background(), doraact.NotifyInput{BatchID: "b", Rejected: 1})
-	require.Error(t, err)
-	require.NotContains(t, err.Error(), "SECRETPATH")
-}
-
-func TestWorkerWithoutIngressFailsClearly(t *testing.T) {
-	t.Parallel()
-	_, err := (&doraact.Activities{}).ApplyBatch(context.Background(), doraact.ApplyInput{BatchID: "b"})
-	require.ErrorContains(t, err, "--payload-url")
 }
 
 func TestSettings(t *testing.T) {

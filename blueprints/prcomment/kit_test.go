@@ -3,17 +3,15 @@ package prcomment_test
 import (
 	"bytes"
 	"encoding/json"
+	actall "github.com/hookflow/hookflow/activities/all"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	ghact "github.com/hookflow/hookflow/activities/github"
 	"github.com/hookflow/hookflow/blueprints/blueprinttest"
 	"github.com/hookflow/hookflow/blueprints/prcomment"
-	ghconn "github.com/hookflow/hookflow/connectors/github"
-	"github.com/hookflow/hookflow/connectors/tokens"
 	"github.com/hookflow/hookflow/ingress/hook"
 )
 
@@ -41,11 +39,8 @@ func TestRecordedPullRequestIsWelcomedOnce(t *testing.T) {
 	gh.Handle("POST "+comments,
 		blueprinttest.Response{Status: http.StatusBadGateway, Body: `{"message":"Server Error"}`}, // down, then up
 		blueprinttest.Response{Status: http.StatusCreated, Body: `{"id":1,"html_url":"https://github.com/Codertocat/Hello-World/pull/2#issuecomment-1"}`})
-	client, err := ghconn.New(ghconn.Options{BaseURL: gh.URL + "/"})
-	require.NoError(t, err)
-
 	env := blueprinttest.NewEnv(t, prcomment.Blueprint)
-	ghact.Register(env, &ghact.Activities{Client: client, Tokens: tokens.Static{"github": "ghp_test"}})
+	require.NoError(t, actall.Register(env, actall.Sites{GitHubAPIURL: gh.URL + "/", Tokens: actall.StaticTokens(map[string]string{"github": "ghp_test"})}))
 	env.Send(time.Second, route, opened)
 	env.Send(2*time.Second, route, opened) // a redelivery
 	env.Send(time.Hour, closedRoute, closed)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	actall "github.com/hookflow/hookflow/activities/all"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -17,14 +18,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	ghact "github.com/hookflow/hookflow/activities/github"
-	jiraact "github.com/hookflow/hookflow/activities/jira"
 	"github.com/hookflow/hookflow/blueprints"
 	"github.com/hookflow/hookflow/blueprints/blueprinttest"
 	"github.com/hookflow/hookflow/blueprints/prjira"
-	ghconn "github.com/hookflow/hookflow/connectors/github"
-	jiraconn "github.com/hookflow/hookflow/connectors/jira"
-	"github.com/hookflow/hookflow/connectors/tokens"
 	"github.com/hookflow/hookflow/ingress/hook"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -242,13 +238,9 @@ func env(t *testing.T, f *blueprinttest.FakeJira) *blueprinttest.Env {
 
 func envWith(t *testing.T, f *blueprinttest.FakeJira, g *fakeGitHub) *blueprinttest.Env {
 	t.Helper()
-	c, err := jiraconn.New(jiraconn.Options{BaseURL: f.URL})
-	require.NoError(t, err)
 	e := blueprinttest.NewEnv(t, prjira.Blueprint)
-	jiraact.Register(e, &jiraact.Activities{Client: c, Tokens: tokens.Static{"jira": jiraCred}})
-	gc, err := ghconn.New(ghconn.Options{BaseURL: g.URL + "/"})
-	require.NoError(t, err)
-	ghact.Register(e, &ghact.Activities{Client: gc, Tokens: tokens.Static{"github": "ghs_prjira-test"}})
+	require.NoError(t, actall.Register(e, actall.Sites{JiraURL: f.URL, GitHubAPIURL: g.URL + "/",
+		Tokens: actall.StaticTokens(map[string]string{"jira": jiraCred, "github": "ghs_prjira-test"})}))
 	return e
 }
 

@@ -20,23 +20,8 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
-	bsact "github.com/hookflow/hookflow/activities/backstage"
-	doraact "github.com/hookflow/hookflow/activities/dora"
-	ghact "github.com/hookflow/hookflow/activities/github"
-	fnact "github.com/hookflow/hookflow/activities/httpfunc"
-	jiraact "github.com/hookflow/hookflow/activities/jira"
-	payloadact "github.com/hookflow/hookflow/activities/payload"
-	snact "github.com/hookflow/hookflow/activities/servicenow"
-	splunkact "github.com/hookflow/hookflow/activities/splunk"
+	actall "github.com/hookflow/hookflow/activities/all"
 	"github.com/hookflow/hookflow/blueprints"
-	bsconn "github.com/hookflow/hookflow/connectors/backstage"
-	doraconn "github.com/hookflow/hookflow/connectors/dora"
-	ghconn "github.com/hookflow/hookflow/connectors/github"
-	fnconn "github.com/hookflow/hookflow/connectors/httpfunc"
-	jiraconn "github.com/hookflow/hookflow/connectors/jira"
-	"github.com/hookflow/hookflow/connectors/payloads"
-	snconn "github.com/hookflow/hookflow/connectors/servicenow"
-	splunkconn "github.com/hookflow/hookflow/connectors/splunk"
 	"github.com/hookflow/hookflow/connectors/tokens"
 	"github.com/hookflow/hookflow/ingress"
 	"github.com/hookflow/hookflow/ingress/apikeys"
@@ -136,12 +121,7 @@ type workerConfig struct {
 
 // registerAll registers the enabled blueprints and every activity on w.
 func registerAll(w worker.Registry, cfg workerConfig) error {
-	gh, err := ghconn.New(ghconn.Options{BaseURL: cfg.GitHubAPIURL, HTTPClient: cfg.Tracing.httpClient(30 * time.Second)})
-	if err != nil {
-		return err
-	}
 	blueprints.RegisterWorkflows(w, cfg.Blueprints)
-	ghact.Register(w, &ghact.Activities{Client: gh, Tokens: cfg.Tokens, AppID: cfg.GitHubAppID})
 	functions := map[string]string{}
 	for name, url := range cfg.Functions {
 		functions[name] = url
@@ -149,62 +129,17 @@ func registerAll(w worker.Registry, cfg workerConfig) error {
 	if cfg.RelayURL != "" {
 		functions["relay"] = cfg.RelayURL
 	}
-	fnact.Register(w, &fnact.Activities{Client: fnconn.New(fnconn.Options{HTTPClient: cfg.Tracing.httpClient(0)}), Tokens: cfg.Tokens, Functions: functions})
-	pa := &payloadact.Activities{ParseRef: journal.ParsePayloadRef}
-	if cfg.PayloadURL != "" {
-		c, err := payloads.New(payloads.Options{BaseURL: cfg.PayloadURL, Token: cfg.PayloadToken})
-		if err != nil {
-			return fmt.Errorf("--payload-url: %w (the token is HOOKFLOW_WORKER_TOKEN)", err)
-		}
-		pa.Store = c
-	}
-	payloadact.Register(w, pa)
-	// The dora activity writes its tables through the ingress, as payloads
-	// are read: the same URL and worker token.
-	da := &doraact.Activities{Tokens: cfg.Tokens}
-	if cfg.PayloadURL != "" {
-		c, err := doraconn.New(doraconn.Options{BaseURL: cfg.PayloadURL, Token: cfg.PayloadToken})
-		if err != nil {
-			return fmt.Errorf("--payload-url: %w (the token is HOOKFLOW_WORKER_TOKEN)", err)
-		}
-		da.Client = c
-	}
-	doraact.Register(w, da)
-	// Jira, ServiceNow and Splunk have no default site: their activities
-	// are registered when one is configured.
-	if cfg.JiraURL != "" {
-		c, err := jiraconn.New(jiraconn.Options{BaseURL: cfg.JiraURL, Email: cfg.JiraEmail, HTTPClient: cfg.Tracing.httpClient(30 * time.Second)})
-		if err != nil {
-			return err
-		}
-		jiraact.Register(w, &jiraact.Activities{Client: c, Tokens: cfg.Tokens})
-	}
-	if cfg.ServiceNowURL != "" {
-		auth := snconn.AuthBasic
-		if cfg.ServiceNowOAuth {
-			auth = snconn.AuthOAuthClientCredentials
-		}
-		c, err := snconn.New(snconn.Options{BaseURL: cfg.ServiceNowURL, Auth: auth, HTTPClient: cfg.Tracing.httpClient(30 * time.Second)})
-		if err != nil {
-			return err
-		}
-		snact.Register(w, &snact.Activities{Client: c, Tokens: cfg.Tokens})
-	}
-	if cfg.BackstageURL != "" {
-		c, err := bsconn.New(bsconn.Options{BaseURL: cfg.BackstageURL})
-		if err != nil {
-			return err
-		}
-		bsact.Register(w, &bsact.Activities{Client: c, Tokens: cfg.Tokens})
-	}
-	if cfg.SplunkHECURL != "" {
-		c, err := splunkconn.New(splunkconn.Options{BaseURL: cfg.SplunkHECURL, HTTPClient: cfg.Tracing.httpClient(30 * time.Second)})
-		if err != nil {
-			return err
-		}
-		splunkact.Register(w, &splunkact.Activities{Client: c, Tokens: cfg.Tokens})
-	}
-	return nil
+	return actall.Register(w, actall.Sites{
+		GitHubAPIURL: cfg.GitHubAPIURL, GitHubAppID: cfg.GitHubAppID,
+		JiraURL: cfg.JiraURL, JiraEmail: cfg.JiraEmail,
+		ServiceNowURL: cfg.ServiceNowURL, ServiceNowOAuth: cfg.ServiceNowOAuth,
+		BackstageURL: cfg.BackstageURL,
+		SplunkHECURL: cfg.SplunkHECURL,
+		Functions:    functions,
+		PayloadURL:   cfg.PayloadURL, PayloadToken: cfg.PayloadToken, ParsePayloadRef: journal.ParsePayloadRef,
+		Tokens:     cfg.Tokens,
+		HTTPClient: cfg.Tracing.httpClient,
+	})
 }
 
 // stores are the ingress's databases: SQLite in the data directory, or
