@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/spf13/cobra"
 	"io"
 	"net/http"
 	"strings"
@@ -24,6 +25,17 @@ func (g *globals) admin() (*adminClient, error) {
 		return nil, err
 	}
 	return &adminClient{base: strings.TrimSuffix(g.server, "/") + "/admin/v1", token: token, http: &http.Client{Timeout: 30 * time.Second}}, nil
+}
+
+// adminCall makes one admin API request for cmd (method, path and in as
+// for do) and returns the decoded answer.
+func adminCall[T any](cmd *cobra.Command, g *globals, method, path string, in any) (T, error) {
+	var out T
+	a, err := g.admin()
+	if err != nil {
+		return out, err
+	}
+	return out, a.do(cmd.Context(), method, path, in, &out)
 }
 
 // do sends in (when not nil) as JSON and decodes the answer into out.

@@ -82,12 +82,8 @@ done and one was forwarded.`,
 				return fmt.Errorf("--limit must be positive")
 			}
 			q.Set("limit", strconv.Itoa(limit))
-			a, err := g.admin()
+			list, err := adminCall[[]ingress.DeliveryView](cmd, g, http.MethodGet, "/deliveries?"+q.Encode(), nil)
 			if err != nil {
-				return err
-			}
-			var list []ingress.DeliveryView
-			if err := a.do(cmd.Context(), http.MethodGet, "/deliveries?"+q.Encode(), nil, &list); err != nil {
 				return err
 			}
 			if g.output == "json" {
@@ -131,15 +127,8 @@ func newDeliveriesShowCmd(g *globals) *cobra.Command {
 			if _, err := parseSeqs(args); err != nil {
 				return err
 			}
-			a, err := g.admin()
+			d, err := adminCall[deliveryDetail](cmd, g, http.MethodGet, "/deliveries/"+args[0], nil)
 			if err != nil {
-				return err
-			}
-			var d struct {
-				ingress.DeliveryView
-				Links []string `json:"workflow_links"`
-			}
-			if err := a.do(cmd.Context(), http.MethodGet, "/deliveries/"+args[0], nil, &d); err != nil {
 				return err
 			}
 			for _, id := range d.WorkflowIDs {
@@ -208,12 +197,8 @@ drops it; --as-new gives each copy a new delivery ID, which workflows apply agai
 				}
 				req.Since = t.Format(time.RFC3339)
 			}
-			a, err := g.admin()
+			out, err := adminCall[ingress.ReplayResult](cmd, g, http.MethodPost, "/deliveries/replay", req)
 			if err != nil {
-				return err
-			}
-			var out ingress.ReplayResult
-			if err := a.do(cmd.Context(), http.MethodPost, "/deliveries/replay", req, &out); err != nil {
 				return err
 			}
 			if g.output == "json" {
@@ -249,15 +234,8 @@ func newDeliveriesPruneCmd(g *globals) *cobra.Command {
 			if req.OlderThan == "" && req.Integration == "" && len(seqs) == 0 {
 				return fmt.Errorf("give --older-than, --integration or SEQ arguments")
 			}
-			a, err := g.admin()
+			out, err := adminCall[pruneResult](cmd, g, http.MethodPost, "/deliveries/prune", req)
 			if err != nil {
-				return err
-			}
-			var out struct {
-				Pruned int  `json:"pruned"`
-				DryRun bool `json:"dry_run"`
-			}
-			if err := a.do(cmd.Context(), http.MethodPost, "/deliveries/prune", req, &out); err != nil {
 				return err
 			}
 			if out.DryRun {
@@ -273,4 +251,17 @@ func newDeliveriesPruneCmd(g *globals) *cobra.Command {
 	f.StringVar(&req.Integration, "integration", "", "entries of this integration")
 	f.BoolVar(&req.DryRun, "dry-run", false, "only count what would be pruned")
 	return cmd
+}
+
+// deliveryDetail is `deliveries show`'s answer: the admin API's view with
+// a Temporal UI link per workflow.
+type deliveryDetail struct {
+	ingress.DeliveryView
+	Links []string `json:"workflow_links"`
+}
+
+// pruneResult is the admin API's answer to a prune.
+type pruneResult struct {
+	Pruned int  `json:"pruned"`
+	DryRun bool `json:"dry_run"`
 }

@@ -53,12 +53,8 @@ takes it on the command line, for development only.`,
 			if req.Secret, err = secret.integrationSecret(cmd, g.env); err != nil {
 				return err
 			}
-			a, err := g.admin()
+			out, err := adminCall[ingress.IntegrationView](cmd, g, http.MethodPost, "/integrations", req)
 			if err != nil {
-				return err
-			}
-			var out ingress.IntegrationView
-			if err := a.do(cmd.Context(), http.MethodPost, "/integrations", req, &out); err != nil {
 				return err
 			}
 			return printIntegration(cmd, g, out)
@@ -96,12 +92,8 @@ func newIntegrationsListCmd(g *globals) *cobra.Command {
 			if err := g.checkOutput(); err != nil {
 				return err
 			}
-			a, err := g.admin()
+			list, err := adminCall[[]ingress.IntegrationView](cmd, g, http.MethodGet, "/integrations", nil)
 			if err != nil {
-				return err
-			}
-			var list []ingress.IntegrationView
-			if err := a.do(cmd.Context(), http.MethodGet, "/integrations", nil, &list); err != nil {
 				return err
 			}
 			if g.output == "json" {
@@ -135,12 +127,8 @@ command line, for development only.`,
 			if req.Secret, err = secret.integrationSecret(cmd, g.env); err != nil {
 				return err
 			}
-			a, err := g.admin()
+			out, err := adminCall[ingress.IntegrationView](cmd, g, http.MethodPost, "/integrations/"+args[0]+"/rotate", req)
 			if err != nil {
-				return err
-			}
-			var out ingress.IntegrationView
-			if err := a.do(cmd.Context(), http.MethodPost, "/integrations/"+args[0]+"/rotate", req, &out); err != nil {
 				return err
 			}
 			return printIntegration(cmd, g, out)

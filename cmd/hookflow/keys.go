@@ -37,12 +37,8 @@ func newKeysCreateCmd(g *globals) *cobra.Command {
 			if err := g.checkOutput(); err != nil {
 				return err
 			}
-			a, err := g.admin()
+			out, err := adminCall[ingress.KeyView](cmd, g, http.MethodPost, "/keys", req)
 			if err != nil {
-				return err
-			}
-			var out ingress.KeyView
-			if err := a.do(cmd.Context(), http.MethodPost, "/keys", req, &out); err != nil {
 				return err
 			}
 			if g.output == "json" {
@@ -81,12 +77,8 @@ func newKeysListCmd(g *globals) *cobra.Command {
 			if err := g.checkOutput(); err != nil {
 				return err
 			}
-			a, err := g.admin()
+			keys, err := adminCall[[]ingress.KeyView](cmd, g, http.MethodGet, "/keys?integration="+url.QueryEscape(integration), nil)
 			if err != nil {
-				return err
-			}
-			var keys []ingress.KeyView
-			if err := a.do(cmd.Context(), http.MethodGet, "/keys?integration="+url.QueryEscape(integration), nil, &keys); err != nil {
 				return err
 			}
 			if g.output == "json" {

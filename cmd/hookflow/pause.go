@@ -36,12 +36,8 @@ lost or reordered.`,
 			if err := g.checkOutput(); err != nil {
 				return err
 			}
-			a, err := g.admin()
+			out, err := adminCall[ingress.PauseResult](cmd, g, http.MethodPost, "/deliveries/pause", req)
 			if err != nil {
-				return err
-			}
-			var out ingress.PauseResult
-			if err := a.do(cmd.Context(), http.MethodPost, "/deliveries/pause", req, &out); err != nil {
 				return err
 			}
 			if g.output == "json" {
@@ -69,12 +65,8 @@ they were accepted, before anything accepted later. A delivery also covered by a
 			if err := g.checkOutput(); err != nil {
 				return err
 			}
-			a, err := g.admin()
+			out, err := adminCall[ingress.PauseResult](cmd, g, http.MethodPost, "/deliveries/resume", req)
 			if err != nil {
-				return err
-			}
-			var out ingress.PauseResult
-			if err := a.do(cmd.Context(), http.MethodPost, "/deliveries/resume", req, &out); err != nil {
 				return err
 			}
 			if g.output == "json" {
@@ -97,12 +89,8 @@ func newDeliveriesPausedCmd(g *globals) *cobra.Command {
 			if err := g.checkOutput(); err != nil {
 				return err
 			}
-			a, err := g.admin()
+			list, err := adminCall[[]journal.Pause](cmd, g, http.MethodGet, "/pauses", nil)
 			if err != nil {
-				return err
-			}
-			var list []journal.Pause
-			if err := a.do(cmd.Context(), http.MethodGet, "/pauses", nil, &list); err != nil {
 				return err
 			}
 			if g.output == "json" {

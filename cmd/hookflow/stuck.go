@@ -88,12 +88,8 @@ not when it runs without forwarding).`,
 				}
 				q.Set("since", t.UTC().Format(time.RFC3339))
 			}
-			a, err := g.admin()
+			v, err := adminCall[ingress.StuckView](cmd, g, http.MethodGet, "/stuck?"+q.Encode(), nil)
 			if err != nil {
-				return err
-			}
-			var v ingress.StuckView
-			if err := a.do(cmd.Context(), http.MethodGet, "/stuck?"+q.Encode(), nil, &v); err != nil {
 				return err
 			}
 			if g.output == "json" {
