@@ -8,6 +8,8 @@ package devserver
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -79,6 +81,28 @@ type TLS struct {
 	// ServerName is the name the system workers expect on the frontend's
 	// certificate. Empty means IP.
 	ServerName string
+}
+
+// clientConfig is the TLS configuration of a client that dials the
+// frontend as the system workers do (their certificate, RootCAFile).
+func (t *TLS) clientConfig(ip string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(t.WorkerCertFile, t.WorkerKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("worker certificate: %w", err)
+	}
+	pem, err := os.ReadFile(t.RootCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("root CA: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("root CA %s: no PEM certificate", t.RootCAFile)
+	}
+	name := t.ServerName
+	if name == "" {
+		name = ip
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: roots, ServerName: name, MinVersion: tls.VersionTLS12}, nil
 }
 
 // Server is a running embedded Temporal server.
@@ -200,7 +224,17 @@ func (s *Server) registerSearchAttributes() error {
 	if len(s.opts.SearchAttributes) == 0 {
 		return nil
 	}
-	c, err := sdkclient.Dial(sdkclient.Options{HostPort: s.Address(), Namespace: s.opts.Namespace, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	dial := sdkclient.Options{HostPort: s.Address(), Namespace: s.opts.Namespace, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))}
+	if t := s.opts.TLS; t != nil {
+		// A TLS frontend requires a client certificate: the system
+		// workers' own.
+		tc, err := t.clientConfig(s.opts.IP)
+		if err != nil {
+			return fmt.Errorf("devserver: register search attributes: %w", err)
+		}
+		dial.ConnectionOptions.TLS = tc
+	}
+	c, err := sdkclient.Dial(dial)
 	if err != nil {
 		return fmt.Errorf("devserver: connect to register search attributes: %w", err)
 	}

@@ -52,7 +52,8 @@ func TestRestoreDrill(t *testing.T) {
 		"--temporal-port", strconv.Itoa(temporalPort), "--ui-port", "0")
 	wp := startProc(t, "worker", bin, env, "polling", "--data-dir", filepath.Join(root, "worker"), "worker", "--temporal-address", temporalAddr, "--relay-url", sink.URL)
 	ingress := func(dir, addr string) *proc {
-		return startProc(t, filepath.Base(dir), bin, env, "listening on", "--data-dir", dir, "ingress", "--http", addr, "--temporal-address", temporalAddr, "--rate-limit", "0")
+		return startProc(t, filepath.Base(dir), bin, env, "listening on", "--data-dir", dir, "ingress", "--http", addr, "--temporal-address", temporalAddr, "--rate-limit", "0",
+			"--relay-url", sink.URL) // the relay blueprint subscribes to the drill's generic events
 	}
 	ia := ingress(dirA, addrA)
 	cliA := &devProcess{bin: bin, dataDir: dirA, ingressURL: "http://" + addrA}

@@ -88,7 +88,7 @@ func TestTemporalMTLS(t *testing.T) {
 	ingressDir := filepath.Join(root, "ingress")
 	ip := startProc(t, "ingress", bin, env, "listening on https://", append([]string{"--data-dir", ingressDir, "ingress",
 		"--http", httpAddr, "--admin-http", adminAddr, "--temporal-address", temporalAddr, "--rate-limit", "0",
-		"--tls-cert", ingressServer.CertFile, "--tls-key", ingressServer.KeyFile}, tlsArgs(ingressClient)...)...)
+		"--relay-url", sink.URL, "--tls-cert", ingressServer.CertFile, "--tls-key", ingressServer.KeyFile}, tlsArgs(ingressClient)...)...)
 	cli := &devProcess{bin: bin, dataDir: ingressDir, ingressURL: "http://" + adminAddr}
 	var in struct{ ID, URL, Secret string }
 	require.NoError(t, json.Unmarshal(cli.cli(t, "integrations", "create", "--source", "generic", "--name", "mtls",
