@@ -346,7 +346,8 @@ func redactJSON(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, val := range x {
-			if _, isObj := val.(map[string]any); !isObj && secretName.MatchString(k) && val != nil {
+			// Only strings hold secrets: "private": false stays readable.
+			if str, isStr := val.(string); isStr && str != "" && secretName.MatchString(k) {
 				x[k] = redacted
 				continue
 			}
