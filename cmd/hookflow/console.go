@@ -16,7 +16,7 @@ import (
 // the enabled blueprints for its blueprints page.
 func newConsole(srv *ingress.Server, cfg ingressConfig, log *slog.Logger) (*console.Handler, error) {
 	return console.New(console.Config{
-		Backend: srv, TokenLogin: true, TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.Namespace,
+		Backend: srv, TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.Namespace,
 		Blueprints: consoleBlueprints(cfg.Blueprints, cfg.TaskQueue), Logger: log.With("component", "console"),
 	})
 }

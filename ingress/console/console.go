@@ -5,9 +5,10 @@
 // mounts it beside the admin API.
 //
 // Every page but the login page and the static assets needs a session.
-// A session is opened by signing in with the admin token (role admin) or,
-// when configured, through OIDC (role from a claim); it lives in the
-// Handler value, behind an HttpOnly, SameSite=Strict cookie. Every form
+// A session is opened by signing in with the admin token (role admin); it
+// lives in the Handler value, behind an HttpOnly, SameSite=Strict cookie.
+// Sessions carry a role (viewer, operator, admin) so that single sign-on
+// can map its users to one; that sign-in is not built yet. Every form
 // carries the session's CSRF token; every state-changing action is
 // recorded in the admin audit log.
 package console
@@ -82,11 +83,6 @@ type Blueprint struct {
 type Config struct {
 	// Backend is the ingress. Required.
 	Backend Backend
-	// TokenLogin allows signing in with the admin token. False leaves
-	// OIDC as the only way in.
-	TokenLogin bool
-	// OIDC, when set, offers single sign-on (see OIDCConfig).
-	OIDC *OIDCConfig
 	// TemporalUIURL is the Temporal Web UI's root, for links to each
 	// workflow (http://127.0.0.1:8233). Empty leaves the links out.
 	TemporalUIURL string
@@ -149,19 +145,14 @@ type Handler struct {
 	mux      *http.ServeMux
 	pages    map[string]*template.Template
 	sessions sessionStore
-	oidc     *oidcClient
 }
 
 var _ http.Handler = (*Handler)(nil)
 
-// New validates cfg and returns the console. It does no I/O (OIDC
-// discovery happens at the first sign-in).
+// New validates cfg and returns the console. It does no I/O.
 func New(cfg Config) (*Handler, error) {
 	if cfg.Backend == nil {
 		return nil, errors.New("console: Backend is required")
-	}
-	if !cfg.TokenLogin && cfg.OIDC == nil {
-		return nil, errors.New("console: neither token login nor OIDC is on: nobody could sign in")
 	}
 	if cfg.Namespace == "" {
 		cfg.Namespace = "default"
@@ -177,13 +168,6 @@ func New(cfg Config) (*Handler, error) {
 	}
 	cfg.TemporalUIURL = strings.TrimSuffix(cfg.TemporalUIURL, "/")
 	h := &Handler{cfg: cfg, log: cfg.Logger, sessions: sessionStore{m: map[string]*session{}}}
-	if cfg.OIDC != nil {
-		o, err := newOIDC(*cfg.OIDC)
-		if err != nil {
-			return nil, err
-		}
-		h.oidc = o
-	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
@@ -199,10 +183,6 @@ func (h *Handler) routes() {
 	m.Handle("GET "+Prefix+"/static/", http.StripPrefix(Prefix+"/static/", http.FileServerFS(static)))
 	m.HandleFunc("GET "+Prefix+"/login", h.loginPage)
 	m.HandleFunc("POST "+Prefix+"/login", h.login)
-	if h.oidc != nil {
-		m.HandleFunc("GET "+Prefix+"/oidc/start", h.oidcStart)
-		m.HandleFunc("GET "+Prefix+"/oidc/callback", h.oidcCallback)
-	}
 	view := func(pattern string, f func(http.ResponseWriter, *http.Request, *session)) {
 		m.Handle("GET "+Prefix+pattern, h.authed(Viewer, f))
 	}

@@ -81,7 +81,7 @@ func newFixture(t *testing.T) *fixture {
 		Sources: map[string]hook.Source{"github": ghsrc.Source{}}, AdminToken: adminToken,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
-	con, err := console.New(console.Config{Backend: srv, TokenLogin: true, TemporalUIURL: "http://ui.example:8233", Now: clk.now,
+	con, err := console.New(console.Config{Backend: srv, TemporalUIURL: "http://ui.example:8233", Now: clk.now,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Blueprints: []console.Blueprint{{Name: "t", Description: "a test blueprint", Subscriptions: []string{"github pull_request → t/pr/<n>"}, Settings: "quiet: 5m\n"}}})
 	require.NoError(t, err)

@@ -2,7 +2,8 @@ package console
 
 import "time"
 
-// OpenSession opens a session as OIDC would, for tests of roles; it
+// OpenSession opens a session with any role (as single sign-on would),
+// for tests of roles; it
 // returns the cookie value.
 func (h *Handler) OpenSession(user string, role Role) string {
 	c, _ := h.sessions.open(user, role, h.cfg.Now(), h.cfg.SessionTTL)

@@ -124,12 +124,9 @@ func safeNext(next string) string {
 }
 
 type loginData struct {
-	Next       string
-	LoginCSRF  string
-	TokenLogin bool
-	OIDC       bool
-	OIDCName   string
-	Error      string
+	Next      string
+	LoginCSRF string
+	Error     string
 }
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -139,10 +136,7 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	token := randomString(24)
 	h.setCookie(w, r, loginCookie, token, 600)
-	d := loginData{Next: safeNext(r.FormValue("next")), LoginCSRF: token, TokenLogin: h.cfg.TokenLogin, OIDC: h.oidc != nil, Error: msg}
-	if h.oidc != nil {
-		d.OIDCName = h.oidc.cfg.DisplayName
-	}
+	d := loginData{Next: safeNext(r.FormValue("next")), LoginCSRF: token, Error: msg}
 	h.render(w, r, nil, status, "login", "Sign in", d)
 }
 
@@ -151,10 +145,6 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	c, err := r.Cookie(loginCookie)
 	if err != nil || mismatch(c.Value, r.PostFormValue("csrf")) {
 		h.showLogin(w, r, http.StatusForbidden, "The form expired; sign in again.")
-		return
-	}
-	if !h.cfg.TokenLogin {
-		h.showLogin(w, r, http.StatusForbidden, "Token sign-in is off; use single sign-on.")
 		return
 	}
 	if !h.cfg.Backend.CheckAdminToken(r.Context(), strings.TrimSpace(r.PostFormValue("token"))) {
