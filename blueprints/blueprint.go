@@ -174,7 +174,7 @@ func (b Blueprint) DefaultSettings() Settings {
 // reserved are the built-in commands a blueprint may not be named after.
 var reserved = map[string]bool{
 	"dev": true, "ingress": true, "worker": true, "integrations": true, "keys": true, "tokens": true,
-	"deliveries": true, "audit": true, "send": true, "recover": true, "backup": true, "restore": true, "blueprints": true, "config": true, "new": true,
+	"deliveries": true, "audit": true, "send": true, "recover": true, "backup": true, "restore": true, "blueprints": true, "config": true, "new": true, "admin": true,
 	"help": true, "completion": true, "version": true, "all": true,
 	// prcomment's pre-namespacing workflow IDs start with github/.
 	"github": true,

@@ -105,6 +105,8 @@ func (s *Server) adminOnly(r chi.Router) {
 	r.Post("/integrations", s.createIntegration)
 	r.Get("/integrations", s.listIntegrations)
 	r.Post("/integrations/{id}/rotate", s.rotateIntegration)
+	r.Delete("/integrations/{id}", s.deleteIntegration)
+	r.Get("/audit", s.listAudit)
 	r.Get("/deliveries", s.listDeliveries)
 	r.Get("/deliveries/{seq}", s.getDelivery)
 	r.Post("/deliveries/replay", s.replayDeliveries)
@@ -152,23 +154,33 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		writeError(w, hook.BadRequest("invalid_expires", "expires must be a duration such as 90d or 720h", ""))
 		return
 	}
-	if _, err := s.cfg.Integrations.Get(r.Context(), req.Integration); err != nil {
-		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such integration"})
-		return
-	}
-	k, secret, err := s.cfg.APIKeys.CreateScoped(r.Context(), req.Integration, req.Name, ttl, req.Scopes)
+	k, secret, err := s.CreateKey(r.Context(), req.Integration, req.Name, ttl, req.Scopes)
 	if err != nil {
-		writeError(w, hook.BadRequest("invalid_key", err.Error(), ""))
+		s.fail(w, r, err)
 		return
 	}
-	s.log.InfoContext(r.Context(), "api key created", "key_id", k.ID, "integration", k.Integration, "prefix", k.Prefix, "scopes", strings.Join(k.Scopes, ","))
+	s.audit(r, "key.create", k.ID, "integration "+k.Integration+", name "+k.Name+", scopes "+orAll(k.Scopes)+", expires "+orNever(req.Expires))
 	writeJSON(w, http.StatusCreated, KeyView{Key: k, Secret: secret})
 }
 
+func orAll(scopes []string) string {
+	if len(scopes) == 0 {
+		return "all"
+	}
+	return strings.Join(scopes, ",")
+}
+
+func orNever(expires string) string {
+	if expires == "" {
+		return "never"
+	}
+	return expires
+}
+
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
-	keys, err := s.cfg.APIKeys.List(r.Context(), r.URL.Query().Get("integration"))
+	keys, err := s.Keys(r.Context(), r.URL.Query().Get("integration"))
 	if err != nil {
-		s.internal(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	if keys == nil {
@@ -178,17 +190,13 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
-	err := s.cfg.APIKeys.Revoke(r.Context(), chi.URLParam(r, "id"))
-	if errors.Is(err, apikeys.ErrNotFound) {
-		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such key"})
+	id := chi.URLParam(r, "id")
+	if err := s.RevokeKey(r.Context(), id); err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	s.log.InfoContext(r.Context(), "api key revoked", "key_id", chi.URLParam(r, "id"))
-	writeJSON(w, http.StatusOK, map[string]string{"id": chi.URLParam(r, "id"), "status": "revoked"})
+	s.audit(r, "key.revoke", id, "")
+	writeJSON(w, http.StatusOK, map[string]string{"id": id, "status": "revoked"})
 }
 
 // parseTTL reads "90d" or a Go duration; "" is no expiry.
@@ -216,15 +224,9 @@ func parseTTL(v string) (time.Duration, error) {
 // a request with the right token is never delayed.
 func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	want := []byte("Bearer " + s.cfg.AdminToken)
-	bad := &badTokens{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			delay, refusals := bad.refuse(s.cfg.Now())
-			if refusals > 0 {
-				s.log.WarnContext(r.Context(), "admin token refused", "remote_addr", r.RemoteAddr, "path", r.URL.Path,
-					"token_sent", r.Header.Get("Authorization") != "", "refusals", refusals, "delay", delay.String())
-			}
-			wait(r.Context(), delay)
+			s.refuseToken(r.Context(), r.URL.Path, r.Header.Get("Authorization") != "")
 			writeError(w, hook.Unauthorized("admin token required", "send Authorization: Bearer <token from the data directory's admin-token file or HOOKFLOW_ADMIN_TOKEN>"))
 			return
 		}
@@ -242,7 +244,8 @@ const (
 )
 
 // badTokens counts refused admin requests, for their delay and their log
-// lines. It is shared by every client: behind a load balancer all of them
+// lines. It is shared by every client and by the console's login (one per
+// Server): behind a load balancer all of them
 // have one address, and a request with the right token never waits, so
 // a flood of guesses slows only the guesses.
 type badTokens struct {
@@ -307,30 +310,51 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, ok := s.cfg.Sources[req.Source]; !ok {
-		writeError(w, hook.BadRequest("unknown_source", "unknown source "+strconv.Quote(req.Source), "one of: "+strings.Join(s.sourceNames(), ", ")))
-		return
-	}
-	if err := checkSecret(req.Secret); err != nil {
-		writeError(w, err)
-		return
-	}
-	in := integrations.Integration{Name: req.Name, Source: req.Source, Options: req.Options}
-	if req.Secret != "" {
-		in.Secrets = []integrations.Secret{{Value: []byte(req.Secret)}}
-	}
-	created, err := s.cfg.Integrations.Create(r.Context(), in)
+	created, err := s.CreateIntegration(r.Context(), req.Name, req.Source, req.Secret, req.Options)
 	if err != nil {
-		writeError(w, hook.BadRequest("invalid_integration", err.Error(), ""))
+		s.fail(w, r, err)
 		return
 	}
-	s.cache.invalidate()
-	s.log.InfoContext(r.Context(), "integration created", "integration", created.ID, "source", created.Source, "name", created.Name)
+	s.audit(r, "integration.create", created.ID, "name "+created.Name+", source "+created.Source)
 	writeJSON(w, http.StatusCreated, s.view(created, true))
 }
 
+func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if err := s.DeleteIntegration(r.Context(), id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.audit(r, "integration.delete", id, "")
+	writeJSON(w, http.StatusOK, map[string]string{"id": id, "status": "deleted"})
+}
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
+	var f journal.AuditFilter
+	var err error
+	if v := r.URL.Query().Get("since"); v != "" {
+		if f.Since, err = time.Parse(time.RFC3339, v); err != nil {
+			writeError(w, hook.BadRequest("invalid_since", "since must be an RFC 3339 time", ""))
+			return
+		}
+	}
+	if f.Limit, err = intParam(r.URL.Query().Get("limit")); err != nil {
+		writeError(w, hook.BadRequest("invalid_limit", "limit must be a positive integer", ""))
+		return
+	}
+	list, err := s.AuditLog(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if list == nil {
+		list = []journal.AuditRecord{}
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
 func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request) {
-	list, err := s.cfg.Integrations.List(r.Context())
+	list, err := s.Integrations(r.Context())
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -355,10 +379,6 @@ func (s *Server) rotateIntegration(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if err := checkSecret(req.Secret); err != nil {
-		writeError(w, err)
-		return
-	}
 	var overlap time.Duration
 	if req.Overlap != "" {
 		d, err := time.ParseDuration(req.Overlap)
@@ -368,31 +388,28 @@ func (s *Server) rotateIntegration(w http.ResponseWriter, r *http.Request) {
 		}
 		overlap = d
 	}
-	in, err := s.cfg.Integrations.Rotate(r.Context(), chi.URLParam(r, "id"), []byte(req.Secret), overlap)
-	if errors.Is(err, integrations.ErrNotFound) {
-		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such integration"})
-		return
-	}
+	in, err := s.RotateIntegration(r.Context(), chi.URLParam(r, "id"), req.Secret, overlap)
 	if err != nil {
-		s.internal(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
-	s.cache.invalidate()
-	s.log.InfoContext(r.Context(), "integration secret rotated", "integration", in.ID, "overlap", overlap.String())
+	s.audit(r, "integration.rotate", in.ID, "overlap "+overlap.String())
 	writeJSON(w, http.StatusOK, s.view(in, true))
 }
 
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := journal.Filter{Status: journal.Status(q.Get("status")), Source: q.Get("source"), Integration: q.Get("integration")}
-	if f.Status != "" && !f.Status.Valid() {
-		writeError(w, hook.BadRequest("invalid_status", "unknown status "+strconv.Quote(string(f.Status)), "one of accepted, held, forwarded, ignored, duplicate, rejected, failed"))
-		return
-	}
+	f := journal.Filter{Status: journal.Status(q.Get("status")), Source: q.Get("source"), Integration: q.Get("integration"), Event: q.Get("event")}
 	var err error
 	if f.Limit, err = intParam(q.Get("limit")); err != nil {
 		writeError(w, hook.BadRequest("invalid_limit", "limit must be a positive integer", ""))
 		return
+	}
+	if v := q.Get("before"); v != "" {
+		if f.Before, err = strconv.ParseInt(v, 10, 64); err != nil || f.Before <= 0 {
+			writeError(w, hook.BadRequest("invalid_before", "before must be a positive sequence number", ""))
+			return
+		}
 	}
 	for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
 		if v := q.Get(name); v != "" {
@@ -402,9 +419,9 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	list, err := s.cfg.Journal.List(r.Context(), f)
+	list, err := s.Deliveries(r.Context(), f)
 	if err != nil {
-		s.internal(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	out := make([]DeliveryView, 0, len(list))
@@ -420,13 +437,9 @@ func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
 		writeError(w, hook.BadRequest("invalid_seq", "delivery sequence number must be an integer", ""))
 		return
 	}
-	e, err := s.cfg.Journal.Get(r.Context(), seq)
-	if errors.Is(err, journal.ErrNotFound) {
-		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such delivery"})
-		return
-	}
+	e, err := s.Delivery(r.Context(), seq)
 	if err != nil {
-		s.internal(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	v := deliveryView(e)
@@ -514,8 +527,7 @@ func (s *Server) replayDeliveries(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	m, ok := s.maintenance(w)
-	if !ok {
+	if _, ok := s.maintenance(w); !ok {
 		return
 	}
 	seqs := req.Seqs
@@ -548,22 +560,13 @@ func (s *Server) replayDeliveries(w http.ResponseWriter, r *http.Request) {
 	}
 	out := ReplayResult{Replayed: []DeliveryView{}}
 	for _, seq := range seqs {
-		e, err := m.Replay(r.Context(), seq, req.AsNew)
-		switch {
-		case errors.Is(err, journal.ErrNotFound):
-			writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("no delivery %d", seq)})
-			return
-		case errors.Is(err, journal.ErrNotReplayable):
-			writeError(w, hook.BadRequest("not_replayable", fmt.Sprintf("delivery %d has no payload (rejected deliveries and duplicate records keep none)", seq), "replay the original entry"))
-			return
-		case err != nil:
-			s.internal(w, r, err)
+		e, err := s.Replay(r.Context(), seq, req.AsNew)
+		if err != nil {
+			s.fail(w, r, err)
 			return
 		}
+		s.audit(r, "delivery.replay", strconv.FormatInt(seq, 10), fmt.Sprintf("new entry %d, as_new %t", e.Event.Seq, req.AsNew))
 		out.Replayed = append(out.Replayed, deliveryView(e))
-	}
-	if len(out.Replayed) > 0 && s.cfg.Accepted != nil {
-		s.cfg.Accepted()
 	}
 	s.log.InfoContext(r.Context(), "deliveries replayed", "count", len(out.Replayed), "as_new", req.AsNew)
 	writeJSON(w, http.StatusOK, out)
@@ -607,5 +610,8 @@ func (s *Server) pruneDeliveries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(r.Context(), "deliveries pruned", "count", n, "dry_run", req.DryRun)
+	if !req.DryRun {
+		s.audit(r, "delivery.prune", req.Integration, fmt.Sprintf("pruned %d, older_than %q, seqs %d", n, req.OlderThan, len(req.Seqs)))
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"pruned": n, "dry_run": req.DryRun})
 }

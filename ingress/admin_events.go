@@ -96,5 +96,6 @@ func (s *Server) journalEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.InfoContext(r.Context(), "synthetic event journaled", "delivery_id", ev.DeliveryID, "type", ev.Type,
 		"action", ev.Action, "seq", res.Seq, "workflow_ids", ans.WorkflowIDs)
+	s.audit(r, "event.journal", ev.DeliveryID, strings.TrimSuffix(ev.Type+"."+ev.Action, ".")+" to "+strings.Join(ans.WorkflowIDs, ", "))
 	writeJSON(w, http.StatusAccepted, ans)
 }

@@ -3,6 +3,7 @@ package ingress
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -134,6 +135,9 @@ func (s *Server) pruneDORA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(r.Context(), "dora records pruned", "batch_id", req.Batch, "repo", req.Repo, "deployments", p.Deployments, "incidents", p.Incidents, "dry_run", req.DryRun)
+	if !req.DryRun {
+		s.audit(r, "dora.prune", req.Repo, fmt.Sprintf("batch %q, deployments %d, incidents %d", req.Batch, p.Deployments, p.Incidents))
+	}
 	writeJSON(w, http.StatusOK, p)
 }
 

@@ -1,13 +1,12 @@
 package ingress
 
 import (
-	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/hookflow/hookflow/ingress/hook"
-	"github.com/hookflow/hookflow/ingress/integrations"
 	"github.com/hookflow/hookflow/ingress/journal"
 )
 
@@ -47,15 +46,7 @@ func (s *Server) mountOperations(r chi.Router) {
 	r.Post("/deliveries/digests", s.digests)
 }
 
-func (s *Server) pauses(w http.ResponseWriter) (journal.Pauses, bool) {
-	p, ok := s.cfg.Journal.(journal.Pauses)
-	if !ok {
-		writeError(w, &hook.Error{Status: http.StatusNotImplemented, Code: "not_supported", Message: "this journal cannot pause"})
-	}
-	return p, ok
-}
-
-// pauseTarget reads and checks a PauseRequest.
+// pauseTarget reads a PauseRequest.
 func (s *Server) pauseTarget(w http.ResponseWriter, r *http.Request) (PauseRequest, journal.PauseKind, string, bool) {
 	var req PauseRequest
 	if err := decodeJSON(r, &req); err != nil {
@@ -70,10 +61,6 @@ func (s *Server) pauseTarget(w http.ResponseWriter, r *http.Request) (PauseReque
 	if req.Integration != "" {
 		kind, id = journal.PauseIntegration, req.Integration
 	}
-	if len(id) > maxPauseIDBytes || len(req.Reason) > maxPauseIDBytes {
-		writeError(w, hook.BadRequest("too_long", "the ID and the reason have at most 1000 bytes each", ""))
-		return req, "", "", false
-	}
 	return req, kind, id, true
 }
 
@@ -82,26 +69,12 @@ func (s *Server) pause(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p, ok := s.pauses(w)
-	if !ok {
-		return
-	}
-	if kind == journal.PauseIntegration {
-		// A mistyped integration would pause nothing, silently.
-		if _, err := s.cfg.Integrations.Get(r.Context(), id); errors.Is(err, integrations.ErrNotFound) {
-			writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such integration", Hint: "see `hookflow integrations list`"})
-			return
-		} else if err != nil {
-			s.internal(w, r, err)
-			return
-		}
-	}
-	held, err := p.Pause(r.Context(), journal.Pause{Kind: kind, ID: id, Reason: req.Reason})
+	held, err := s.Pause(r.Context(), kind, id, req.Reason)
 	if err != nil {
-		s.internal(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
-	s.log.InfoContext(r.Context(), "deliveries paused", pauseLogKey(kind), id, "held", held)
+	s.audit(r, "pause."+string(kind), id, fmt.Sprintf("held %d", held))
 	writeJSON(w, http.StatusOK, PauseResult{Kind: kind, ID: id, Held: held})
 }
 
@@ -110,23 +83,12 @@ func (s *Server) resume(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p, ok := s.pauses(w)
-	if !ok {
-		return
-	}
-	released, err := p.Resume(r.Context(), kind, id)
-	if errors.Is(err, journal.ErrNotPaused) {
-		writeError(w, &hook.Error{Status: http.StatusNotFound, Code: "not_paused", Message: "this " + string(kind) + " is not paused", Hint: "see `hookflow deliveries paused`"})
-		return
-	}
+	released, err := s.Resume(r.Context(), kind, id)
 	if err != nil {
-		s.internal(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
-	if released > 0 && s.cfg.Accepted != nil {
-		s.cfg.Accepted()
-	}
-	s.log.InfoContext(r.Context(), "deliveries resumed", pauseLogKey(kind), id, "released", released)
+	s.audit(r, "resume."+string(kind), id, fmt.Sprintf("released %d", released))
 	writeJSON(w, http.StatusOK, PauseResult{Kind: kind, ID: id, Released: released})
 }
 
@@ -139,13 +101,9 @@ func pauseLogKey(kind journal.PauseKind) string {
 }
 
 func (s *Server) listPauses(w http.ResponseWriter, r *http.Request) {
-	p, ok := s.pauses(w)
-	if !ok {
-		return
-	}
-	list, err := p.Paused(r.Context())
+	list, err := s.Paused(r.Context())
 	if err != nil {
-		s.internal(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	if list == nil {

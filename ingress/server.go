@@ -115,6 +115,7 @@ type Server struct {
 	refusals refusalBudget
 	backlog  backlogGauge
 	appends  appendHealth // health.go: /readyz answers 503 while appends fail
+	bad      badTokens    // refused admin tokens, API and console login alike
 	pipeline []stage
 }
 

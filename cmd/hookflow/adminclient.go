@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/hookflow/hookflow/ingress"
 )
 
 // adminClient calls a running server's /admin/v1 API.
@@ -53,6 +55,7 @@ func (a *adminClient) do(ctx context.Context, method, path string, in, out any) 
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+a.token)
+	req.Header.Set("User-Agent", ingress.CLIUserAgent) // the audit log says "cli"
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -96,8 +96,10 @@ keeps the workflows, the journal and the integrations.`,
 				case ingressAddr != "" && ic.AdminHTTP != "":
 					fmt.Fprintf(out, "  ingress      http://%s  (webhooks at /hooks/<path>)\n", ingressAddr)
 					fmt.Fprintf(out, "  admin API    http://%s  (/admin/v1 and /metrics; hookflow commands need --server http://%s)\n", ic.AdminHTTP, ic.AdminHTTP)
+					fmt.Fprintf(out, "  console      http://%s/console  (sign in with the admin token)\n", ic.AdminHTTP)
 				case ingressAddr != "":
 					fmt.Fprintf(out, "  ingress      http://%s  (webhooks at /hooks/<path>, admin API at /admin/v1)\n", ingressAddr)
+					fmt.Fprintf(out, "  console      http://%s/console  (sign in with the admin token)\n", ingressAddr)
 				}
 				fmt.Fprintf(out, "  temporal     %s  (namespace default, task queue %s)\n", temporalAddr, taskQueue)
 				if uiURL != "" {
@@ -163,6 +165,12 @@ keeps the workflows, the journal and the integrations.`,
 			}
 			ic.HTTPAddr, ic.PublicURL, ic.DataDir, ic.TaskQueue = httpAddr, publicURL, g.dataDir, taskQueue
 			ic.Temporal, ic.Tracing, ic.AdminToken, ic.Blueprints = c, tr, token, wc.Blueprints
+			// The console is part of dev; it links to dev's own UI unless
+			// --temporal-ui-url names another.
+			ic.Console = true
+			if ic.TemporalUIURL == "" {
+				ic.TemporalUIURL = uiURL
+			}
 			ic.Recovery = recoverySettings{GitHubAPIURL: wc.GitHubAPIURL, GitHubAppID: wc.GitHubAppID}
 			ic.Ready = func(a net.Addr) { banner(a.String()) }
 			return runIngress(ctx, ic, log)

@@ -28,6 +28,8 @@ func (cfg *workerConfig) addFlags(f *pflag.FlagSet) {
 // defaultRate is the per-integration rate limit when none is given.
 func (cfg *ingressConfig) addFlags(f *pflag.FlagSet, defaultRate float64) {
 	f.StringVar(&cfg.AdminHTTP, "admin-http", envOr("HOOKFLOW_ADMIN_HTTP", ""), "serve the admin API (/admin/v1) and /metrics on this address instead of on --http, so the webhook listener exposes neither (env HOOKFLOW_ADMIN_HTTP)")
+	f.BoolVar(&cfg.Console, "console", os.Getenv("HOOKFLOW_CONSOLE") == "true", "serve the delivery console under /console, on --admin-http when set, on --http otherwise; sign in with the admin token (hookflow dev always serves it) (env HOOKFLOW_CONSOLE=true)")
+	f.StringVar(&cfg.TemporalUIURL, "temporal-ui-url", envOr("HOOKFLOW_TEMPORAL_UI_URL", ""), "Temporal Web UI root the console links each workflow to, such as https://temporal.example.com (hookflow dev: its own UI) (env HOOKFLOW_TEMPORAL_UI_URL)")
 	f.StringVar(&cfg.Journal, "journal", envOr("HOOKFLOW_JOURNAL", ""), "journal: sqlite://PATH (default <data-dir>/hookflow.db) or postgres://DSN shared by replicas (env HOOKFLOW_JOURNAL)")
 	f.IntVar(&cfg.MaxBacklog, "max-backlog", 100000, "accepted-but-unforwarded deliveries before the ingress answers 503 (0: no bound)")
 	f.DurationVar(&cfg.Retention, "retention", 30*24*time.Hour, "prune journal entries older than this, hourly (0: keep everything)")

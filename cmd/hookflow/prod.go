@@ -44,6 +44,7 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 			}
 			cfg := ic
 			cfg.HTTPAddr, cfg.PublicURL, cfg.DataDir, cfg.TaskQueue, cfg.AdminToken = httpAddr, publicURL, g.dataDir, taskQueue, token
+			cfg.Namespace = namespace
 			cfg.Blueprints = wc.Blueprints
 			if cfg.TLS, err = ltls.config(); err != nil {
 				return err
@@ -58,10 +59,16 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 			}
 			cfg.Ready = func(a net.Addr) {
 				fmt.Fprintf(cmd.OutOrStdout(), "hookflow ingress listening on %s://%s\n", scheme, a)
+				if cfg.Console && cfg.AdminHTTP == "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "hookflow console on %s://%s/console\n", scheme, a)
+				}
 				printBlueprints(cmd.OutOrStdout(), wc.Blueprints, off)
 			}
 			cfg.AdminReady = func(a net.Addr) {
 				fmt.Fprintf(cmd.OutOrStdout(), "hookflow ingress admin API and /metrics on http://%s\n", a)
+				if cfg.Console {
+					fmt.Fprintf(cmd.OutOrStdout(), "hookflow console on http://%s/console\n", a)
+				}
 			}
 			if cfg.PublicURL == "" {
 				cfg.PublicURL = scheme + "://" + httpAddr

@@ -77,7 +77,7 @@ Start everything on a laptop with "hookflow dev"; create an integration with
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&g.config, "config", "", "configuration file, hookflow.yaml (env HOOKFLOW_CONFIG; none: the defaults; see docs/configuration.md)")
 	root.AddCommand(newDevCmd(g), newIngressCmd(g), newWorkerCmd(g), newIntegrationsCmd(g), newKeysCmd(g), newTokensCmd(g), newDeliveriesCmd(g), newAuditCmd(g), newSendCmd(g), newRecoverCmd(g), newBackupCmd(g), newRestoreCmd(g),
-		newConfigCmd(g), newBlueprintsCmd(g), newNewCmd(g))
+		newConfigCmd(g), newBlueprintsCmd(g), newNewCmd(g), newAdminCmd(g))
 	addBlueprintCommands(root, g, all.List())
 	return root
 }

@@ -362,6 +362,15 @@ type ingressConfig struct {
 	// AdminHTTP, when set, is where the admin API and /metrics listen
 	// instead of on HTTPAddr.
 	AdminHTTP string
+	// Console serves the delivery console under /console: on AdminHTTP
+	// when set, on HTTPAddr otherwise.
+	Console bool
+	// TemporalUIURL is the Temporal Web UI the console links workflows
+	// to; empty leaves the links out.
+	TemporalUIURL string
+	// Namespace is the Temporal namespace of those links ("" is
+	// "default").
+	Namespace string
 	PublicURL string
 	DataDir   string
 	// Journal is "" or sqlite://PATH, or postgres://DSN.
@@ -464,17 +473,31 @@ func runIngress(ctx context.Context, cfg ingressConfig, log *slog.Logger) error 
 	// webhook listener: either failing stops both.
 	ctx, stopServing := context.WithCancel(ctx)
 	defer stopServing()
+	public, admin := http.Handler(srv), srv.AdminHandler()
+	if cfg.Console {
+		con, err := newConsole(srv, cfg, log)
+		if err != nil {
+			stopFwd()
+			<-recDone
+			return err
+		}
+		if cfg.AdminHTTP != "" {
+			admin = withConsole(admin, con)
+		} else {
+			public = withConsole(public, con)
+		}
+	}
 	adminDone := make(chan error, 1)
 	if cfg.AdminHTTP != "" {
 		go func() {
-			err := serveHTTP(ctx, cfg.AdminHTTP, srv.AdminHandler(), log, cfg.AdminReady)
+			err := serveHTTP(ctx, cfg.AdminHTTP, admin, log, cfg.AdminReady)
 			stopServing()
 			adminDone <- err
 		}()
 	} else {
 		adminDone <- nil
 	}
-	err = serveHTTPTLS(ctx, cfg.HTTPAddr, cfg.TLS, srv, log, cfg.Ready)
+	err = serveHTTPTLS(ctx, cfg.HTTPAddr, cfg.TLS, public, log, cfg.Ready)
 	stopServing()
 	err = errors.Join(err, <-adminDone)
 	// Requests in flight are answered; now stop forwarding and flush.

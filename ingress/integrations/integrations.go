@@ -228,6 +228,20 @@ func (s *Store) Rotate(ctx context.Context, id string, secret []byte, overlap ti
 	return in, nil
 }
 
+// Delete removes integration id: its URL stops resolving at once (in
+// this process after the ingress's cache is invalidated, in others within
+// its TTL) and its secrets are gone. Journal entries it received stay.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, s.sql(`DELETE FROM integrations WHERE id = ?`), id)
+	if err != nil {
+		return fmt.Errorf("integrations: delete: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
 // queryer is a *sql.DB or *sql.Tx.
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)

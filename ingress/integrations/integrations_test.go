@@ -196,3 +196,20 @@ func TestConcurrentRotations(t *testing.T) {
 		require.Len(t, got.ValidSecrets(time.Now()), n+1)
 	})
 }
+
+func TestDelete(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, open func() *Store, _ func() []byte) {
+		ctx := context.Background()
+		s := open()
+		in, err := s.Create(ctx, Integration{Name: "gone", Source: "github"})
+		require.NoError(t, err)
+		require.NoError(t, s.Delete(ctx, in.ID))
+		_, err = s.ByPath(ctx, in.Path)
+		require.ErrorIs(t, err, ErrNotFound, "the URL stops resolving")
+		require.ErrorIs(t, s.Delete(ctx, in.ID), ErrNotFound)
+		again, err := s.Create(ctx, Integration{Name: "gone", Source: "github"})
+		require.NoError(t, err, "the name is free again")
+		require.NotEqual(t, in.ID, again.ID)
+	})
+}

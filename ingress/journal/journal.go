@@ -217,8 +217,13 @@ type Filter struct {
 	Status      Status
 	Source      string
 	Integration string
-	Since       time.Time
-	Until       time.Time
+	// Event selects one event type ("pull_request").
+	Event string
+	// Before selects entries with a lower sequence number, for paging
+	// newest first; zero means no bound.
+	Before int64
+	Since  time.Time
+	Until  time.Time
 	// Limit caps the result; zero means 100.
 	Limit int
 }

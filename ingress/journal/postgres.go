@@ -63,6 +63,8 @@ var postgresMigrations = []string{
 	pauseMigration("TIMESTAMPTZ"),
 	// The trace each delivery was accepted in (Event.TraceParent).
 	traceMigration,
+	// The admin audit log (audit.go).
+	auditMigration("BIGSERIAL PRIMARY KEY", "TIMESTAMPTZ"),
 }
 
 // Postgres is the journal several ingress replicas share. Appends are
@@ -306,6 +308,12 @@ func (j *Postgres) List(ctx context.Context, f Filter) ([]Entry, error) {
 	}
 	if f.Integration != "" {
 		add("integration_id = $%d", f.Integration)
+	}
+	if f.Event != "" {
+		add("event = $%d", f.Event)
+	}
+	if f.Before > 0 {
+		add("seq < $%d", f.Before)
 	}
 	if !f.Since.IsZero() {
 		add("received_at >= $%d", f.Since)

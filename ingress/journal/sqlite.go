@@ -73,6 +73,8 @@ var sqliteMigrations = []string{
 	pauseMigration("INTEGER"),
 	// The trace each delivery was accepted in (Event.TraceParent).
 	traceMigration,
+	// The admin audit log (audit.go).
+	auditMigration("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER"),
 }
 
 // SQLite is the embedded journal. Appends are group-committed: concurrent
@@ -463,6 +465,12 @@ func (j *SQLite) List(ctx context.Context, f Filter) ([]Entry, error) {
 	}
 	if f.Integration != "" {
 		add("integration_id = ?", f.Integration)
+	}
+	if f.Event != "" {
+		add("event = ?", f.Event)
+	}
+	if f.Before > 0 {
+		add("seq < ?", f.Before)
 	}
 	if !f.Since.IsZero() {
 		add("received_at >= ?", f.Since.UnixNano())

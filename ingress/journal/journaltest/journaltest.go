@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore Opener) {
 	t.Run("PauseRacesAppends", func(t *testing.T) { t.Parallel(); pauseRacesAppends(t, newStore(t)) })
 	t.Run("Stuck", func(t *testing.T) { t.Parallel(); stuck(t, newStore(t)) })
 	t.Run("TraceParent", func(t *testing.T) { t.Parallel(); traceParent(t, newStore(t)) })
+	t.Run("AuditLog", func(t *testing.T) { t.Parallel(); auditLog(t, newStore(t)) })
 	t.Run("PendingByPartitionAndExclusion", func(t *testing.T) { t.Parallel(); pendingFilters(t, newStore(t)) })
 	t.Run("MarksOfOneEntryFromTwoJournals", func(t *testing.T) { t.Parallel(); concurrentMarks(t, newStore(t)) })
 	t.Run("GroupCommitResultsPerEntry", func(t *testing.T) { t.Parallel(); groupResults(t, newStore(t)) })
@@ -370,6 +371,10 @@ func listFilters(t *testing.T, open func() journal.Journal) {
 		{journal.Filter{Since: time.Now().Add(-time.Hour)}, 2},
 		{journal.Filter{Until: time.Now().Add(-time.Hour)}, 1},
 		{journal.Filter{Limit: 1}, 1},
+		{journal.Filter{Event: "pull_request"}, 3},
+		{journal.Filter{Event: "push"}, 0},
+		{journal.Filter{Before: all[0].Event.Seq}, 2},
+		{journal.Filter{Before: all[1].Event.Seq, Integration: "int_x"}, 1},
 	} {
 		got, err := j.List(ctx, tc.f)
 		require.NoError(t, err)
