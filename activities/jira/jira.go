@@ -506,6 +506,10 @@ type Options struct {
 	HTTPClient *http.Client
 	// Tokens is where credentials are fetched, on each call.
 	Tokens tokens.Store
+	// Credentials, when Tokens is nil, are fixed credentials by system
+	// ("jira", "jira-devinfo") for every site: for tests, which reach
+	// the activities without a token store.
+	Credentials map[string]string
 }
 
 // New builds the activities over connectors for o. It does no I/O. The
@@ -513,6 +517,9 @@ type Options struct {
 // given (it is only called for Jira Cloud sites).
 func New(o Options) (*Activities, error) {
 	a := &Activities{Tokens: o.Tokens}
+	if a.Tokens == nil {
+		a.Tokens = tokens.Static(o.Credentials)
+	}
 	if o.SiteURL != "" {
 		c, err := jiraconn.New(jiraconn.Options{BaseURL: o.SiteURL, Email: o.Email, HTTPClient: o.HTTPClient})
 		if err != nil {
