@@ -104,6 +104,11 @@ type Output struct {
 	Outcomes []Outcome
 }
 
+// QueryState is the query that answers a repository workflow's Output so
+// far (its outcomes: truncated pushes, unknown keys, refusals): the
+// workflow runs for as long as its repository sends events.
+const QueryState = "devinfo.state"
+
 // Register registers the blueprint's workflow.
 func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(Repository, workflow.RegisterOptions{Name: WorkflowName})
@@ -121,6 +126,12 @@ func Repository(ctx workflow.Context, in Input) (Output, error) {
 	}
 	entity := workflows.NewEntity(in.State)
 	entity.Quiet = s.Settle
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (Output, error) {
+		es := entity.State()
+		return Output{Applied: es.Applied, Dropped: es.Dropped, Uploads: st.Uploads, Outcomes: st.Outcomes}, nil
+	}); err != nil {
+		return Output{}, err
+	}
 	write := func(ctx workflow.Context) error {
 		for round := 1; st.write(ctx, s) && round < RetryRounds; round++ {
 			workflow.GetLogger(ctx).Warn("Jira calls failed; trying again", "round", round, "in", RetryEvery)
