@@ -88,7 +88,7 @@ func set(m map[string]any, path string, v any) {
 
 func at(minute int) time.Time { return time.Date(2026, 12, 1, 10, minute, 0, 0, time.UTC) }
 
-func sha(n int) string { return fmt.Sprintf("%040x", n) }
+func sha(n int) string { return fmt.Sprintf("%07x", n) + strings.Repeat("a", 33) }
 
 // The pushes and pull requests of each git server, as their payloads say.
 
