@@ -33,7 +33,6 @@ import (
 	doraconn "github.com/hookflow/hookflow/connectors/dora"
 	ghconn "github.com/hookflow/hookflow/connectors/github"
 	fnconn "github.com/hookflow/hookflow/connectors/httpfunc"
-	jiraconn "github.com/hookflow/hookflow/connectors/jira"
 	"github.com/hookflow/hookflow/connectors/payloads"
 	snconn "github.com/hookflow/hookflow/connectors/servicenow"
 	splunkconn "github.com/hookflow/hookflow/connectors/splunk"
@@ -104,11 +103,17 @@ type workerConfig struct {
 	RelayURL string
 	// JiraURL, ServiceNowURL and SplunkHECURL are the sites the Jira,
 	// ServiceNow and Splunk activities act on; empty leaves them out.
-	JiraURL         string
-	JiraEmail       string
-	ServiceNowURL   string
-	ServiceNowOAuth bool
-	SplunkHECURL    string
+	JiraURL   string
+	JiraEmail string
+	// JiraCloudID, JiraDevInfoAPIURL and JiraDevInfoTokenURL place the
+	// Development Information API (Jira Cloud); empty means the cloud ID
+	// from the site's tenant_info and api.atlassian.com.
+	JiraCloudID         string
+	JiraDevInfoAPIURL   string
+	JiraDevInfoTokenURL string
+	ServiceNowURL       string
+	ServiceNowOAuth     bool
+	SplunkHECURL        string
 	// BackstageURL is the Backstage backend the backstage activities act
 	// on; empty leaves them (and the catalog blueprint) out.
 	BackstageURL string
@@ -173,11 +178,12 @@ func registerAll(w worker.Registry, cfg workerConfig) error {
 	// Jira, ServiceNow and Splunk have no default site: their activities
 	// are registered when one is configured.
 	if cfg.JiraURL != "" {
-		c, err := jiraconn.New(jiraconn.Options{BaseURL: cfg.JiraURL, Email: cfg.JiraEmail, HTTPClient: cfg.Tracing.httpClient(30 * time.Second)})
+		a, err := jiraact.New(jiraact.Options{SiteURL: cfg.JiraURL, Email: cfg.JiraEmail, CloudID: cfg.JiraCloudID,
+			DevInfoAPIURL: cfg.JiraDevInfoAPIURL, DevInfoTokenURL: cfg.JiraDevInfoTokenURL, HTTPClient: cfg.Tracing.httpClient(30 * time.Second), Tokens: cfg.Tokens})
 		if err != nil {
 			return err
 		}
-		jiraact.Register(w, &jiraact.Activities{Client: c, Tokens: cfg.Tokens})
+		jiraact.Register(w, a)
 	}
 	if cfg.ServiceNowURL != "" {
 		auth := snconn.AuthBasic
