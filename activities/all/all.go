@@ -23,7 +23,6 @@ import (
 	doraconn "github.com/hookflow/hookflow/connectors/dora"
 	ghconn "github.com/hookflow/hookflow/connectors/github"
 	fnconn "github.com/hookflow/hookflow/connectors/httpfunc"
-	jiraconn "github.com/hookflow/hookflow/connectors/jira"
 	"github.com/hookflow/hookflow/connectors/payloads"
 	snconn "github.com/hookflow/hookflow/connectors/servicenow"
 	splunkconn "github.com/hookflow/hookflow/connectors/splunk"
@@ -44,6 +43,10 @@ type Sites struct {
 	// JiraURL is the Jira site; JiraEmail, with an API token, is Jira
 	// Cloud's basic auth (empty: a Data Center personal access token).
 	JiraURL, JiraEmail string
+	// JiraCloudID, JiraDevInfoAPIURL and JiraDevInfoTokenURL set up Jira
+	// Cloud's Development Information API (jiraact.Options: empty means
+	// the cloud ID read from the site, and api.atlassian.com).
+	JiraCloudID, JiraDevInfoAPIURL, JiraDevInfoTokenURL string
 	// ServiceNowURL is the instance; ServiceNowOAuth uses OAuth client
 	// credentials instead of basic auth.
 	ServiceNowURL   string
@@ -107,11 +110,12 @@ func Register(r worker.ActivityRegistry, s Sites) error {
 	payloadact.Register(r, pa)
 	doraact.Register(r, da)
 	if s.JiraURL != "" {
-		c, err := jiraconn.New(jiraconn.Options{BaseURL: s.JiraURL, Email: s.JiraEmail, HTTPClient: s.client(30 * time.Second)})
+		a, err := jiraact.New(jiraact.Options{SiteURL: s.JiraURL, Email: s.JiraEmail, CloudID: s.JiraCloudID,
+			DevInfoAPIURL: s.JiraDevInfoAPIURL, DevInfoTokenURL: s.JiraDevInfoTokenURL, HTTPClient: s.client(30 * time.Second), Tokens: s.Tokens})
 		if err != nil {
 			return fmt.Errorf("jira: %w", err)
 		}
-		jiraact.Register(r, &jiraact.Activities{Client: c, Tokens: s.Tokens})
+		jiraact.Register(r, a)
 	}
 	if s.ServiceNowURL != "" {
 		auth := snconn.AuthBasic

@@ -7,6 +7,7 @@ package jira
 import (
 	"context"
 	"errors"
+	"net/http"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
@@ -36,6 +37,9 @@ const (
 	TransitionToStatus = "jira.TransitionToStatus"
 	// DeleteRemoteLink removes a remote link by global ID (idempotent).
 	DeleteRemoteLink = "jira.DeleteRemoteLink"
+	// UpsertComment keeps one comment per marker on an issue, edited in
+	// place when its body changes.
+	UpsertComment = "jira.UpsertComment"
 )
 
 // TypeTransitionNotFound is the error type of a TransitionIssue whose
@@ -45,6 +49,8 @@ const TypeTransitionNotFound = "hookflow.jira.TransitionNotFoundError"
 
 // Activities are the Jira activities; the fields are their dependencies.
 type Activities struct {
+	// Client is the site's REST API. Nil means the REST activities fail as
+	// not configured (a Development Information API alone).
 	Client *jiraconn.Client
 	Tokens tokens.Store
 	// DevInfo is the Jira Cloud Development Information API. Nil means
@@ -64,6 +70,7 @@ func Register(r worker.ActivityRegistry, a *Activities) {
 
 		TransitionToStatus: a.TransitionToStatus,
 		DeleteRemoteLink:   a.DeleteRemoteLink,
+		UpsertComment:      a.UpsertComment,
 		UploadDevInfo:      a.UploadDevInfo,
 		DeleteDevBranch:    a.DeleteDevBranch,
 	} {
@@ -433,6 +440,100 @@ func (a *Activities) DeleteRemoteLink(ctx context.Context, in DeleteRemoteLinkIn
 	return DeleteRemoteLinkOutput{}, nil
 }
 
+// UpsertCommentInput is the input of UpsertComment.
+type UpsertCommentInput struct {
+	Installation string
+	Key          string
+	// Body is Jira wiki markup.
+	Body string
+	// Marker names the one comment this call keeps: stored as an
+	// invisible comment property. Required.
+	Marker string
+}
+
+// UpsertCommentOutput is the result of UpsertComment.
+type UpsertCommentOutput struct {
+	CommentID string
+	// Result is "created", "updated" or "unchanged".
+	Result string
+}
+
+// UpsertComment posts in.Body on the issue, or edits the comment carrying
+// in.Marker when its body differs: one comment, kept up to date, never a
+// second one (a retry finds the first).
+func (a *Activities) UpsertComment(ctx context.Context, in UpsertCommentInput) (UpsertCommentOutput, error) {
+	if in.Key == "" || in.Body == "" || in.Marker == "" {
+		return UpsertCommentOutput{}, classify.Final(classify.TypeValidation, "jira.UpsertComment: key, body and marker are required")
+	}
+	cred, err := a.token(ctx, in.Installation)
+	if err != nil {
+		return UpsertCommentOutput{}, err
+	}
+	cm, did, err := a.Client.UpsertComment(ctx, cred, in.Key, in.Body, in.Marker)
+	if err != nil {
+		return UpsertCommentOutput{}, classify.Error(err)
+	}
+	return UpsertCommentOutput{CommentID: cm.ID, Result: did}, nil
+}
+
 func (a *Activities) token(ctx context.Context, installation string) (string, error) {
+	if a.Client == nil {
+		return "", classify.Final(classify.TypeValidation, "jira: no Jira site is configured (connectors.jira.url)")
+	}
 	return classify.Credential(ctx, a.Tokens, tokens.Key{System: jiraconn.System, Installation: installation}, "credential for site")
+}
+
+// Options configure New: the Jira site and the Development Information
+// API, from the worker's configuration (or a test's fakes).
+type Options struct {
+	// SiteURL is the Jira Cloud or Data Center site root. Empty means no
+	// REST client: the REST activities fail as not configured.
+	SiteURL string
+	// Email is the Jira Cloud account for basic auth with the stored API
+	// token. Empty means the stored credential decides.
+	Email string
+	// DevInfoAPIURL is the root the Development Information API is served
+	// under. Empty means https://api.atlassian.com/.
+	DevInfoAPIURL string
+	// DevInfoTokenURL is the OAuth 2.0 token endpoint. Empty means
+	// https://api.atlassian.com/oauth/token.
+	DevInfoTokenURL string
+	// CloudID is the site's cloud ID. Empty means it is read from
+	// SiteURL's /_edge/tenant_info when first needed.
+	CloudID string
+	// HTTPClient carries every call. Nil means a client with a 30 s
+	// timeout.
+	HTTPClient *http.Client
+	// Tokens is where credentials are fetched, on each call.
+	Tokens tokens.Store
+	// Credentials, when Tokens is nil, are fixed credentials by system
+	// ("jira", "jira-devinfo") for every site: for tests, which reach
+	// the activities without a token store.
+	Credentials map[string]string
+}
+
+// New builds the activities over connectors for o. It does no I/O. The
+// Development Information API is set up when a cloud ID or a site is
+// given (it is only called for Jira Cloud sites).
+func New(o Options) (*Activities, error) {
+	a := &Activities{Tokens: o.Tokens}
+	if a.Tokens == nil {
+		a.Tokens = tokens.Static(o.Credentials)
+	}
+	if o.SiteURL != "" {
+		c, err := jiraconn.New(jiraconn.Options{BaseURL: o.SiteURL, Email: o.Email, HTTPClient: o.HTTPClient})
+		if err != nil {
+			return nil, err
+		}
+		a.Client = c
+	}
+	if o.SiteURL != "" || o.CloudID != "" {
+		d, err := jiraconn.NewDevInfo(jiraconn.DevInfoOptions{APIURL: o.DevInfoAPIURL, TokenURL: o.DevInfoTokenURL, CloudID: o.CloudID,
+			SiteURL: o.SiteURL, HTTPClient: o.HTTPClient})
+		if err != nil {
+			return nil, err
+		}
+		a.DevInfo = d
+	}
+	return a, nil
 }

@@ -103,6 +103,7 @@ var inputs = map[string]any{
 	CreateIssue:     CreateIssueInput{Installation: "acme", Issue: NewIssue{Project: "ED", IssueType: "Task", Summary: "s"}},
 
 	TransitionToStatus: TransitionToStatusInput{Installation: "acme", Key: "EX-1", Status: "Closed"},
+	UpsertComment:      UpsertCommentInput{Installation: "acme", Key: "EX-1", Body: "hi", Marker: "m"},
 }
 
 func TestActivityErrors(t *testing.T) {
@@ -198,4 +199,32 @@ func TestTransitionToStatusAndDeleteRemoteLink(t *testing.T) {
 		_, err = e.ExecuteActivity(DeleteRemoteLink, DeleteRemoteLinkInput{Key: key, GlobalID: "g"})
 		require.NoError(t, err, key)
 	}
+}
+
+func TestUpsertCommentAndNew(t *testing.T) {
+	t.Parallel()
+	url := server(t, map[string]string{
+		"GET /rest/api/2/issue/EX-1/comment":       "comments_200.http",
+		"PUT /rest/api/2/issue/EX-1/comment/10001": "no_content_204.http",
+	})
+	a, err := New(Options{SiteURL: url, Tokens: tokens.Static{"jira": secret}})
+	require.NoError(t, err)
+	require.NotNil(t, a.DevInfo, "a site gives the Development Information API too (cloud ID from tenant_info)")
+	e := activitytest.Env()
+	Register(e, a)
+	v, err := e.ExecuteActivity(UpsertComment, UpsertCommentInput{Key: "EX-1", Body: "Deployed to *staging*", Marker: "wf-1/delivery-9"})
+	require.NoError(t, err)
+	var out UpsertCommentOutput
+	require.NoError(t, v.Get(&out))
+	require.Equal(t, UpsertCommentOutput{CommentID: "10001", Result: "updated"}, out)
+
+	none, err := New(Options{CloudID: "c-1", Tokens: tokens.Static{}})
+	require.NoError(t, err)
+	require.Nil(t, none.Client)
+	e = activitytest.Env()
+	Register(e, none)
+	_, err = e.ExecuteActivity(GetIssue, GetIssueInput{Key: "EX-1"})
+	requireAppError(t, err, classify.TypeValidation, true)
+	_, err = New(Options{SiteURL: "not a url"})
+	require.Error(t, err)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/hookflow/hookflow/blueprints"
 	"github.com/hookflow/hookflow/blueprints/catalog"
 	"github.com/hookflow/hookflow/blueprints/changegate"
+	"github.com/hookflow/hookflow/blueprints/devinfo"
 	"github.com/hookflow/hookflow/blueprints/dora"
 	"github.com/hookflow/hookflow/blueprints/prcomment"
 	"github.com/hookflow/hookflow/blueprints/prjira"
@@ -24,6 +25,7 @@ func List() []blueprints.Blueprint {
 		catalog.Blueprint,
 		changegate.Blueprint,
 		dora.Blueprint,
+		devinfo.Blueprint,
 		// hookflow:blueprints (new blueprints go above this line)
 	}
 }

@@ -26,6 +26,12 @@ import (
 // maxResults, expand=properties) and POST .../comment. A request without
 // an Authorization header is 401; an unknown issue is 404 with Jira's
 // error body; while Down is set every request is answered with it.
+// PUT .../comment/{id} edits a comment's body.
+//
+// It is also Jira Cloud's Development Information API as an OAuth 2.0
+// client-credentials app reaches it (fakedevinfo.go): the token endpoint,
+// the site's /_edge/tenant_info and /jira/devinfo/0.1/cloud/{cloudId}/...,
+// so that one URL stands for the site, the API root and the token root.
 type FakeJira struct {
 	URL string
 	mu  sync.Mutex
@@ -34,6 +40,7 @@ type FakeJira struct {
 	issues map[string]*FakeIssue
 	down   *Response
 	nextID int
+	dev    devinfo
 }
 
 // FakeIssue is one issue of a FakeJira.
@@ -49,6 +56,8 @@ type FakeIssue struct {
 	Comments []FakeComment
 	// Moves are the statuses the issue was moved to, in order.
 	Moves []string
+	// Edits counts the comment edits (PUT .../comment/{id}).
+	Edits int
 }
 
 // FakeTransition is a transition of a FakeIssue's workflow.
@@ -68,7 +77,7 @@ func SoftwareWorkflow() []FakeTransition {
 
 // NewFakeJira starts a FakeJira, closed when the test ends.
 func NewFakeJira(t testing.TB) *FakeJira {
-	f := &FakeJira{issues: map[string]*FakeIssue{}, nextID: 10000}
+	f := &FakeJira{issues: map[string]*FakeIssue{}, nextID: 10000, dev: newDevinfo()}
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL
@@ -157,6 +166,9 @@ func (f *FakeJira) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, d.Body)
 		return
 	}
+	if f.serveDevInfo(w, r, body) {
+		return
+	}
 	if r.Header.Get("Authorization") == "" {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Client must be authenticated to access this resource."})
 		return
@@ -173,6 +185,23 @@ func (f *FakeJira) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	self := "http://" + r.Host + "/rest/api/2/issue/" + key
+	if id, ok := strings.CutPrefix(sub, "comment/"); ok && r.Method == http.MethodPut {
+		var in struct {
+			Body string `json:"body"`
+		}
+		i := slices.IndexFunc(is.Comments, func(c FakeComment) bool { return c.ID == id })
+		switch {
+		case i < 0:
+			jiraError(w, http.StatusNotFound, "Can not find a comment for the id: "+id+".")
+		case json.Unmarshal(body, &in) != nil || in.Body == "":
+			jiraError(w, http.StatusBadRequest, "Comment body can not be empty!")
+		default:
+			is.Comments[i].Body = in.Body
+			is.Edits++
+			writeJSON(w, http.StatusOK, map[string]any{"id": id, "self": self + "/comment/" + id, "body": in.Body})
+		}
+		return
+	}
 	switch r.Method + " " + sub {
 	case "GET ":
 		writeJSON(w, http.StatusOK, map[string]any{"id": "1" + strings.TrimLeft(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-"), "key": key, "self": self,

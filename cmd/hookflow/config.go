@@ -31,6 +31,9 @@ var bindings = []binding{
 	{"github-app-id", "HOOKFLOW_GITHUB_APP_ID", "connectors.github.app_id", func(f *config.File) string { return f.Connectors.GitHub.AppID }},
 	{"jira-url", "HOOKFLOW_JIRA_URL", "connectors.jira.url", func(f *config.File) string { return f.Connectors.Jira.URL }},
 	{"jira-email", "HOOKFLOW_JIRA_EMAIL", "connectors.jira.email", func(f *config.File) string { return f.Connectors.Jira.Email }},
+	{"jira-cloud-id", "HOOKFLOW_JIRA_CLOUD_ID", "connectors.jira.cloud_id", func(f *config.File) string { return f.Connectors.Jira.CloudID }},
+	{"jira-devinfo-api-url", "HOOKFLOW_JIRA_DEVINFO_API_URL", "connectors.jira.devinfo_api_url", func(f *config.File) string { return f.Connectors.Jira.DevInfoAPIURL }},
+	{"jira-devinfo-token-url", "HOOKFLOW_JIRA_DEVINFO_TOKEN_URL", "connectors.jira.devinfo_token_url", func(f *config.File) string { return f.Connectors.Jira.DevInfoTokenURL }},
 	{"servicenow-url", "HOOKFLOW_SERVICENOW_URL", "connectors.servicenow.url", func(f *config.File) string { return f.Connectors.ServiceNow.URL }},
 	{"servicenow-oauth", "HOOKFLOW_SERVICENOW_OAUTH", "connectors.servicenow.oauth", func(f *config.File) string {
 		if f.Connectors.ServiceNow.OAuth {

@@ -44,7 +44,7 @@ func TestConfigCheck(t *testing.T) {
 		wantErr    string
 		wantOut    []string
 	}{
-		{name: "unknown key", yaml: "connectors:\n  jira:\n    site: x\n", wantErr: "line 3: unknown key connectors.jira.site (allowed in connectors.jira: url, email)"},
+		{name: "unknown key", yaml: "connectors:\n  jira:\n    site: x\n", wantErr: "line 3: unknown key connectors.jira.site (allowed in connectors.jira: url, email, cloud_id, devinfo_api_url, devinfo_token_url)"},
 		{name: "enabled but not configured", yaml: "enable: [relay]\n",
 			wantErr: "blueprint relay is enabled in FILE: enable but function relay (receives every event) is not configured: set connectors.functions.relay.url in hookflow.yaml, --relay-url or HOOKFLOW_RELAY_URL"},
 		{name: "configured by the file", yaml: "enable: [relay]\nconnectors:\n  functions:\n    relay:\n      url: http://127.0.0.1:9/\n", wantOut: []string{": ok", "blueprints   relay", "off          prcomment: not listed in"}},

@@ -89,11 +89,17 @@ type workerConfig struct {
 	RelayURL string
 	// JiraURL, ServiceNowURL and SplunkHECURL are the sites the Jira,
 	// ServiceNow and Splunk activities act on; empty leaves them out.
-	JiraURL         string
-	JiraEmail       string
-	ServiceNowURL   string
-	ServiceNowOAuth bool
-	SplunkHECURL    string
+	JiraURL   string
+	JiraEmail string
+	// JiraCloudID, JiraDevInfoAPIURL and JiraDevInfoTokenURL place the
+	// Development Information API (Jira Cloud); empty means the cloud ID
+	// from the site's tenant_info and api.atlassian.com.
+	JiraCloudID         string
+	JiraDevInfoAPIURL   string
+	JiraDevInfoTokenURL string
+	ServiceNowURL       string
+	ServiceNowOAuth     bool
+	SplunkHECURL        string
 	// BackstageURL is the Backstage backend the backstage activities act
 	// on; empty leaves them (and the catalog blueprint) out.
 	BackstageURL string
@@ -132,6 +138,7 @@ func registerAll(w worker.Registry, cfg workerConfig) error {
 	return actall.Register(w, actall.Sites{
 		GitHubAPIURL: cfg.GitHubAPIURL, GitHubAppID: cfg.GitHubAppID,
 		JiraURL: cfg.JiraURL, JiraEmail: cfg.JiraEmail,
+		JiraCloudID: cfg.JiraCloudID, JiraDevInfoAPIURL: cfg.JiraDevInfoAPIURL, JiraDevInfoTokenURL: cfg.JiraDevInfoTokenURL,
 		ServiceNowURL: cfg.ServiceNowURL, ServiceNowOAuth: cfg.ServiceNowOAuth,
 		BackstageURL: cfg.BackstageURL,
 		SplunkHECURL: cfg.SplunkHECURL,

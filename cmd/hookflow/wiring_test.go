@@ -66,8 +66,8 @@ func TestRegisterAllRegistersEnabledBlueprints(t *testing.T) {
 	require.NoError(t, err)
 	reg := &names{activities: map[string]bool{}, workflows: map[string]bool{}}
 	require.NoError(t, registerAll(reg, cfg))
-	require.Equal(t, map[string]bool{prcomment.WorkflowName: true, dora.WorkflowName: true}, reg.workflows, "prjira, relay, catalog and changegate are off without --jira-url, --relay-url, --backstage-url and ServiceNow and Splunk")
-	require.Len(t, off, 4)
+	require.Equal(t, map[string]bool{prcomment.WorkflowName: true, dora.WorkflowName: true}, reg.workflows, "prjira, relay, catalog, changegate and devinfo are off without --jira-url, --relay-url, --backstage-url and ServiceNow and Splunk")
+	require.Len(t, off, 5)
 	require.False(t, reg.activities[bsact.RefreshEntity])
 	// An event only relay would take is not routed (the ingress answers
 	// "ignored"): it is never forwarded to a workflow nothing polls.

@@ -272,7 +272,7 @@ const markerProperty = "hookflow"
 func (c *Client) AddComment(ctx context.Context, cred, key, body, marker string) (Comment, bool, error) {
 	op := "add comment to " + key
 	if marker != "" {
-		if cm, ok, err := c.findComment(ctx, cred, key, marker); err != nil || ok {
+		if cm, _, ok, err := c.findComment(ctx, cred, key, marker); err != nil || ok {
 			return cm, false, err
 		}
 	}
@@ -289,7 +289,34 @@ func (c *Client) AddComment(ctx context.Context, cred, key, body, marker string)
 	return Comment{ID: cm.ID, Self: cm.Self}, true, nil
 }
 
-func (c *Client) findComment(ctx context.Context, cred, key, marker string) (Comment, bool, error) {
+// UpsertComment keeps one comment per marker on the issue: it posts body
+// (with the marker as a comment property) when no comment carries the
+// marker, edits the one that does when its body differs
+// (PUT .../comment/{id}), and leaves it alone otherwise. It reports what
+// it did: "created", "updated" or "unchanged". The marker is required.
+func (c *Client) UpsertComment(ctx context.Context, cred, key, body, marker string) (Comment, string, error) {
+	if marker == "" {
+		return Comment{}, "", errors.New("jira: upsert comment: marker is required")
+	}
+	cm, held, ok, err := c.findComment(ctx, cred, key, marker)
+	if err != nil {
+		return Comment{}, "", err
+	}
+	if !ok {
+		cm, _, err := c.AddComment(ctx, cred, key, body, marker)
+		return cm, "created", err
+	}
+	if held == body {
+		return cm, "unchanged", nil
+	}
+	path := issuePath(key, "comment", cm.ID)
+	if err := c.do(ctx, cred, "edit comment on "+key, http.MethodPut, path, map[string]any{"body": body}, nil); err != nil {
+		return Comment{}, "", err
+	}
+	return cm, "updated", nil
+}
+
+func (c *Client) findComment(ctx context.Context, cred, key, marker string) (Comment, string, bool, error) {
 	for start := 0; ; {
 		var page struct {
 			StartAt    int `json:"startAt"`
@@ -298,6 +325,7 @@ func (c *Client) findComment(ctx context.Context, cred, key, marker string) (Com
 			Comments   []struct {
 				ID         string `json:"id"`
 				Self       string `json:"self"`
+				Body       string `json:"body"`
 				Properties []struct {
 					Key   string `json:"key"`
 					Value struct {
@@ -308,18 +336,18 @@ func (c *Client) findComment(ctx context.Context, cred, key, marker string) (Com
 		}
 		path := fmt.Sprintf("%s?expand=properties&startAt=%d&maxResults=100", issuePath(key, "comment"), start)
 		if err := c.do(ctx, cred, "list comments of "+key, http.MethodGet, path, nil, &page); err != nil {
-			return Comment{}, false, err
+			return Comment{}, "", false, err
 		}
 		for _, cm := range page.Comments {
 			for _, p := range cm.Properties {
 				if p.Key == markerProperty && p.Value.Marker == marker {
-					return Comment{ID: cm.ID, Self: cm.Self}, true, nil
+					return Comment{ID: cm.ID, Self: cm.Self}, cm.Body, true, nil
 				}
 			}
 		}
 		start = page.StartAt + len(page.Comments)
 		if len(page.Comments) == 0 || start >= page.Total {
-			return Comment{}, false, nil
+			return Comment{}, "", false, nil
 		}
 	}
 }

@@ -408,3 +408,40 @@ func TestDeleteRemoteLink(t *testing.T) {
 	}
 	require.Error(t, newClient(t, "http://127.0.0.1:1", "").DeleteRemoteLink(context.Background(), secret, "EX-1", ""))
 }
+
+func TestUpsertComment(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, marker, body string
+		did                string
+		last               string // the last request: "METHOD path"
+		wantBody           string
+	}{
+		{"marker absent posts", "wf-2/devinfo", "PROJ-1: 3 commits", "created", "POST /rest/api/2/issue/EX-1/comment",
+			`{"body":"PROJ-1: 3 commits","properties":[{"key":"hookflow","value":{"marker":"wf-2/devinfo"}}]}`},
+		{"marker found with another body edits it", "wf-1/delivery-9", "Deployed to *staging*", "updated", "PUT /rest/api/2/issue/EX-1/comment/10001",
+			`{"body":"Deployed to *staging*"}`},
+		{"marker found with the same body does nothing", "wf-1/delivery-9", "Deployed to *prod*", "unchanged", "GET /rest/api/2/issue/EX-1/comment", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, reqs := replay(t, map[string]string{
+				"GET /rest/api/2/issue/EX-1/comment":       "comments_200.http",
+				"POST /rest/api/2/issue/EX-1/comment":      "add_comment_201.http",
+				"PUT /rest/api/2/issue/EX-1/comment/10001": "add_comment_201.http",
+			})
+			_, did, err := newClient(t, srv.URL, "").UpsertComment(context.Background(), secret, "EX-1", tt.body, tt.marker)
+			require.NoError(t, err)
+			require.Equal(t, tt.did, did)
+			rs := reqs()
+			last := rs[len(rs)-1]
+			require.Equal(t, tt.last, last.Method+" "+last.Path)
+			if tt.wantBody != "" {
+				require.JSONEq(t, tt.wantBody, string(last.Body))
+			}
+		})
+	}
+	_, _, err := newClient(t, "https://example.atlassian.net", "").UpsertComment(context.Background(), secret, "EX-1", "x", "")
+	require.Error(t, err, "a marker is required")
+}

@@ -92,6 +92,17 @@ type Jira struct {
 	// Email is the Jira Cloud account for basic auth with the stored API
 	// token (--jira-email). Empty lets the stored credential decide.
 	Email string `yaml:"email"`
+	// CloudID is the Jira Cloud site's cloud ID for the Development
+	// Information API (--jira-cloud-id). Empty means it is read from the
+	// site's /_edge/tenant_info.
+	CloudID string `yaml:"cloud_id"`
+	// DevInfoAPIURL is the root the Development Information API is served
+	// under (--jira-devinfo-api-url). Empty means https://api.atlassian.com/.
+	DevInfoAPIURL string `yaml:"devinfo_api_url"`
+	// DevInfoTokenURL is its OAuth 2.0 token endpoint
+	// (--jira-devinfo-token-url). Empty means
+	// https://api.atlassian.com/oauth/token.
+	DevInfoTokenURL string `yaml:"devinfo_token_url"`
 }
 
 // ServiceNow configures a ServiceNow instance.
@@ -397,6 +408,9 @@ connectors:
   jira:
     url: ""
     email: ""
+    cloud_id: ""
+    devinfo_api_url: ""
+    devinfo_token_url: ""
   servicenow:
     url: ""
     oauth: false

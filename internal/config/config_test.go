@@ -80,7 +80,7 @@ blueprints:
 	require.Len(t, on, 1)
 	require.Equal(t, &prcomment.Settings{Greeting: "Hi!", LegacyWorkflowIDs: true}, on[0].Settings)
 	require.Equal(t, []string{"acme-github"}, on[0].Integrations)
-	require.Equal(t, []blueprints.Off{{Name: "prjira", Reason: "not listed in enable"}, {Name: "relay", Reason: "not listed in enable"}, {Name: "catalog", Reason: "not listed in enable"}, {Name: "changegate", Reason: "not listed in enable"}, {Name: "dora", Reason: "not listed in enable"}}, off)
+	require.Equal(t, []blueprints.Off{{Name: "prjira", Reason: "not listed in enable"}, {Name: "relay", Reason: "not listed in enable"}, {Name: "catalog", Reason: "not listed in enable"}, {Name: "changegate", Reason: "not listed in enable"}, {Name: "dora", Reason: "not listed in enable"}, {Name: "devinfo", Reason: "not listed in enable"}}, off)
 }
 
 func TestResolve(t *testing.T) {
@@ -100,7 +100,7 @@ func TestResolve(t *testing.T) {
 	on, off, err := Default().Resolve(all.List(), noFunctions)
 	require.NoError(t, err)
 	require.Equal(t, []string{"prcomment", "changegate", "dora"}, names(on))
-	require.Len(t, off, 3)
+	require.Len(t, off, 4)
 	require.Equal(t, "prjira", off[0].Name)
 	require.Contains(t, off[0].Reason, "connectors.jira.url")
 	require.Equal(t, "relay", off[1].Name)
