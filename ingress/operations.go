@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/ingress/apikeys"
+	"github.com/hookflow/hookflow/ingress/dorametrics"
 	"github.com/hookflow/hookflow/ingress/hook"
 	"github.com/hookflow/hookflow/ingress/integrations"
 	"github.com/hookflow/hookflow/ingress/journal"
@@ -327,6 +328,15 @@ func (s *Server) AuditLog(ctx context.Context, f journal.AuditFilter) ([]journal
 		return nil, &hook.Error{Status: http.StatusNotImplemented, Code: "not_supported", Message: "this journal keeps no audit log"}
 	}
 	return a.AuditLog(ctx, f)
+}
+
+// DORAReport computes the DORA metrics of q's window (GET
+// /admin/v1/dora/report and the console's trends page).
+func (s *Server) DORAReport(ctx context.Context, q dorametrics.Query) (dorametrics.Report, error) {
+	if s.cfg.DORA == nil {
+		return dorametrics.Report{}, &hook.Error{Status: http.StatusNotImplemented, Code: "not_supported", Message: "this ingress keeps no DORA tables"}
+	}
+	return s.cfg.DORA.Report(ctx, q)
 }
 
 // CLIUserAgent starts the User-Agent of hookflow's own CLI: the audit log

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/ingress/apikeys"
+	"github.com/hookflow/hookflow/ingress/dorametrics"
 	"github.com/hookflow/hookflow/ingress/integrations"
 	"github.com/hookflow/hookflow/ingress/journal"
 )
@@ -61,6 +62,9 @@ type Backend interface {
 	Paused(ctx context.Context) ([]journal.Pause, error)
 	Stuck(ctx context.Context, q journal.StuckQuery) (journal.StuckReport, error)
 	RecordAudit(ctx context.Context, r journal.AuditRecord)
+	// DORAReport computes the DORA metrics of a window; an ingress
+	// without DORA tables answers a *hook.Error.
+	DORAReport(ctx context.Context, q dorametrics.Query) (dorametrics.Report, error)
 	AuditLog(ctx context.Context, f journal.AuditFilter) ([]journal.AuditRecord, error)
 }
 
@@ -209,6 +213,8 @@ func (h *Handler) routes() {
 	act("/entities/pause", Operator, h.pause)
 	act("/entities/resume", Operator, h.resume)
 	view("/audit", h.auditPage)
+	view("/dora", h.doraPage)
+	view("/dora.svg", h.doraChart)
 	view("/chart.svg", h.chart)
 	h.mux = m
 }

@@ -3,6 +3,7 @@ package console_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"github.com/hookflow/hookflow/ingress"
 	"github.com/hookflow/hookflow/ingress/apikeys"
 	"github.com/hookflow/hookflow/ingress/console"
+	"github.com/hookflow/hookflow/ingress/dorametrics"
 	ghsrc "github.com/hookflow/hookflow/ingress/github"
 	"github.com/hookflow/hookflow/ingress/hook"
 	"github.com/hookflow/hookflow/ingress/integrations"
@@ -52,6 +54,7 @@ type fixture struct {
 	con     *console.Handler
 	journal journal.Journal
 	store   *integrations.Store
+	dora    *dorametrics.Store
 	in      integrations.Integration
 	clock   *clock
 }
@@ -73,11 +76,13 @@ func newFixture(t *testing.T) *fixture {
 	require.NoError(t, err)
 	keys, err := apikeys.OpenStore(ctx, db)
 	require.NoError(t, err)
+	dora, err := dorametrics.OpenStore(ctx, db)
+	require.NoError(t, err)
 	clk := &clock{t: time.Now()}
 	rt := workflows.NewRouter(workflows.Subscription{Blueprint: "t", Workflow: "T", TaskQueue: "q", Route: func(ev workflows.Event) string {
 		return "t/pr/" + ev.Key(workflows.KeyPullRequest)
 	}})
-	srv, err := ingress.New(ingress.Config{Journal: j, Integrations: store, APIKeys: keys, Router: rt,
+	srv, err := ingress.New(ingress.Config{Journal: j, Integrations: store, APIKeys: keys, Router: rt, DORA: dora,
 		Sources: map[string]hook.Source{"github": ghsrc.Source{}}, AdminToken: adminToken,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
@@ -91,7 +96,7 @@ func newFixture(t *testing.T) *fixture {
 	mux.Handle("/", srv)
 	hs := httptest.NewServer(mux)
 	t.Cleanup(func() { hs.Close(); j.Close(); db.Close() })
-	return &fixture{srv: hs, con: con, journal: j, store: store, in: in, clock: clk}
+	return &fixture{srv: hs, con: con, journal: j, store: store, dora: dora, in: in, clock: clk}
 }
 
 // browser is a client that keeps cookies and does not follow redirects.
@@ -158,7 +163,7 @@ func (b *browser) login(token string) (answer, string) {
 }
 
 var pages = []string{"/console/", "/console", "/console/deliveries", "/console/deliveries/1", "/console/integrations", "/console/keys",
-	"/console/blueprints", "/console/entities", "/console/audit", "/console/chart.svg", "/console/deliveries?status=failed"}
+	"/console/blueprints", "/console/entities", "/console/audit", "/console/chart.svg", "/console/dora", "/console/dora.svg", "/console/deliveries?status=failed"}
 
 var actions = []string{"/console/logout", "/console/deliveries/1/replay", "/console/integrations", "/console/integrations/x/rotate",
 	"/console/integrations/x/delete", "/console/keys", "/console/keys/x/revoke", "/console/entities/pause", "/console/entities/resume"}
@@ -438,4 +443,38 @@ func TestChartAndBlueprints(t *testing.T) {
 	require.Contains(t, bp, "a test blueprint")
 	require.Contains(t, bp, "quiet: 5m")
 	require.Contains(t, bp, "github pull_request → t/pr/&lt;n&gt;")
+}
+
+// The DORA page shows what the report computes: the last 30 days per
+// repository, and deployments per week with the failed ones.
+func TestDORATrends(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	now := f.clock.now()
+	var ds []dorametrics.Deployment
+	for i, st := range []string{dorametrics.StatusSuccess, dorametrics.StatusSuccess, dorametrics.StatusFailure} {
+		at := now.Add(-time.Duration(i+1) * time.Hour)
+		ds = append(ds, dorametrics.Deployment{ID: fmt.Sprint("d", i), Repo: "acme/<payments>", Environment: "production", SHA: fmt.Sprintf("%040d", i),
+			Status: st, StartedAt: at.Add(-time.Minute), FinishedAt: at, Commits: []dorametrics.Commit{{SHA: fmt.Sprintf("c%039d", i), CommittedAt: at.Add(-2 * time.Hour)}}})
+	}
+	// Five weeks ago: in the chart, not in the 30-day table.
+	old := now.AddDate(0, 0, -35)
+	ds = append(ds, dorametrics.Deployment{ID: "old", Repo: "acme/old", Environment: "production", SHA: strings.Repeat("a", 40),
+		Status: dorametrics.StatusSuccess, StartedAt: old.Add(-time.Minute), FinishedAt: old})
+	require.NoError(t, f.dora.UpsertDeployments(context.Background(), ds))
+
+	b := f.browser(t)
+	require.Equal(t, http.StatusSeeOther, b.get("/console/dora").code, "signed out: to the login page")
+	b.login(adminToken)
+	page := b.get("/console/dora")
+	require.Equal(t, http.StatusOK, page.code, page.body)
+	require.Contains(t, page.body, "acme/&lt;payments&gt;", "escaped")
+	require.NotContains(t, page.body, "acme/old", "outside the 30-day window")
+	require.Contains(t, page.body, "<td>3</td><td>0.07</td><td>2h0m0s</td>", "3 deployments, 2 successful over 30 days, lead time 2 h")
+	require.Contains(t, page.body, "<td>33%</td>", "one of three failed")
+	svg := b.get("/console/dora.svg")
+	require.Equal(t, "image/svg+xml", svg.header.Get("Content-Type"))
+	require.Contains(t, svg.body, "succeeded: 2</title>")
+	require.Contains(t, svg.body, "failed: 1</title>")
+	require.Contains(t, svg.body, "succeeded: 1</title>", "the old deployment, five weeks ago")
 }

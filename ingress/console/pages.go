@@ -23,7 +23,7 @@ import (
 
 // pageNames are the templates under templates/, each rendered inside
 // layout.html (login.html too, with no navigation).
-var pageNames = []string{"login", "error", "deliveries", "delivery", "integrations", "secret", "keys", "blueprints", "entities", "audit"}
+var pageNames = []string{"login", "error", "deliveries", "delivery", "integrations", "secret", "keys", "blueprints", "entities", "audit", "dora"}
 
 var funcs = template.FuncMap{
 	"when": func(t time.Time) string {
@@ -33,6 +33,19 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04:05Z")
 	},
 	"join": strings.Join,
+	"seconds": func(v *float64) string {
+		if v == nil {
+			return "—"
+		}
+		return (time.Duration(*v * float64(time.Second))).Round(time.Minute).String()
+	},
+	"rate": func(v *float64) string {
+		if v == nil {
+			return "—"
+		}
+		return fmt.Sprintf("%.0f%%", *v*100)
+	},
+	"perDay": func(v float64) string { return fmt.Sprintf("%.2f", v) },
 }
 
 func parsePages() (map[string]*template.Template, error) {

@@ -161,6 +161,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// The other pages, and the record of it all.
 	do("blueprints", chromedp.Navigate(base+"/blueprints"), chromedp.WaitVisible(chromedp.ID("bp-prcomment")), shot("blueprints"))
+	do("dora", chromedp.Navigate(base+"/dora"), chromedp.WaitVisible(`//caption[starts-with(text(), "Per week")]`), shot("dora"))
 	do("audit", chromedp.Navigate(base+"/audit"), chromedp.WaitVisible(chromedp.CSS("table")), shot("audit"))
 	audit := text("table")
 	for _, action := range []string{"console.login", "integration.create", "delivery.replay", "pause.workflow", "resume.workflow", "key.create", "key.revoke"} {
