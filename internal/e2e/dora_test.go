@@ -2,14 +2,19 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/hookflow/hookflow/blueprints/blueprinttest"
 )
 
 // doraFixture is ingress/dorametrics' hand-worked fixture as the batches a
@@ -184,6 +189,18 @@ func TestDORAEndToEnd(t *testing.T) {
 	require.Eventually(t, func() bool { return strings.Contains(report(), `"deployments":7`) }, 60*time.Second, 500*time.Millisecond)
 	require.Contains(t, string(h.cli(t, "dora", "prune", "--batch", a.BatchID)), "removed 1 deployments")
 	require.JSONEq(t, doraExpected, report())
+
+	// HOOKFLOW_RECORD_HISTORY_DORA=path writes the integration workflow's
+	// history for the blueprint's replay test
+	// (blueprints/dora/testdata/histories).
+	if path := os.Getenv("HOOKFLOW_RECORD_HISTORY_DORA"); path != "" {
+		tc, err := client.Dial(client.Options{HostPort: h.temporal})
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		require.NoError(t, blueprinttest.WriteHistory(ctx, tc, "dora/"+in.ID, "", path))
+		cancel()
+		tc.Close()
+	}
 
 	// State survives a restart.
 	h.stop(t)
