@@ -138,7 +138,7 @@ CREATE INDEX dora_incidents_batch ON dora_incidents (batch_id);
 `
 
 // schemaV2 records where a deployment's commits came from (the
-// Commits* constants): '' while unknown, so that the dora blueprint can
+// Commits* constants), empty while unknown, so that the dora blueprint can
 // resolve them through the git provider's compare API. Deployments stored
 // with commits listed them in their record.
 const schemaV2 = `
