@@ -62,8 +62,8 @@ type Deployment struct {
 
 // Commit is one commit a deployment ships.
 type Commit struct {
-	SHA         string
-	CommittedAt time.Time
+	SHA         string    `json:"sha"`
+	CommittedAt time.Time `json:"committed_at"`
 }
 
 // Incident is one incident in a repository's environment.
