@@ -10,7 +10,8 @@ import (
 // TestReplayRecordedHistories replays histories recorded from real runs
 // (internal/e2e TestDORAEndToEnd with HOOKFLOW_RECORD_HISTORY_DORA):
 // batches-v0.json is the integration workflow before commits were
-// resolved through the compare API. A change that would break running
+// resolved through the compare API, batches-v1.json after (one
+// comparison). A change that would break running
 // integration workflows fails here and must go behind workflow.GetVersion.
 func TestReplayRecordedHistories(t *testing.T) {
 	t.Parallel()
