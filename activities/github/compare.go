@@ -2,14 +2,25 @@ package github
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/hookflow/hookflow/activities/classify"
+	"github.com/hookflow/hookflow/connectors/apierror"
 )
 
 // CompareCommits lists the commits between two SHAs of a repository, with
 // their times: what a deployment of head ships after one of base.
 const CompareCommits = "github.CompareCommits"
+
+// TypeCompareRefused is the error type of a comparison GitHub refused:
+// 404 (a base or head it does not know, or a repository the token cannot
+// see) or 422 (no common history). It is final, and distinct from
+// classify.TypeValidation (an invalid input, a GitHub App call without an
+// installation) so that a workflow can record the refusal as the range's
+// outcome without recording a configuration problem the same way.
+const TypeCompareRefused = "github.CompareRefusedError"
 
 // DefaultMaxCompared is how many commits CompareCommits returns when the
 // input does not say: a bound on the activity's result in the history.
@@ -51,8 +62,8 @@ type CompareCommitsOutput struct {
 // CompareCommits reads GET /repos/{owner}/{repo}/compare/{base}...{head},
 // every page. It reads only, so a retry is harmless. A base or head
 // GitHub does not know (404) and a comparison it refuses (422: no common
-// history) are final, of types classify.TypeNotFound and
-// classify.TypeValidation.
+// history) are final, of type TypeCompareRefused; other failures are
+// classified as for every GitHub activity.
 func (a *Activities) CompareCommits(ctx context.Context, in CompareCommitsInput) (CompareCommitsOutput, error) {
 	if in.Owner == "" || in.Repo == "" || in.Base == "" || in.Head == "" {
 		return CompareCommitsOutput{}, classify.Final(classify.TypeValidation, "github.CompareCommits: owner, repo, base and head are required")
@@ -66,6 +77,9 @@ func (a *Activities) CompareCommits(ctx context.Context, in CompareCommitsInput)
 		return CompareCommitsOutput{}, err
 	}
 	cmp, err := a.Client.Compare(ctx, token, in.Owner, in.Repo, in.Base, in.Head, max)
+	if e, ok := apierror.As(err); ok && (e.Status == http.StatusNotFound || e.Status == http.StatusUnprocessableEntity) {
+		return CompareCommitsOutput{}, classify.Final(TypeCompareRefused, fmt.Sprintf("installation %q: %v", in.Installation, err))
+	}
 	if err != nil {
 		return CompareCommitsOutput{}, a.fail(in.Installation, err)
 	}

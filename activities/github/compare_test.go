@@ -139,11 +139,46 @@ func TestCompareCommitsUnknownSHAIsFinal(t *testing.T) {
 	gh := newFakeCompare(t, "acme", "api", "aaa", "bbb", 3)
 	_, err := ghEnv(t, gh.URL, ghStore).ExecuteActivity(CompareCommits, CompareCommitsInput{Installation: "9", Owner: "acme", Repo: "api", Base: "aaa", Head: "ccc"})
 	appErr := appError(t, err)
-	require.Equal(t, classify.TypeNotFound, appErr.Type())
+	require.Equal(t, TypeCompareRefused, appErr.Type())
 	require.True(t, appErr.NonRetryable())
 	require.NotContains(t, err.Error(), ghSecret)
 	require.Equal(t, []string{"GET /repos/acme/api/compare/aaa...ccc?per_page=100"}, gh.requests(), "asked once")
 
 	_, err = ghEnv(t, gh.URL, ghStore).ExecuteActivity(CompareCommits, CompareCommitsInput{Owner: "acme", Repo: "api", Head: "ccc"})
 	require.Equal(t, classify.TypeValidation, appError(t, err).Type())
+}
+
+// GitHub's error answers: a refused comparison (404, 422) has its own
+// final type; auth fails once; limits and outages are retried after the
+// wait GitHub asked for.
+func TestCompareCommitsErrorClassification(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		fixture      string
+		wantType     string
+		nonRetryable bool
+		delay        time.Duration
+	}{
+		{"error_401.http", classify.TypeAuth, true, 0},
+		{"error_404.http", TypeCompareRefused, true, 0},
+		{"error_422.http", TypeCompareRefused, true, 0},
+		{"error_429.http", classify.TypeRateLimited, false, 60 * time.Second},
+		{"error_403_secondary.http", classify.TypeRateLimited, false, 30 * time.Second},
+		{"error_500.http", classify.TypeUnavailable, false, 0},
+		{"error_503.http", classify.TypeUnavailable, false, 0},
+		{"malformed_200.http", classify.TypeUnavailable, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fixture, func(t *testing.T) {
+			t.Parallel()
+			_, err := ghEnv(t, ghServer(t, tt.fixture, nil, nil), ghStore).ExecuteActivity(CompareCommits,
+				CompareCommitsInput{Installation: "1", Owner: "o", Repo: "r", Base: "aaa", Head: "bbb"})
+			appErr := appError(t, err)
+			require.NotContains(t, err.Error(), ghSecret)
+			require.Contains(t, err.Error(), `installation "1"`)
+			require.Equal(t, tt.wantType, appErr.Type())
+			require.Equal(t, tt.nonRetryable, appErr.NonRetryable())
+			require.Equal(t, tt.delay, appErr.NextRetryDelay())
+		})
+	}
 }

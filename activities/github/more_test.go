@@ -31,7 +31,6 @@ var newInputs = map[string]any{
 	GetFileContents:        GetFileContentsInput{Installation: "1", Owner: "o", Repo: "r", Path: "README.md"},
 	UpsertComment:          UpsertCommentInput{Installation: "1", Owner: "o", Repo: "r", Number: 1, Body: "b", Marker: "m"},
 	ListPullRequestCommits: ListPullRequestCommitsInput{Installation: "1", Owner: "o", Repo: "r", Number: 1},
-	CompareCommits:         CompareCommitsInput{Installation: "1", Owner: "o", Repo: "r", Base: "aaa", Head: "bbb"},
 }
 
 func appError(t *testing.T, err error) *temporal.ApplicationError {

@@ -7,7 +7,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/hookflow/hookflow/activities/classify"
 	doraact "github.com/hookflow/hookflow/activities/dora"
 	ghact "github.com/hookflow/hookflow/activities/github"
 	"github.com/hookflow/hookflow/workflows"
@@ -82,7 +81,7 @@ func resolveCommits(ctx workflow.Context, ev workflows.Event, s Settings) {
 				for _, c := range cmp.Commits {
 					r.Commits = append(r.Commits, doraact.Commit{SHA: c.SHA, CommittedAt: c.CommittedAt})
 				}
-			case errors.As(err, &appErr) && (appErr.Type() == classify.TypeNotFound || appErr.Type() == classify.TypeValidation):
+			case errors.As(err, &appErr) && appErr.Type() == ghact.TypeCompareRefused:
 				log.Warn("dora: GitHub cannot compare the range", "delivery_id", ev.DeliveryID, "deployment_id", d.DeploymentID, "error", err)
 				r.From = doraact.FromUnresolvable
 			default:

@@ -125,10 +125,18 @@ var window = dorametrics.Query{Repo: "acme/api", Since: time.Date(2026, 11, 1, 0
 // the real activities, GitHub at gh, and returns the store's report.
 func runBatches(t *testing.T, gh *blueprinttest.Fake, evs ...workflows.Event) dorametrics.Metrics {
 	t.Helper()
+	m, _ := runBatchesWith(t, gh, map[string]string{"github": ghToken}, evs...)
+	return m
+}
+
+// runBatchesWith is runBatches with the token store's secrets given, and
+// the store.
+func runBatchesWith(t *testing.T, gh *blueprinttest.Fake, secrets map[string]string, evs ...workflows.Event) (dorametrics.Metrics, *dorametrics.Store) {
+	t.Helper()
 	ingress, store := fakeIngress(t)
 	env := blueprinttest.NewEnv(t, dora.Blueprint)
 	require.NoError(t, actall.Register(env, actall.Sites{PayloadURL: ingress.URL, PayloadToken: "worker-token", GitHubAPIURL: gh.URL,
-		Tokens: actall.StaticTokens(map[string]string{"github": ghToken})}))
+		Tokens: actall.StaticTokens(secrets)}))
 	route := blueprinttest.Routes(dora.Blueprint, nil, evs[0])[0]
 	for i, ev := range evs {
 		env.Send(time.Duration(i+1)*time.Second, route, ev)
@@ -139,7 +147,7 @@ func runBatches(t *testing.T, gh *blueprinttest.Fake, evs ...workflows.Event) do
 	r, err := store.Report(context.Background(), window)
 	require.NoError(t, err)
 	require.Len(t, r.Repositories, 1)
-	return r.Repositories[0]
+	return r.Repositories[0], store
 }
 
 // The fixture: p0 (before the window) lists its commit; f1 fails; p2
@@ -207,6 +215,22 @@ func TestUnknownRangeIsRecordedOnce(t *testing.T) {
 			require.Equal(t, 2, m.Deployments)
 		})
 	}
+}
+
+// A worker without a GitHub token fails the comparison as a
+// configuration problem: nothing is recorded, so the deployment is still
+// to resolve (a resend after the token is stored resolves it).
+func TestMissingTokenLeavesTheDeploymentUnresolved(t *testing.T) {
+	t.Parallel()
+	gh := blueprinttest.NewFake(t)
+	first, second := fixtureBatches()
+	m, store := runBatchesWith(t, gh, map[string]string{}, first, second)
+	require.Empty(t, gh.Requests())
+	require.Nil(t, m.LeadTimeMedianSeconds)
+	un, err := store.Unresolved(context.Background(), "batch_2")
+	require.NoError(t, err)
+	require.Len(t, un, 1)
+	require.Equal(t, "p2", un[0].DeploymentID)
 }
 
 func TestFirstDeploymentHasNoRange(t *testing.T) {
