@@ -93,6 +93,8 @@ func (s *Server) adminRoutes(r chi.Router) {
 	r.With(s.requireWorker).Get("/payloads/{seq}", s.getPayload)
 	if s.cfg.DORA != nil {
 		r.With(s.requireWorker).Post("/dora/apply", s.applyDORA)
+		r.With(s.requireWorker).Get("/dora/unresolved", s.unresolvedDORA)
+		r.With(s.requireWorker).Post("/dora/commits", s.recordDORACommits)
 	}
 	if s.cfg.AdminToken == "" {
 		return

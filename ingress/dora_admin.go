@@ -147,3 +147,51 @@ func optionalTime(v string) (time.Time, error) {
 	}
 	return time.Parse(time.RFC3339Nano, v)
 }
+
+// UnresolvedDORAResult is the answer of GET
+// /admin/v1/dora/unresolved?batch=ID: the batch's successful deployments
+// whose commits are not known, each with the SHA of the previous
+// successful deployment of its repository and environment.
+type UnresolvedDORAResult struct {
+	Deployments []dorametrics.Unresolved `json:"deployments"`
+}
+
+func (s *Server) unresolvedDORA(w http.ResponseWriter, r *http.Request) {
+	batch := r.URL.Query().Get("batch")
+	if batch == "" {
+		writeError(w, hook.BadRequest("invalid_batch", "batch is required", ""))
+		return
+	}
+	list, err := s.cfg.DORA.Unresolved(r.Context(), batch)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, UnresolvedDORAResult{Deployments: list})
+}
+
+// RecordDORACommitsRequest is the body of POST /admin/v1/dora/commits: the
+// outcomes of resolving deployments' commits through the git provider's
+// compare API, written idempotently.
+type RecordDORACommitsRequest struct {
+	Resolutions []dorametrics.Resolution `json:"resolutions"`
+}
+
+func (s *Server) recordDORACommits(w http.ResponseWriter, r *http.Request) {
+	var req RecordDORACommitsRequest
+	if err := decodeJSON(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	out, err := s.cfg.DORA.RecordCommits(r.Context(), req.Resolutions)
+	if errors.Is(err, dorametrics.ErrInvalid) {
+		writeError(w, hook.BadRequest("invalid_resolution", err.Error(), ""))
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "dora commits recorded", "deployments", out.Deployments, "commits", out.Commits, "skipped", out.Skipped)
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,5 +1,7 @@
-// Package dora is the activity that writes a DORA batch's valid records
-// into Hookflow's tables, through the ingress (connectors/dora).
+// Package dora holds the activities that write a DORA batch's valid
+// records into Hookflow's tables, list the deployments whose commits are
+// not known, and record the commits resolved for them, all through the
+// ingress (connectors/dora).
 package dora
 
 import (
@@ -115,13 +117,15 @@ type ApplyOutput struct {
 func Register(r worker.ActivityRegistry, a *Activities) {
 	r.RegisterActivityWithOptions(a.ApplyBatch, activity.RegisterOptions{Name: ApplyBatch, DisableAlreadyRegisteredCheck: true})
 	r.RegisterActivityWithOptions(a.Notify, activity.RegisterOptions{Name: Notify, DisableAlreadyRegisteredCheck: true})
+	r.RegisterActivityWithOptions(a.ListUnresolved, activity.RegisterOptions{Name: ListUnresolved, DisableAlreadyRegisteredCheck: true})
+	r.RegisterActivityWithOptions(a.RecordCommits, activity.RegisterOptions{Name: RecordCommits, DisableAlreadyRegisteredCheck: true})
 }
 
 // ApplyBatch writes in's batch. It is idempotent: the writes are upserts
 // keyed by deployment_id and incident_key.
 func (a *Activities) ApplyBatch(ctx context.Context, in ApplyInput) (ApplyOutput, error) {
 	if a.Client == nil {
-		return ApplyOutput{}, classify.Final(TypeNotConfigured, "dora: this worker cannot reach the ingress: give it --payload-url (the ingress's admin URL) and HOOKFLOW_WORKER_TOKEN")
+		return ApplyOutput{}, notConfigured()
 	}
 	out, err := a.Client.Apply(ctx, doraconn.Apply{BatchID: in.BatchID, Source: in.Source, Payload: in.Payload,
 		PayloadRef: in.PayloadRef, DeploymentWorkflows: in.DeploymentWorkflows})
@@ -129,4 +133,8 @@ func (a *Activities) ApplyBatch(ctx context.Context, in ApplyInput) (ApplyOutput
 		return ApplyOutput{}, classify.Error(err)
 	}
 	return ApplyOutput{Deployments: out.Deployments, Incidents: out.Incidents, Rejected: out.Rejected}, nil
+}
+
+func notConfigured() error {
+	return classify.Final(TypeNotConfigured, "dora: this worker cannot reach the ingress: give it --payload-url (the ingress's admin URL) and HOOKFLOW_WORKER_TOKEN")
 }

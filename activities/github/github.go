@@ -57,6 +57,7 @@ func Register(r worker.ActivityRegistry, a *Activities) {
 	r.RegisterActivityWithOptions(a.ListPullRequestCommits, activity.RegisterOptions{Name: ListPullRequestCommits, DisableAlreadyRegisteredCheck: true})
 	r.RegisterActivityWithOptions(a.ReviewProtectionRule, activity.RegisterOptions{Name: ReviewProtectionRule, DisableAlreadyRegisteredCheck: true})
 	r.RegisterActivityWithOptions(a.ListDeploymentChanges, activity.RegisterOptions{Name: ListDeploymentChanges, DisableAlreadyRegisteredCheck: true})
+	r.RegisterActivityWithOptions(a.CompareCommits, activity.RegisterOptions{Name: CompareCommits, DisableAlreadyRegisteredCheck: true})
 }
 
 // CreateCommentInput is the input of CreateComment.

@@ -35,7 +35,21 @@ type Settings struct {
 	// NativeDeployments takes GitHub deployment_status and GitLab
 	// deployment events as deployments. Default true.
 	NativeDeployments *bool `yaml:"native_deployments" json:"native_deployments,omitempty"`
+	// ResolveCommits resolves the commits of successful deployments whose
+	// records do not list them through GitHub's compare API, from the
+	// previous successful deployment's SHA. Default true; false for
+	// repositories that are not on the configured GitHub.
+	ResolveCommits *bool `yaml:"resolve_commits" json:"resolve_commits,omitempty"`
+	// GitHubInstallation selects the GitHub token for batches sent to the
+	// dora endpoint (the token store's installation; with an App, its
+	// installation ID). Empty means the token stored without an
+	// installation. Native GitHub events use their own installation.
+	GitHubInstallation string `yaml:"github_installation" json:"github_installation,omitempty"`
 }
+
+// ResolvesCommits reports whether commits are resolved through the
+// compare API.
+func (s *Settings) ResolvesCommits() bool { return s.ResolveCommits == nil || *s.ResolveCommits }
 
 // TakesNative reports whether native deployment events are taken.
 func (s *Settings) TakesNative() bool { return s.NativeDeployments == nil || *s.NativeDeployments }

@@ -1,8 +1,10 @@
 // Package dora is the blueprint that keeps DORA metrics: it applies the
 // batches a dora integration accepts (deployments, workflow runs,
 // incidents; see ingress/dora) to Hookflow's tables, one workflow per
-// integration, once per batch, in order. The metrics, their definitions and
-// the commands that read and prune them are in README.md.
+// integration, once per batch, in order, and resolves the commits of
+// deployments whose records do not list them through GitHub's compare
+// API. The metrics, their definitions and the commands that read and prune
+// them are in README.md.
 package dora
 
 import (
@@ -67,6 +69,9 @@ func Integration(ctx workflow.Context, in Input) error {
 		}
 		workflow.GetLogger(ctx).Info("dora batch applied", "delivery_id", ev.DeliveryID,
 			"deployments", out.Deployments, "incidents", out.Incidents, "rejected", out.Rejected)
+		if out.Deployments > 0 && workflow.GetVersion(ctx, versionResolveCommits, workflow.DefaultVersion, 1) >= 1 && in.Settings.ResolvesCommits() {
+			resolveCommits(ctx, ev, in.Settings)
+		}
 		return false, nil
 	}
 	return entity.Run(ctx, apply, func(st workflows.EntityState) error {

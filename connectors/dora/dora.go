@@ -11,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -64,39 +65,105 @@ type Applied struct {
 // Apply writes a batch's valid records (upserts: applying it again writes
 // the same rows).
 func (c *Client) Apply(ctx context.Context, in Apply) (Applied, error) {
-	const op = "apply dora batch"
-	body, err := json.Marshal(in)
-	if err != nil {
-		return Applied{}, &apierror.Error{System: "hookflow", Op: op, Err: err}
+	var out Applied
+	err := c.call(ctx, "apply dora batch", http.MethodPost, "/admin/v1/dora/apply", in, &out)
+	return out, err
+}
+
+// Unresolved is a successful deployment whose commits are not known, with
+// the SHA of the previous successful deployment of its repository and
+// environment (empty for the first one).
+type Unresolved struct {
+	DeploymentID     string `json:"deployment_id"`
+	Repo             string `json:"repo"`
+	Environment      string `json:"environment"`
+	SHA              string `json:"sha"`
+	Source           string `json:"source,omitempty"`
+	BaseSHA          string `json:"base_sha,omitempty"`
+	BaseDeploymentID string `json:"base_deployment_id,omitempty"`
+}
+
+// Unresolved lists the deployments batch last wrote whose commits are not
+// known (GET /admin/v1/dora/unresolved?batch=).
+func (c *Client) Unresolved(ctx context.Context, batch string) ([]Unresolved, error) {
+	var out struct {
+		Deployments []Unresolved `json:"deployments"`
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.opts.BaseURL+"/admin/v1/dora/apply", bytes.NewReader(body))
+	err := c.call(ctx, "list unresolved dora deployments", http.MethodGet, "/admin/v1/dora/unresolved?batch="+url.QueryEscape(batch), nil, &out)
+	return out.Deployments, err
+}
+
+// Commit is one commit a deployment ships.
+type Commit struct {
+	SHA         string    `json:"sha"`
+	CommittedAt time.Time `json:"committed_at"`
+}
+
+// Resolution is the outcome of resolving a deployment's commits: From is
+// "compare" (Commits are the range's), "first" (no previous deployment)
+// or "unresolvable" (the provider refused the comparison).
+type Resolution struct {
+	DeploymentID string   `json:"deployment_id"`
+	SHA          string   `json:"sha"`
+	From         string   `json:"from"`
+	Commits      []Commit `json:"commits,omitempty"`
+}
+
+// Recorded counts what RecordCommits wrote, and the resolutions it left
+// alone (the deployment moved to another SHA or lists its commits).
+type Recorded struct {
+	Deployments int `json:"deployments"`
+	Commits     int `json:"commits"`
+	Skipped     int `json:"skipped"`
+}
+
+// RecordCommits writes resolutions (POST /admin/v1/dora/commits);
+// writing the same ones again writes the same rows.
+func (c *Client) RecordCommits(ctx context.Context, rs []Resolution) (Recorded, error) {
+	var out Recorded
+	err := c.call(ctx, "record dora commits", http.MethodPost, "/admin/v1/dora/commits", map[string]any{"resolutions": rs}, &out)
+	return out, err
+}
+
+// call sends in (nil: no body) and decodes a 200 answer into out.
+func (c *Client) call(ctx context.Context, op, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return &apierror.Error{System: "hookflow", Op: op, Err: err}
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.opts.BaseURL+path, body)
 	if err != nil {
-		return Applied{}, &apierror.Error{System: "hookflow", Op: op, Err: err}
+		return &apierror.Error{System: "hookflow", Op: op, Err: err}
 	}
 	req.Header.Set("Authorization", "Bearer "+c.opts.Token)
-	req.Header.Set("Content-Type", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := c.opts.HTTP.Do(req)
 	if err != nil {
-		return Applied{}, &apierror.Error{System: "hookflow", Op: op, Err: err}
+		return &apierror.Error{System: "hookflow", Op: op, Err: err}
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
-		return Applied{}, &apierror.Error{System: "hookflow", Op: op, Err: err}
+		return &apierror.Error{System: "hookflow", Op: op, Err: err}
 	}
 	if resp.StatusCode != http.StatusOK {
 		msg := strings.TrimSpace(string(raw))
 		if len(msg) > 300 {
 			msg = msg[:300]
 		}
-		return Applied{}, &apierror.Error{System: "hookflow", Op: op, Status: resp.StatusCode, Message: msg,
+		return &apierror.Error{System: "hookflow", Op: op, Status: resp.StatusCode, Message: msg,
 			RetryAfter: apierror.RetryAfter(resp.Header, time.Now())}
 	}
-	var out Applied
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return Applied{}, &apierror.Error{System: "hookflow", Op: op, Err: err}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return &apierror.Error{System: "hookflow", Op: op, Err: err}
 	}
-	return out, nil
+	return nil
 }
 
 // Notify posts a Slack-compatible message ({"text": text}) to a webhook

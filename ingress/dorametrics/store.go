@@ -62,8 +62,8 @@ type Deployment struct {
 
 // Commit is one commit a deployment ships.
 type Commit struct {
-	SHA         string
-	CommittedAt time.Time
+	SHA         string    `json:"sha"`
+	CommittedAt time.Time `json:"committed_at"`
 }
 
 // Incident is one incident in a repository's environment.
@@ -137,9 +137,19 @@ CREATE INDEX dora_incidents_repo ON dora_incidents (repo, environment);
 CREATE INDEX dora_incidents_batch ON dora_incidents (batch_id);
 `
 
+// schemaV2 records where a deployment's commits came from (the
+// Commits* constants), empty while unknown, so that the dora blueprint can
+// resolve them through the git provider's compare API. Deployments stored
+// with commits listed them in their record.
+const schemaV2 = `
+ALTER TABLE dora_deployments ADD COLUMN commits_from TEXT NOT NULL DEFAULT '';
+UPDATE dora_deployments SET commits_from = 'record' WHERE deployment_id IN (SELECT deployment_id FROM dora_commits);
+CREATE INDEX dora_deployments_unresolved ON dora_deployments (batch_id, commits_from);
+`
+
 var (
-	sqliteMigrations   = []string{fmt.Sprintf(schemaV1, "INTEGER")}
-	postgresMigrations = []string{fmt.Sprintf(schemaV1, "BIGINT")}
+	sqliteMigrations   = []string{fmt.Sprintf(schemaV1, "INTEGER"), schemaV2}
+	postgresMigrations = []string{fmt.Sprintf(schemaV1, "BIGINT"), schemaV2}
 )
 
 // Store keeps DORA records in SQLite or PostgreSQL.
@@ -208,7 +218,10 @@ func (i Incident) Check() error {
 
 // UpsertDeployments stores ds in one transaction: a deployment_id already
 // stored is updated (times, commits and URL that are unknown in the new
-// record are kept), never doubled.
+// record are kept), never doubled. Commits a record lists replace any
+// resolved before; a record without commits whose SHA differs from the
+// stored one drops the commits resolved for the old SHA (they were the
+// old range's), so that they are resolved again.
 func (s *Store) UpsertDeployments(ctx context.Context, ds []Deployment) error {
 	for _, d := range ds {
 		if err := d.Check(); err != nil {
@@ -222,17 +235,31 @@ func (s *Store) UpsertDeployments(ctx context.Context, ds []Deployment) error {
 	defer tx.Rollback()
 	now := s.now().UnixNano()
 	upsert := s.sql(`INSERT INTO dora_deployments
-		(deployment_id, repo, environment, sha, status, started_at, finished_at, url, source, batch_id, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		(deployment_id, repo, environment, sha, status, started_at, finished_at, url, source, batch_id, updated_at, commits_from)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (deployment_id) DO UPDATE SET
 			repo = excluded.repo, environment = excluded.environment, sha = excluded.sha, status = excluded.status,
 			started_at = CASE WHEN excluded.started_at = 0 THEN dora_deployments.started_at ELSE excluded.started_at END,
 			finished_at = CASE WHEN excluded.finished_at = 0 THEN dora_deployments.finished_at ELSE excluded.finished_at END,
 			url = CASE WHEN excluded.url = '' THEN dora_deployments.url ELSE excluded.url END,
-			source = excluded.source, batch_id = excluded.batch_id, updated_at = excluded.updated_at`)
+			source = excluded.source, batch_id = excluded.batch_id, updated_at = excluded.updated_at,
+			commits_from = CASE
+				WHEN excluded.commits_from <> '' THEN excluded.commits_from
+				WHEN dora_deployments.sha <> excluded.sha AND dora_deployments.commits_from <> 'record' THEN ''
+				ELSE dora_deployments.commits_from END`)
+	// Before the upsert changes the SHA: the commits resolved for the
+	// old one.
+	stale := s.sql(`DELETE FROM dora_commits WHERE deployment_id = ? AND EXISTS (SELECT 1 FROM dora_deployments d
+		WHERE d.deployment_id = ? AND d.sha <> ? AND d.commits_from NOT IN ('', 'record'))`)
 	for _, d := range ds {
+		from := ""
+		if d.Commits != nil {
+			from = CommitsListed
+		} else if _, err := tx.ExecContext(ctx, stale, d.ID, d.ID, d.SHA); err != nil {
+			return fmt.Errorf("dorametrics: commits of %s: %w", d.ID, err)
+		}
 		if _, err := tx.ExecContext(ctx, upsert, d.ID, d.Repo, d.Environment, d.SHA, d.Status,
-			nanos(d.StartedAt), nanos(d.FinishedAt), d.URL, d.Source, d.Batch, now); err != nil {
+			nanos(d.StartedAt), nanos(d.FinishedAt), d.URL, d.Source, d.Batch, now, from); err != nil {
 			return fmt.Errorf("dorametrics: upsert deployment %s: %w", d.ID, err)
 		}
 		if d.Commits == nil {

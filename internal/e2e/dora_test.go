@@ -2,14 +2,19 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/hookflow/hookflow/blueprints/blueprinttest"
 )
 
 // doraFixture is ingress/dorametrics' hand-worked fixture as the batches a
@@ -185,13 +190,64 @@ func TestDORAEndToEnd(t *testing.T) {
 	require.Contains(t, string(h.cli(t, "dora", "prune", "--batch", a.BatchID)), "removed 1 deployments")
 	require.JSONEq(t, doraExpected, report())
 
+	require.Empty(t, gh.compareRequests(), "every successful deployment of the fixture lists its commits")
+
+	// A deployment without commits: its lead time comes from GitHub's
+	// compare answer for the range from the previous success (q0, which
+	// lists its own), once even when the CI sends it again.
+	lead := []map[string]any{
+		{"deployment_id": "q0", "repo": "acme/lead", "environment": "production", "sha": "q0sha", "status": "success",
+			"started_at": "2026-11-30T11:50:00Z", "finished_at": "2026-11-30T12:00:00Z",
+			"commits": []map[string]string{{"sha": "c-lead-0", "committed_at": "2026-11-30T11:00:00Z"}}},
+		{"deployment_id": "q1", "repo": "acme/lead", "environment": "production", "sha": "q1sha", "status": "success",
+			"started_at": "2026-12-02T11:50:00Z", "finished_at": "2026-12-02T12:00:00Z"},
+	}
+	code, _, _ = postDORA(t, in.URL, ci.Key, map[string]any{"deployments": lead})
+	require.Equal(t, 200, code)
+	leadReport := func() string {
+		return string(h.cli(t, "dora", "report", "--repo", "acme/lead", "--since", "2026-12-01T00:00:00Z", "--until", "2026-12-11T00:00:00Z", "--output", "json"))
+	}
+	require.Eventually(t, func() bool { return strings.Contains(leadReport(), `"lead_time_median_seconds":10800`) },
+		60*time.Second, 500*time.Millisecond, "q1 - c-lead-1 (committed 09:00) = 3 h; last: %s", leadReport())
+	// The resend (finished later: 3.5 h now), then a failure: once the
+	// failure shows, the workflow has handled the resend before it.
+	resend := map[string]any{}
+	for k, v := range lead[1] {
+		resend[k] = v
+	}
+	resend["finished_at"] = "2026-12-02T12:30:00Z"
+	code, _, _ = postDORA(t, in.URL, ci.Key, map[string]any{"deployments": []map[string]any{resend}})
+	require.Equal(t, 200, code)
+	code, _, _ = postDORA(t, in.URL, ci.Key, map[string]any{"deployments": []map[string]any{{"deployment_id": "q2", "repo": "acme/lead",
+		"environment": "production", "sha": "q2sha", "status": "failure", "started_at": "2026-12-03T11:50:00Z", "finished_at": "2026-12-03T12:00:00Z"}}})
+	require.Equal(t, 200, code)
+	require.Eventually(t, func() bool {
+		r := leadReport()
+		return strings.Contains(r, `"deployments":2`) && strings.Contains(r, `"lead_time_median_seconds":12600`)
+	}, 60*time.Second, 500*time.Millisecond, "last: %s", leadReport())
+	require.Equal(t, []string{"/repos/acme/lead/compare/q0sha...q1sha?per_page=100"}, gh.compareRequests(), "asked once")
+	require.Equal(t, "Bearer "+githubToken, gh.auth(), "the GitHub token, from the environment")
+
+	// HOOKFLOW_RECORD_HISTORY_DORA=path writes the integration workflow's
+	// history for the blueprint's replay test
+	// (blueprints/dora/testdata/histories: batches-v0.json before commits
+	// were resolved, batches-v1.json with the comparison above).
+	if path := os.Getenv("HOOKFLOW_RECORD_HISTORY_DORA"); path != "" {
+		tc, err := client.Dial(client.Options{HostPort: h.temporal})
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		require.NoError(t, blueprinttest.WriteHistory(ctx, tc, "dora/"+in.ID, "", path))
+		cancel()
+		tc.Close()
+	}
+
 	// State survives a restart.
 	h.stop(t)
 	h = startDev(t, bin, dataDir, gh.URL)
 	require.JSONEq(t, doraExpected, report())
 	table := string(h.cli(t, "dora", "report", "--since", "2026-11-01T00:00:00Z", "--until", "2026-11-11T00:00:00Z"))
 	require.Contains(t, table, "acme/api")
-	for _, k := range []string{ci.Key, pager.Key} {
+	for _, k := range []string{ci.Key, pager.Key, githubToken} {
 		require.NotContains(t, h.logs(), k, "no key in the logs")
 	}
 }

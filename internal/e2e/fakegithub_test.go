@@ -25,6 +25,8 @@ type fakeGitHub struct {
 	failOnPost bool
 	revoked    bool
 	denied     int
+	// compares are the compare requests received ("path?query").
+	compares []string
 }
 
 func newFakeGitHub(t *testing.T) *fakeGitHub {
@@ -87,9 +89,35 @@ func newFakeGitHub(t *testing.T) *fakeGitHub {
 		w.WriteHeader(http.StatusCreated)
 		_ = json.NewEncoder(w).Encode(c)
 	})
+	// "Compare two commits" for acme/lead: one commit, c-lead-1,
+	// committed at 2026-12-02T09:00:00Z (written the day before), in the
+	// documented shape.
+	mux.HandleFunc("GET /repos/{owner}/{repo}/compare/{basehead}", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.compares = append(f.compares, r.URL.Path+"?"+r.URL.RawQuery)
+		f.lastAuth = r.Header.Get("Authorization")
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		if r.PathValue("owner")+"/"+r.PathValue("repo") != "acme/lead" {
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"message":"Not Found","documentation_url":"https://docs.github.com/rest/commits/commits#compare-two-commits","status":"404"}`))
+			return
+		}
+		_, _ = fmt.Fprintf(w, `{"url":"https://api.github.com/repos/acme/lead/compare/%[1]s","html_url":"https://github.com/acme/lead/compare/%[1]s",
+			"status":"ahead","ahead_by":1,"behind_by":0,"total_commits":1,
+			"commits":[{"sha":"c-lead-1","commit":{"author":{"name":"Mona","email":"mona@example.com","date":"2026-12-01T09:00:00Z"},
+				"committer":{"name":"Mona","email":"mona@example.com","date":"2026-12-02T09:00:00Z"},"message":"ship it","comment_count":0},
+				"author":{"login":"mona","id":1},"parents":[]}],"files":[]}`, r.PathValue("basehead"))
+	})
 	f.Server = httptest.NewServer(mux)
 	t.Cleanup(f.Close)
 	return f
+}
+
+func (f *fakeGitHub) compareRequests() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.compares...)
 }
 
 func (f *fakeGitHub) failNextPostAfterStoring() { f.mu.Lock(); f.failOnPost = true; f.mu.Unlock() }
