@@ -1,11 +1,6 @@
 package devinfo_test
 
 import (
-	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -17,7 +12,6 @@ import (
 	"github.com/hookflow/hookflow/blueprints"
 	"github.com/hookflow/hookflow/blueprints/blueprinttest"
 	"github.com/hookflow/hookflow/blueprints/devinfo"
-	"github.com/hookflow/hookflow/ingress/hook"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -25,65 +19,13 @@ import (
 // client's secret, it must never appear in a history or an outcome.
 const jiraCred = "Bearer-PAT-devinfo-s3cr3t"
 
-// edit is one change to a recorded payload: a dotted path and its value.
-type edit map[string]any
+// edit is a set of changes to a recorded payload (blueprinttest.Edits).
+type edit = blueprinttest.Edits
 
-// delivery is a recorded delivery of source, re-signed after edits, with
-// its own delivery ID; header sets headers (X-Event-Key).
+// delivery is blueprinttest.Edited: a recorded delivery of source,
+// re-signed after edits, with its own delivery ID.
 func delivery(source, file, id string, header map[string]string, e edit) blueprinttest.Delivery {
-	d := blueprinttest.Delivery{File: "testdata/" + file, Source: source, Secret: blueprinttest.Secrets[source]}
-	if strings.HasPrefix(file, "dc.") {
-		d.Options = map[string]string{"host": "bitbucket.example.com"}
-	}
-	d.Mutate = func(r *hook.Request) {
-		var m map[string]any
-		dec := json.NewDecoder(bytes.NewReader(r.Body))
-		dec.UseNumber()
-		if err := dec.Decode(&m); err != nil {
-			panic(err)
-		}
-		for path, v := range e {
-			set(m, path, v)
-		}
-		b, err := json.Marshal(m)
-		if err != nil {
-			panic(err)
-		}
-		r.Body = b
-		for k, v := range header {
-			r.Header.Set(k, v)
-		}
-		switch source {
-		case "github":
-			r.Header.Set("X-GitHub-Delivery", id)
-			blueprinttest.SignGitHub(r, d.Secret)
-		case "gitlab":
-			r.Header.Set("Idempotency-Key", id)
-		case "bitbucket":
-			r.Header.Set("X-Request-UUID", id)
-			if strings.HasPrefix(file, "dc.") {
-				r.Header.Del("X-Request-UUID")
-				r.Header.Set("X-Request-Id", id)
-			}
-			mac := hmac.New(sha256.New, []byte(d.Secret))
-			mac.Write(b)
-			r.Header.Set("X-Hub-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-		}
-	}
-	return d
-}
-
-func set(m map[string]any, path string, v any) {
-	segs := strings.Split(path, ".")
-	for _, s := range segs[:len(segs)-1] {
-		next, ok := m[s].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			m[s] = next
-		}
-		m = next
-	}
-	m[segs[len(segs)-1]] = v
+	return blueprinttest.Edited(source, file, id, header, blueprinttest.Edits(e))
 }
 
 func at(minute int) time.Time { return time.Date(2026, 12, 1, 10, minute, 0, 0, time.UTC) }
