@@ -161,7 +161,27 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// The other pages, and the record of it all.
 	do("blueprints", chromedp.Navigate(base+"/blueprints"), chromedp.WaitVisible(chromedp.ID("bp-prcomment")), shot("blueprints"))
-	do("dora", chromedp.Navigate(base+"/dora"), chromedp.WaitVisible(`//caption[starts-with(text(), "Per week")]`), shot("dora"))
+	// DORA records from a CI's batch, so that the trends page has data:
+	// three deployments this week (one failed), each with its commit.
+	var dora struct{ ID, URL string }
+	require.NoError(t, json.Unmarshal(h.cli(t, "integrations", "create", "--source", "dora", "--name", "ci", "--output", "json"), &dora))
+	var ciKey struct{ Key string }
+	require.NoError(t, json.Unmarshal(h.cli(t, "keys", "create", "--integration", dora.ID, "--name", "ci-batch", "--scope", "deployments", "--output", "json"), &ciKey))
+	var deps []map[string]any
+	for i, st := range []string{"success", "success", "failure"} {
+		at := time.Now().UTC().Add(-time.Duration(i+1) * time.Hour).Truncate(time.Second)
+		deps = append(deps, map[string]any{"deployment_id": fmt.Sprintf("console-%d", i), "repo": "acme/payments", "environment": "production",
+			"sha": fmt.Sprintf("%040d", i+1), "status": st, "started_at": at.Add(-5 * time.Minute).Format(time.RFC3339), "finished_at": at.Format(time.RFC3339),
+			"commits": []map[string]any{{"sha": fmt.Sprintf("c%039d", i+1), "committed_at": at.Add(-3 * time.Hour).Format(time.RFC3339)}}})
+	}
+	code, accepted, _ := postDORA(t, dora.URL, ciKey.Key, map[string]any{"deployments": deps})
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, 3, accepted.Accepted, "%+v", accepted)
+	require.Eventually(t, func() bool {
+		return strings.Contains(string(h.cli(t, "dora", "report", "--since", "7d", "--output", "json")), `"deployments":3`)
+	}, time.Minute, 500*time.Millisecond, "the batch is applied")
+	do("dora", chromedp.Navigate(base+"/dora"), chromedp.WaitVisible(`//td[text()="acme/payments"]`), shot("dora"))
+	require.Contains(t, text("main"), "33%", "one of three deployments failed")
 	do("audit", chromedp.Navigate(base+"/audit"), chromedp.WaitVisible(chromedp.CSS("table")), shot("audit"))
 	audit := text("table")
 	for _, action := range []string{"console.login", "integration.create", "delivery.replay", "pause.workflow", "resume.workflow", "key.create", "key.revoke"} {
@@ -172,8 +192,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	var log []journal.AuditRecord
 	require.NoError(t, json.Unmarshal(h.cli(t, "admin", "log", "--since", "1h", "--output", "json"), &log))
-	require.NotEmpty(t, log)
-	require.Equal(t, "console", log[0].Via)
+	vias := map[string]bool{}
+	for _, r := range log {
+		vias[r.Via] = true
+	}
+	require.True(t, vias["console"] && vias["cli"], "the console's actions and the CLI's (the DORA integration and key): %+v", log)
 	require.Contains(t, string(h.cli(t, "admin", "log")), "integration.create")
 
 	do("sign out", chromedp.Click(`//button[text()="Sign out"]`), chromedp.WaitVisible(chromedp.ID("token")),
