@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 
@@ -15,9 +16,9 @@ func newIntegrationsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "integrations",
 		Aliases: []string{"integration"},
-		Short:   "Create, list and rotate integrations (one per sender configuration)",
+		Short:   "Create, list, rotate and delete integrations (one per sender configuration)",
 	}
-	cmd.AddCommand(newIntegrationsCreateCmd(g), newIntegrationsListCmd(g), newIntegrationsRotateCmd(g))
+	cmd.AddCommand(newIntegrationsCreateCmd(g), newIntegrationsListCmd(g), newIntegrationsRotateCmd(g), newIntegrationsDeleteCmd(g))
 	return cmd
 }
 
@@ -137,4 +138,31 @@ command line, for development only.`,
 	cmd.Flags().StringVar(&req.Overlap, "overlap", "24h", "how long the old secret keeps verifying (0 ends it at once)")
 	secret.addFlags(cmd.Flags(), "the new webhook secret (default: a random one)")
 	return cmd
+}
+
+func newIntegrationsDeleteCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete ID",
+		Short: "Delete an integration: its URL and secrets stop working at once",
+		Long: `Delete an integration. Its URL stops accepting deliveries (answered 404, as an unknown
+URL) and its secrets are gone; deliveries it already accepted stay in the journal and are
+still forwarded. Other ingress replicas stop within their cache TTL. The deletion is
+recorded in the admin audit log.`,
+		Example: `  hookflow integrations delete int_abc`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.checkOutput(); err != nil {
+				return err
+			}
+			out, err := adminCall[map[string]string](cmd, g, http.MethodDelete, "/integrations/"+url.PathEscape(args[0]), nil)
+			if err != nil {
+				return err
+			}
+			if g.output == "json" {
+				return printJSON(cmd, out)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
+			return nil
+		},
+	}
 }
