@@ -13,8 +13,8 @@ import (
 	"github.com/hookflow/hookflow/activities/activitytest"
 	"github.com/hookflow/hookflow/activities/classify"
 	bsconn "github.com/hookflow/hookflow/connectors/backstage"
-	"github.com/hookflow/hookflow/connectors/backstage/backstagetest"
 	"github.com/hookflow/hookflow/connectors/tokens"
+	"github.com/hookflow/hookflow/internal/backstagetest"
 )
 
 const secret = "bk-s3cr3t-5d1e"

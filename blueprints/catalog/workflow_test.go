@@ -12,8 +12,8 @@ import (
 
 	"github.com/hookflow/hookflow/blueprints/blueprinttest"
 	"github.com/hookflow/hookflow/blueprints/catalog"
-	"github.com/hookflow/hookflow/connectors/backstage/backstagetest"
 	"github.com/hookflow/hookflow/ingress/hook"
+	"github.com/hookflow/hookflow/internal/backstagetest"
 	"github.com/hookflow/hookflow/workflows"
 )
 

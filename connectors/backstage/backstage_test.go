@@ -11,7 +11,7 @@ import (
 
 	"github.com/hookflow/hookflow/connectors/apierror"
 	"github.com/hookflow/hookflow/connectors/backstage"
-	"github.com/hookflow/hookflow/connectors/backstage/backstagetest"
+	"github.com/hookflow/hookflow/internal/backstagetest"
 )
 
 const token = "bk-st4tic-7f3a9c"

@@ -20,7 +20,7 @@ import (
 
 	"github.com/hookflow/hookflow/blueprints/blueprinttest"
 	"github.com/hookflow/hookflow/blueprints/catalog"
-	"github.com/hookflow/hookflow/connectors/backstage/backstagetest"
+	"github.com/hookflow/hookflow/internal/backstagetest"
 )
 
 // TestCatalogEndToEnd runs the catalog blueprint under hookflow dev against
