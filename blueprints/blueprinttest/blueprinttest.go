@@ -189,6 +189,26 @@ type Env struct {
 	n     int
 }
 
+// DeliverAll parses and routes deliveries that must all reach one
+// workflow (one entity's events), each to exactly one route, and returns
+// the events in order with that route.
+func DeliverAll(t testing.TB, bp blueprints.Blueprint, settings blueprints.Settings, ds ...Delivery) ([]workflows.Event, workflows.Route) {
+	t.Helper()
+	var evs []workflows.Event
+	var route workflows.Route
+	for _, d := range ds {
+		ev := Event(t, d)
+		routes := Routes(bp, settings, ev)
+		require.Len(t, routes, 1, d.File)
+		if route.Subscription != nil {
+			require.Equal(t, route.WorkflowID, routes[0].WorkflowID, "events of one workflow")
+		}
+		route = routes[0]
+		evs = append(evs, ev)
+	}
+	return evs, route
+}
+
 // NewEnv returns a test environment with bp's workflows registered. Register
 // the activities the blueprint calls (the real ones over a Fake, or
 // OnActivity mocks) before Run.

@@ -115,22 +115,10 @@ func dcPR(id, event, state string, minute int) blueprinttest.Delivery {
 		"pullRequest.title": "PROJ-1 a new file added", "pullRequest.state": state, "pullRequest.updatedDate": at(minute).UnixMilli()})
 }
 
-// routed parses and routes deliveries that all reach one workflow.
+// routed is blueprinttest.DeliverAll over devinfo.Blueprint.
 func routed(t *testing.T, settings blueprints.Settings, ds ...blueprinttest.Delivery) ([]workflows.Event, workflows.Route) {
 	t.Helper()
-	var evs []workflows.Event
-	var route workflows.Route
-	for _, d := range ds {
-		ev := blueprinttest.Event(t, d)
-		routes := blueprinttest.Routes(devinfo.Blueprint, settings, ev)
-		require.Len(t, routes, 1, d.File)
-		if route.Subscription != nil {
-			require.Equal(t, route.WorkflowID, routes[0].WorkflowID, "one repository")
-		}
-		route = routes[0]
-		evs = append(evs, ev)
-	}
-	return evs, route
+	return blueprinttest.DeliverAll(t, devinfo.Blueprint, settings, ds...)
 }
 
 // fakeJira is a Jira holding PROJ-1..PROJ-3.

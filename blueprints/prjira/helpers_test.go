@@ -144,22 +144,10 @@ func scenarios() []scenario {
 	return []scenario{githubScenario(), gitlabScenario(), bitbucketCloudScenario(), bitbucketDCScenario()}
 }
 
-// routed parses and routes a scenario's deliveries.
+// routed is blueprinttest.DeliverAll over prjira.Blueprint.
 func routed(t *testing.T, settings blueprints.Settings, ds []blueprinttest.Delivery) ([]workflows.Event, workflows.Route) {
 	t.Helper()
-	var evs []workflows.Event
-	var route workflows.Route
-	for _, d := range ds {
-		ev := blueprinttest.Event(t, d)
-		routes := blueprinttest.Routes(prjira.Blueprint, settings, ev)
-		require.Len(t, routes, 1, d.File)
-		if route.Subscription != nil {
-			require.Equal(t, route.WorkflowID, routes[0].WorkflowID, "one pull request")
-		}
-		route = routes[0]
-		evs = append(evs, ev)
-	}
-	return evs, route
+	return blueprinttest.DeliverAll(t, prjira.Blueprint, settings, ds...)
 }
 
 // fakeJira is a Jira holding PROJ-1..PROJ-3 in To Do.
