@@ -84,10 +84,13 @@ type SQLite struct {
 	db    *sql.DB
 	group *committer
 	now   func() time.Time
-	// inserts and routeInserts are the group commit's multi-row
+	// inserts, seqInserts and routeInserts are the group commit's
 	// statements by row count, prepared once (parsing was a fifth of the
-	// writer's CPU); only the writer goroutine touches them until Close.
-	inserts, routeInserts map[int]*sql.Stmt
+	// writer's CPU): the one-row insert (inserts[1]), the multi-row ones
+	// and the routes'; only the writer goroutine touches them until Close.
+	inserts, seqInserts, routeInserts map[int]*sql.Stmt
+	// nextSeq is nextSeqSQL, prepared.
+	nextSeq *sql.Stmt
 }
 
 var _ Journal = (*SQLite)(nil)
@@ -98,7 +101,11 @@ func OpenSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
 	if err := sqlite.Migrate(ctx, db, "journal", sqliteMigrations); err != nil {
 		return nil, err
 	}
-	j := &SQLite{db: db, now: time.Now, inserts: map[int]*sql.Stmt{}, routeInserts: map[int]*sql.Stmt{}}
+	j := &SQLite{db: db, now: time.Now, inserts: map[int]*sql.Stmt{}, seqInserts: map[int]*sql.Stmt{}, routeInserts: map[int]*sql.Stmt{}}
+	var err error
+	if j.nextSeq, err = db.PrepareContext(ctx, nextSeqSQL); err != nil {
+		return nil, fmt.Errorf("journal: prepare: %w", err)
+	}
 	j.routeStore = routeStore{db: db, now: j.clock, d: dialect{ts: func(t time.Time) any { return t.UnixNano() }}}
 	j.group = newCommitter(func(batch []*appendReq) {
 		err := j.commit(batch)
@@ -211,7 +218,6 @@ func (j *SQLite) stmtFor(cache map[int]*sql.Stmt, head, tail string, cols, n int
 const (
 	insertHead = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
 		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size, trace_parent) VALUES `
-	insertTail = ` ON CONFLICT (integration_id, dedup_key) DO NOTHING RETURNING seq`
 	// insertCols is the number of columns insertHead names.
 	insertCols = 17
 )
@@ -219,27 +225,47 @@ const (
 // insertChunk inserts chunk's entries in one statement and sets each
 // request's result; a redelivery (its dedup key already journaled, or
 // earlier in the chunk) is recorded as a Duplicate row after.
+//
+// The statement is an INSERT OR IGNORE that gives each row its sequence
+// number: the writer holds the write lock from BEGIN IMMEDIATE, so the
+// next numbers are known, and a row the dedup index turns away shows as a
+// shortfall in the rows affected. ON CONFLICT DO NOTHING RETURNING seq,
+// its first form, made SQLite keep a statement journal of every page the
+// statement touched (a multi-row insert that may abort half-way needs one)
+// and gather the returned rows in an ephemeral table: a third of the
+// writer's CPU, most of it modernc.org/libc mapping and unmapping memory.
 func (j *SQLite) insertChunk(ctx context.Context, tx *sql.Tx, chunk []*appendReq, now time.Time) error {
 	if len(chunk) == 1 {
 		return j.insertOne(ctx, tx, chunk[0], now)
 	}
-	st, err := j.stmtFor(j.inserts, insertHead, insertTail, insertCols, len(chunk))
+	var next int64
+	if err := tx.StmtContext(ctx, j.nextSeq).QueryRowContext(ctx).Scan(&next); err != nil {
+		return fmt.Errorf("journal: next sequence number: %w", err)
+	}
+	candidates := firstOfEachDelivery(chunk)
+	st, err := j.stmtFor(j.seqInserts, seqInsertHead, "", insertCols+1, len(candidates))
 	if err != nil {
 		return err
 	}
-	args := make([]any, 0, insertCols*len(chunk))
-	for _, r := range chunk {
-		args = appendInsertArgs(args, r, now)
-	}
+	args := make([]any, 0, (insertCols+1)*len(candidates))
 	for _, r := range chunk {
 		r.res = AppendResult{}
 	}
-	seqs, err := queryInts(ctx, tx.StmtContext(ctx, st), "", args...)
+	for i, r := range candidates {
+		r.res.Seq = next + int64(i)
+		args = append(args, r.res.Seq)
+		args = appendInsertArgs(args, r, now)
+	}
+	res, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	if err != nil {
 		return fmt.Errorf("journal: insert: %w", err)
 	}
-	if err := assignSeqs(ctx, tx, nil, chunk, seqs); err != nil {
-		return err
+	if n, _ := res.RowsAffected(); n != int64(len(candidates)) {
+		// Some were redeliveries of journaled entries: those keep the
+		// sequence number of the row their dedup key found.
+		if err := j.dropIgnored(ctx, tx, candidates, n); err != nil {
+			return err
+		}
 	}
 	for _, r := range chunk {
 		if r.res.Seq == 0 {
@@ -250,6 +276,62 @@ func (j *SQLite) insertChunk(ctx context.Context, tx *sql.Tx, chunk []*appendReq
 	}
 	return nil
 }
+
+// firstOfEachDelivery is chunk without the repeats of a dedup key earlier
+// in the chunk: the entries that insert unless already journaled.
+func firstOfEachDelivery(chunk []*appendReq) []*appendReq {
+	out := make([]*appendReq, 0, len(chunk))
+	seen := make(map[[2]string]bool, len(chunk))
+	for _, r := range chunk {
+		if d, ok := dedupKey(r.entry).(string); ok {
+			k := [2]string{r.entry.Event.Integration, d}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// dropIgnored clears the results of the candidates an INSERT OR IGNORE
+// turned away (inserted rows of them went in): those whose dedup key
+// belongs to a row with another sequence number than the one given.
+func (j *SQLite) dropIgnored(ctx context.Context, tx *sql.Tx, candidates []*appendReq, inserted int64) error {
+	kept := int64(0)
+	for _, r := range candidates {
+		d, ok := dedupKey(r.entry).(string)
+		if !ok {
+			kept++
+			continue
+		}
+		var seq int64
+		if err := tx.QueryRowContext(ctx, `SELECT seq FROM deliveries WHERE integration_id = ? AND dedup_key = ?`,
+			r.entry.Event.Integration, d).Scan(&seq); err != nil {
+			return fmt.Errorf("journal: find entry: %w", err)
+		}
+		if seq != r.res.Seq {
+			r.res = AppendResult{}
+			continue
+		}
+		kept++
+	}
+	if kept != inserted {
+		return fmt.Errorf("journal: insert wrote %d rows for %d new entries", inserted, kept)
+	}
+	return nil
+}
+
+// seqInsertHead is insertHead with the sequence number given.
+const seqInsertHead = `INSERT OR IGNORE INTO deliveries (seq, integration_id, delivery_id, dedup_key, source, event, action, status, reason,
+		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size, trace_parent) VALUES `
+
+// nextSeqSQL is the sequence number AUTOINCREMENT would give the next
+// row: past the largest ever used, which sqlite_sequence keeps when the
+// newest rows are pruned.
+const nextSeqSQL = `SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'deliveries'), 0),
+		coalesce((SELECT max(seq) FROM deliveries), 0)) + 1`
 
 // multiRowSQL is head, n rows of cols ? placeholders, then tail.
 func multiRowSQL(head, tail string, cols, n int) string {
@@ -396,11 +478,16 @@ func insertedOf(ctx context.Context, tx *sql.Tx, rebind func(string) string, can
 const (
 	routeHead = `INSERT INTO routes (seq, ord, workflow_id, blueprint, workflow, part, status, reason, attempts, updated_at) VALUES `
 	routeTail = ` ON CONFLICT (seq, workflow_id) DO NOTHING`
+	// sqliteRouteHead is the SQLite journal's: an INSERT OR IGNORE rather
+	// than ON CONFLICT DO NOTHING for the reason insertChunk gives (no
+	// statement journal). The one conflict a route can meet is a repeat of
+	// its (entry, workflow).
+	sqliteRouteHead = `INSERT OR IGNORE INTO routes (seq, ord, workflow_id, blueprint, workflow, part, status, reason, attempts, updated_at) VALUES `
 )
 
 // insertRouteChunk inserts routes in one statement.
 func (j *SQLite) insertRouteChunk(ctx context.Context, tx *sql.Tx, routes []routeRow, now time.Time) error {
-	st, err := j.stmtFor(j.routeInserts, routeHead, routeTail, 10, len(routes))
+	st, err := j.stmtFor(j.routeInserts, sqliteRouteHead, "", 10, len(routes))
 	if err != nil {
 		return err
 	}
@@ -521,8 +608,8 @@ func (j *SQLite) Backlog(ctx context.Context) (int, error) {
 // Close implements Journal. It waits for queued appends to commit.
 func (j *SQLite) Close() error {
 	j.group.close()
-	var errs []error
-	for _, m := range []map[int]*sql.Stmt{j.inserts, j.routeInserts} {
+	errs := []error{j.nextSeq.Close()}
+	for _, m := range []map[int]*sql.Stmt{j.inserts, j.seqInserts, j.routeInserts} {
 		for _, st := range m {
 			errs = append(errs, st.Close())
 		}

@@ -26,3 +26,4 @@ func TestSQLiteConformance(t *testing.T) {
 		}
 	})
 }
+

@@ -1,0 +1,60 @@
+package journal
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookflow/hookflow/ingress/sqlite"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// TestSQLiteGroupNumbersNeverReused: a multi-row group numbers its rows
+// itself (insertChunk); a number once given is never given again, even
+// after the newest entries are pruned, as AUTOINCREMENT promises. Groups
+// are committed directly so that each is one multi-row statement.
+func TestSQLiteGroupNumbersNeverReused(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "journal.db"))
+	require.NoError(t, err)
+	j, err := OpenSQLite(ctx, db)
+	require.NoError(t, err)
+	t.Cleanup(func() { j.Close(); db.Close() })
+	group := func(prefix string, ids ...string) []int64 {
+		var batch []*appendReq
+		for _, id := range ids {
+			// Ignored entries: accepted ones are not prunable.
+			batch = append(batch, &appendReq{entry: Entry{Status: Ignored, Reason: "test", Event: workflows.Event{
+				DeliveryID: prefix + id, Integration: "int_s", Source: "github", Type: "push"}}})
+		}
+		require.NoError(t, j.commit(batch))
+		var seqs []int64
+		for _, r := range batch {
+			seqs = append(seqs, r.res.Seq)
+		}
+		return seqs
+	}
+	first := group("a", "1", "2", "3", "4")
+	require.Equal(t, []int64{first[0], first[0] + 1, first[0] + 2, first[0] + 3}, first, "in order, one number each")
+	n, err := j.Prune(ctx, PruneFilter{Seqs: first}, false)
+	require.NoError(t, err)
+	require.Equal(t, len(first), n)
+	second := group("b", "1", "2", "3", "4")
+	require.Greater(t, second[0], first[3], "the numbers of pruned entries are not given again")
+
+	// A redelivery within the group and one of a journaled entry: both
+	// recorded as duplicates after the new rows, naming their originals.
+	third := group("b", "1", "5", "5")
+	require.Greater(t, third[1], second[3], "the new delivery takes a new number (the one given to a turned-away row is skipped)")
+	require.Greater(t, third[0], third[1], "duplicates are recorded after the new rows")
+	for i, orig := range []int64{second[0], third[1]} {
+		dup := []int64{third[0], third[2]}[i]
+		e, err := j.Get(ctx, dup)
+		require.NoError(t, err)
+		require.Equal(t, Duplicate, e.Status, fmt.Sprint("entry ", dup))
+		require.Contains(t, e.Reason, fmt.Sprint(orig))
+	}
+}
