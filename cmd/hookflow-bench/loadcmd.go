@@ -12,7 +12,7 @@ import (
 // loadCmd is the `load` subcommand: the benchmark's load generator against
 // any ingress URL, for profiling a running binary (docs/benchmarks.md):
 //
-//	hookflow-bench load --url URL --secret S [--rate 1000 | --concurrency 64] [--duration 20s]
+//	hookflow-bench load --url URL --secret S [--rate 1000 | --concurrency 64] [--duration 20s] [--size 8192]
 func loadCmd(args []string) error {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	url := fs.String("url", "", "webhook URL of a GitHub integration")
@@ -20,16 +20,18 @@ func loadCmd(args []string) error {
 	rate := fs.Int("rate", 0, "requests per second, open loop (0: closed loop at --concurrency)")
 	conc := fs.Int("concurrency", 64, "closed loop: concurrent requests")
 	d := fs.Duration("duration", 20*time.Second, "how long")
+	size := fs.Int("size", bodySize, "body size in bytes (the probot phase uses 22528)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *url == "" || *secret == "" {
 		return fmt.Errorf("--url and --secret are required")
 	}
-	dl, err := signed("bench", "load", 1, []byte(*secret))
+	body, err := prBodyOfSize("bench", "load", 1, *size)
 	if err != nil {
 		return err
 	}
+	dl := &delivery{body: body, sig: sign(body, []byte(*secret))}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	p := newPoster(*url, fmt.Sprintf("load-%d-", time.Now().UnixNano()))
