@@ -26,8 +26,6 @@ import (
 	"strconv"
 	"strings"
 
-	gh "github.com/google/go-github/v62/github"
-
 	"github.com/hookflow/hookflow/ingress/hook"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -39,15 +37,30 @@ const Name = "github"
 // X-Hub-Signature (HMAC-SHA1) header verify a delivery.
 const OptionAllowSHA1 = "allow_sha1"
 
+// The headers read, in net/http's canonical form (GitHub documents them
+// as X-GitHub-…): Header.Get canonicalizes its key, and a key that is not
+// canonical already costs an allocation per lookup.
 const (
 	headerSig256    = "X-Hub-Signature-256"
 	headerSig1      = "X-Hub-Signature"
-	headerGHESHost  = "X-GitHub-Enterprise-Host"
-	headerGHESVer   = "X-GitHub-Enterprise-Version"
-	headerHookID    = "X-GitHub-Hook-ID"
-	headerTargetTyp = "X-GitHub-Hook-Installation-Target-Type"
-	headerTargetID  = "X-GitHub-Hook-Installation-Target-ID"
+	headerDelivery  = "X-Github-Delivery"
+	headerEvent     = "X-Github-Event"
+	headerGHESHost  = "X-Github-Enterprise-Host"
+	headerGHESVer   = "X-Github-Enterprise-Version"
+	headerHookID    = "X-Github-Hook-Id"
+	headerTargetTyp = "X-Github-Hook-Installation-Target-Type"
+	headerTargetID  = "X-Github-Hook-Installation-Target-Id"
 )
+
+// metaHeaders are the headers an event keeps in Meta, by their names
+// there (the header, lower-cased).
+var metaHeaders = []struct{ header, name string }{
+	{headerGHESHost, "x-github-enterprise-host"},
+	{headerGHESVer, "x-github-enterprise-version"},
+	{headerHookID, "x-github-hook-id"},
+	{headerTargetTyp, "x-github-hook-installation-target-type"},
+	{headerTargetID, "x-github-hook-installation-target-id"},
+}
 
 // Source is the GitHub hook.Source.
 type Source struct{}
@@ -168,7 +181,7 @@ type release struct {
 
 // Label implements hook.Source.
 func (Source) Label(h http.Header, _ map[string]string) hook.Label {
-	return hook.Label{DeliveryID: hook.HeaderValue(h, gh.DeliveryIDHeader), Event: hook.HeaderValue(h, gh.EventTypeHeader)}
+	return hook.Label{DeliveryID: hook.HeaderValue(h, headerDelivery), Event: hook.HeaderValue(h, headerEvent)}
 }
 
 // Ping implements hook.Source: GitHub's ping event, sent when a hook is
@@ -452,14 +465,14 @@ func keys(p *payload, host string) map[string]string {
 }
 
 func meta(req *hook.Request) map[string]string {
-	m := map[string]string{}
-	for _, h := range []string{headerGHESHost, headerGHESVer, headerHookID, headerTargetTyp, headerTargetID} {
-		if v := hook.HeaderValue(req.Header, h); v != "" {
-			m[strings.ToLower(h)] = v
+	var m map[string]string
+	for _, h := range metaHeaders {
+		if v := hook.HeaderValue(req.Header, h.header); v != "" {
+			if m == nil {
+				m = make(map[string]string, len(metaHeaders))
+			}
+			m[h.name] = v
 		}
-	}
-	if len(m) == 0 {
-		return nil
 	}
 	return m
 }

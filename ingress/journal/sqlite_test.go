@@ -26,4 +26,3 @@ func TestSQLiteConformance(t *testing.T) {
 		}
 	})
 }
-
