@@ -1,6 +1,7 @@
 package hook
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -424,6 +425,9 @@ var strPlain = func() (t [256]bool) {
 func (s *scanner) str() bool {
 	s.i++ // opening quote
 	for {
+		for s.i+8 <= len(s.b) && !wordSpecial(binary.LittleEndian.Uint64(s.b[s.i:])) {
+			s.i += 8
+		}
 		for s.i < len(s.b) && strPlain[s.b[s.i]] {
 			s.i++
 		}
@@ -459,6 +463,17 @@ func (s *scanner) str() bool {
 			return false
 		}
 	}
+}
+
+// wordSpecial reports whether one of the 8 bytes in x (a little-endian
+// word) may end a string's plain run: a quote, a backslash or a control
+// character. It may say yes for a plain byte that follows one of those
+// (borrows), never no for one of them; str then goes byte by byte.
+func wordSpecial(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) uint64 { return (v - ones) &^ v & highs }
+	control := (x - 0x20*ones) &^ x & highs
+	return control|zero(x^'"'*ones)|zero(x^'\\'*ones) != 0
 }
 
 func isHex(c byte) bool {
