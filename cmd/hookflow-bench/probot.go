@@ -123,7 +123,9 @@ func (b *bench) probot(ctx context.Context) error {
 		"answered %s; Probot %s.", b.opts.concurrency, b.opts.ackDuration, octokitWebhooks, nodeVersion(), b.opts.nodeCache,
 		hs.statusSummary(), ps.statusSummary())
 	g := goal{name: "ingress_vs_probot", ratio: true, got: hs.rps() / ps.rps(), target: 1, atLeast: true,
-		why: "every Hookflow answer waits for its group's fsync'd commit in the single SQLite writer, which Probot does not do; see the ack goal"}
+		why: "every Hookflow answer waits for its group's fsync'd commit in the single SQLite writer, which Probot does not do " +
+			"(Probot stores nothing); at 22 KB that writer is busier still (about three 4 KiB WAL pages per delivery after S2). " +
+			"See the ack goal for what was done and what was tried"}
 	if hs.errors > 0 {
 		g.got, g.why = 0, fmt.Sprintf("Hookflow answered with %d errors (%s)", hs.errors, hs.statusSummary())
 	}
