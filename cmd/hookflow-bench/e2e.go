@@ -182,12 +182,14 @@ func (b *bench) e2eRun(ctx context.Context, system string, n, k int) (e2eResult,
 
 	repo := fmt.Sprintf("%s-k%d", system, k)
 	deliveries := make([]*delivery, k)
-	ids := make([]string, k)
 	for e := range k {
 		if deliveries[e], err = signed("bench", repo, e+1, secret); err != nil {
 			return e2eResult{}, err
 		}
-		ids[e] = "github/bench/" + repo + "/pr/" + strconv.Itoa(e+1)
+	}
+	ids, err := routedIDs(ctx, deliveries)
+	if err != nil {
+		return e2eResult{}, err
 	}
 	// A moment of quiet after startup, so both systems start alike.
 	time.Sleep(2 * time.Second)
@@ -286,17 +288,12 @@ func (b *bench) driveHookflow(ctx context.Context, d *dev, deliveries []*deliver
 // driveRaw calls SignalWithStart once per event, e2e-concurrency at a
 // time, retrying a failed call (counted in retries).
 func (b *bench) driveRaw(ctx context.Context, c client.Client, deliveries []*delivery, repo string, n int, retries *int64) error {
-	src := ghsrc.Source{}
 	events := make([]workflows.Event, len(deliveries))
 	for e, dl := range deliveries {
-		h := http.Header{}
-		h.Set("X-GitHub-Event", "pull_request")
-		h.Set("X-GitHub-Delivery", "template")
-		ev, err := src.Parse(&hook.Request{Context: ctx, Header: h, Body: dl.body, ContentType: "application/json"})
+		ev, err := parseDelivery(ctx, dl)
 		if err != nil {
 			return err
 		}
-		ev.Integration = "int_raw"
 		events[e] = ev
 	}
 	next := atomic.Int64{}
@@ -342,6 +339,35 @@ func (b *bench) driveRaw(ctx context.Context, c client.Client, deliveries []*del
 
 func workflowID(ev workflows.Event) string { return prcomment.WorkflowID(ev) }
 
+// routedIDs are the workflows the ingress routes deliveries to, in order.
+// (They were written out here once, and went stale when IDs were
+// namespaced by blueprint and host: every run then waited for workflows
+// that did not exist until its drain timeout.)
+func routedIDs(ctx context.Context, deliveries []*delivery) ([]string, error) {
+	ids := make([]string, len(deliveries))
+	for e, dl := range deliveries {
+		ev, err := parseDelivery(ctx, dl)
+		if err != nil {
+			return nil, err
+		}
+		if ids[e] = workflowID(ev); ids[e] == "" {
+			return nil, fmt.Errorf("delivery %d routes to no %s workflow", e+1, prcomment.WorkflowName)
+		}
+	}
+	return ids, nil
+}
+
+// parseDelivery is the Event the ingress builds from dl (the GitHub
+// source's Parse over its body), of integration int_raw.
+func parseDelivery(ctx context.Context, dl *delivery) (workflows.Event, error) {
+	h := http.Header{}
+	h.Set("X-GitHub-Event", "pull_request")
+	h.Set("X-GitHub-Delivery", "template")
+	ev, err := ghsrc.Source{}.Parse(&hook.Request{Context: ctx, Header: h, Body: dl.body, ContentType: "application/json"})
+	ev.Integration = "int_raw"
+	return ev, err
+}
+
 // waitApplied waits until no workflow in ids has a pending workflow task:
 // every signal it received has been processed by the worker. A workflow
 // that got all its signals and has no pending task stays applied, so each
@@ -361,11 +387,16 @@ func waitApplied(ctx context.Context, c client.Client, ids []string) error {
 				}
 				for {
 					resp, err := c.DescribeWorkflowExecution(ctx, ids[i], "")
-					var nf *serviceerror.NotFound
 					if err == nil && resp.PendingWorkflowTask == nil {
 						break
 					}
-					if err != nil && !errors.As(err, &nf) {
+					var nf *serviceerror.NotFound
+					if errors.As(err, &nf) {
+						// Every workflow was signalled before this wait.
+						once.Do(func() { firstErr = fmt.Errorf("workflow %s does not exist, though every event was signalled", ids[i]) })
+						return
+					}
+					if err != nil {
 						once.Do(func() { firstErr = fmt.Errorf("describe %s: %w", ids[i], err) })
 						return
 					}
