@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -411,4 +412,86 @@ func (j *Postgres) query(ctx context.Context, withPayload bool, q string, args .
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// queryInts runs a query whose rows are one integer each and returns them
+// ascending.
+func queryInts(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// assignSeqs sets the results of a chunk's inserted entries from the
+// sequence numbers a multi-row insert returned (seqs, ascending); the
+// others (redeliveries) keep a zero result. Both databases insert the rows
+// in VALUES order, so the ascending numbers belong to the inserted entries
+// in order (PostgreSQL; the SQLite journal gives the numbers itself, see
+// insertChunk). Candidates are the entries that insert unless their delivery
+// is already journaled: all but repeats within the chunk. rebind adapts
+// the look-up's placeholders (nil: none).
+func assignSeqs(ctx context.Context, tx *sql.Tx, rebind func(string) string, chunk []*appendReq, seqs []int64) error {
+	var err error
+	candidates := firstOfEachDelivery(chunk)
+	inserted := candidates
+	if len(seqs) != len(candidates) {
+		// Some were redeliveries of journaled entries: keep those whose
+		// delivery's entry is one of the rows just inserted.
+		if inserted, err = insertedOf(ctx, tx, rebind, candidates, seqs); err != nil {
+			return err
+		}
+	}
+	if len(inserted) != len(seqs) {
+		return fmt.Errorf("journal: insert returned %d rows for %d new entries", len(seqs), len(inserted))
+	}
+	for i, r := range inserted {
+		r.res = AppendResult{Seq: seqs[i]}
+	}
+	return nil
+}
+
+// insertedOf returns the candidates a multi-row insert inserted (seqs are
+// the rows it returned): those without a dedup key, and those whose dedup
+// key's entry is one of seqs.
+func insertedOf(ctx context.Context, tx *sql.Tx, rebind func(string) string, candidates []*appendReq, seqs []int64) ([]*appendReq, error) {
+	q := `SELECT seq FROM deliveries WHERE integration_id = ? AND dedup_key = ?`
+	if rebind != nil {
+		q = rebind(q)
+	}
+	var out []*appendReq
+	for _, r := range candidates {
+		d, ok := dedupKey(r.entry).(string)
+		if !ok {
+			out = append(out, r)
+			continue
+		}
+		var seq int64
+		err := tx.QueryRowContext(ctx, q, r.entry.Event.Integration, d).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // pruned meanwhile (PostgreSQL): recorded again by the one-row path
+		}
+		if err != nil {
+			return nil, fmt.Errorf("journal: find entry: %w", err)
+		}
+		if _, found := slices.BinarySearch(seqs, seq); found {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -349,78 +348,6 @@ func multiRowSQL(head, tail string, cols, n int) string {
 	return b.String()
 }
 
-// queryInts runs a query (q on a *sql.Tx, or a prepared *sql.Stmt with q
-// empty) whose rows are one integer each and returns them ascending.
-func queryInts(ctx context.Context, on any, q string, args ...any) ([]int64, error) {
-	var rows *sql.Rows
-	var err error
-	switch x := on.(type) {
-	case *sql.Stmt:
-		rows, err = x.QueryContext(ctx, args...)
-	case *sql.Tx:
-		rows, err = x.QueryContext(ctx, q, args...)
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []int64
-	for rows.Next() {
-		var v int64
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
-// assignSeqs sets the results of a chunk's inserted entries from the
-// sequence numbers a multi-row insert returned (seqs, ascending); the
-// others (redeliveries) keep a zero result. Both databases insert the rows
-// in VALUES order, so the ascending numbers belong to the inserted entries
-// in order. Candidates are the entries that insert unless their delivery
-// is already journaled: all but repeats within the chunk. rebind adapts
-// the look-up's placeholders (nil: none).
-func assignSeqs(ctx context.Context, tx *sql.Tx, rebind func(string) string, chunk []*appendReq, seqs []int64) error {
-	var err error
-	candidates := chunk
-	if len(chunk) > 1 {
-		candidates = make([]*appendReq, 0, len(chunk))
-		seen := make(map[[2]string]bool, len(chunk))
-		for _, r := range chunk {
-			if d, ok := dedupKey(r.entry).(string); ok {
-				k := [2]string{r.entry.Event.Integration, d}
-				if seen[k] {
-					continue
-				}
-				seen[k] = true
-			}
-			candidates = append(candidates, r)
-		}
-	}
-	inserted := candidates
-	if len(seqs) != len(candidates) {
-		// Some were redeliveries of journaled entries: keep those whose
-		// delivery's entry is one of the rows just inserted.
-		if inserted, err = insertedOf(ctx, tx, rebind, candidates, seqs); err != nil {
-			return err
-		}
-	}
-	if len(inserted) != len(seqs) {
-		return fmt.Errorf("journal: insert returned %d rows for %d new entries", len(seqs), len(inserted))
-	}
-	for i, r := range inserted {
-		r.res = AppendResult{Seq: seqs[i]}
-	}
-	return nil
-}
-
 // insertOne inserts one entry without RETURNING (a lone delivery: less
 // work than reading a result set). Its statement is j.inserts[1]: chunks
 // of one never take the RETURNING form.
@@ -444,36 +371,6 @@ func (j *SQLite) insertOne(ctx context.Context, tx *sql.Tx, r *appendReq, now ti
 
 // oneTail ends the one-row entry insert: no RETURNING.
 const oneTail = ` ON CONFLICT (integration_id, dedup_key) DO NOTHING`
-
-// insertedOf returns the candidates a multi-row insert inserted (seqs are
-// the rows it returned): those without a dedup key, and those whose dedup
-// key's entry is one of seqs.
-func insertedOf(ctx context.Context, tx *sql.Tx, rebind func(string) string, candidates []*appendReq, seqs []int64) ([]*appendReq, error) {
-	q := `SELECT seq FROM deliveries WHERE integration_id = ? AND dedup_key = ?`
-	if rebind != nil {
-		q = rebind(q)
-	}
-	var out []*appendReq
-	for _, r := range candidates {
-		d, ok := dedupKey(r.entry).(string)
-		if !ok {
-			out = append(out, r)
-			continue
-		}
-		var seq int64
-		err := tx.QueryRowContext(ctx, q, r.entry.Event.Integration, d).Scan(&seq)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue // pruned meanwhile (PostgreSQL): recorded again by the one-row path
-		}
-		if err != nil {
-			return nil, fmt.Errorf("journal: find entry: %w", err)
-		}
-		if _, found := slices.BinarySearch(seqs, seq); found {
-			out = append(out, r)
-		}
-	}
-	return out, nil
-}
 
 const (
 	routeHead = `INSERT INTO routes (seq, ord, workflow_id, blueprint, workflow, part, status, reason, attempts, updated_at) VALUES `
