@@ -465,33 +465,3 @@ func assignSeqs(ctx context.Context, tx *sql.Tx, rebind func(string) string, chu
 	}
 	return nil
 }
-
-// insertedOf returns the candidates a multi-row insert inserted (seqs are
-// the rows it returned): those without a dedup key, and those whose dedup
-// key's entry is one of seqs.
-func insertedOf(ctx context.Context, tx *sql.Tx, rebind func(string) string, candidates []*appendReq, seqs []int64) ([]*appendReq, error) {
-	q := `SELECT seq FROM deliveries WHERE integration_id = ? AND dedup_key = ?`
-	if rebind != nil {
-		q = rebind(q)
-	}
-	var out []*appendReq
-	for _, r := range candidates {
-		d, ok := dedupKey(r.entry).(string)
-		if !ok {
-			out = append(out, r)
-			continue
-		}
-		var seq int64
-		err := tx.QueryRowContext(ctx, q, r.entry.Event.Integration, d).Scan(&seq)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue // pruned meanwhile (PostgreSQL): recorded again by the one-row path
-		}
-		if err != nil {
-			return nil, fmt.Errorf("journal: find entry: %w", err)
-		}
-		if _, found := slices.BinarySearch(seqs, seq); found {
-			out = append(out, r)
-		}
-	}
-	return out, nil
-}

@@ -83,13 +83,12 @@ type SQLite struct {
 	db    *sql.DB
 	group *committer
 	now   func() time.Time
-	// inserts, seqInserts and routeInserts are the group commit's
+	// seqInserts and routeInserts are the group commit's multi-row
 	// statements by row count, prepared once (parsing was a fifth of the
-	// writer's CPU): the one-row insert (inserts[1]), the multi-row ones
-	// and the routes'; only the writer goroutine touches them until Close.
-	inserts, seqInserts, routeInserts map[int]*sql.Stmt
-	// nextSeq is nextSeqSQL, prepared.
-	nextSeq *sql.Stmt
+	// writer's CPU); only the writer goroutine touches them until Close.
+	seqInserts, routeInserts map[int]*sql.Stmt
+	// insertOne is the one-row insert and nextSeq nextSeqSQL, prepared.
+	insertOne, nextSeq *sql.Stmt
 }
 
 var _ Journal = (*SQLite)(nil)
@@ -100,9 +99,13 @@ func OpenSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
 	if err := sqlite.Migrate(ctx, db, "journal", sqliteMigrations); err != nil {
 		return nil, err
 	}
-	j := &SQLite{db: db, now: time.Now, inserts: map[int]*sql.Stmt{}, seqInserts: map[int]*sql.Stmt{}, routeInserts: map[int]*sql.Stmt{}}
+	j := &SQLite{db: db, now: time.Now, seqInserts: map[int]*sql.Stmt{}, routeInserts: map[int]*sql.Stmt{}}
 	var err error
+	if j.insertOne, err = db.PrepareContext(ctx, multiRowSQL(insertHead, oneTail, insertCols, 1)); err != nil {
+		return nil, fmt.Errorf("journal: prepare: %w", err)
+	}
 	if j.nextSeq, err = db.PrepareContext(ctx, nextSeqSQL); err != nil {
+		j.insertOne.Close()
 		return nil, fmt.Errorf("journal: prepare: %w", err)
 	}
 	j.routeStore = routeStore{db: db, now: j.clock, d: dialect{ts: func(t time.Time) any { return t.UnixNano() }}}
@@ -235,7 +238,7 @@ const (
 // writer's CPU, most of it modernc.org/libc mapping and unmapping memory.
 func (j *SQLite) insertChunk(ctx context.Context, tx *sql.Tx, chunk []*appendReq, now time.Time) error {
 	if len(chunk) == 1 {
-		return j.insertOne(ctx, tx, chunk[0], now)
+		return j.insertLone(ctx, tx, chunk[0], now)
 	}
 	var next int64
 	if err := tx.StmtContext(ctx, j.nextSeq).QueryRowContext(ctx).Scan(&next); err != nil {
@@ -260,10 +263,27 @@ func (j *SQLite) insertChunk(ctx context.Context, tx *sql.Tx, chunk []*appendReq
 		return fmt.Errorf("journal: insert: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n != int64(len(candidates)) {
-		// Some were redeliveries of journaled entries: those keep the
-		// sequence number of the row their dedup key found.
-		if err := j.dropIgnored(ctx, tx, candidates, n); err != nil {
+		// Some were redeliveries of journaled entries, turned away: their
+		// dedup keys name rows with other numbers than the ones given.
+		given := make([]int64, len(candidates))
+		for i, r := range candidates {
+			given[i] = r.res.Seq
+		}
+		inserted, err := insertedOf(ctx, tx, nil, candidates, given)
+		if err != nil {
 			return err
+		}
+		if int64(len(inserted)) != n {
+			return fmt.Errorf("journal: insert wrote %d rows for %d new entries", n, len(inserted))
+		}
+		took := make(map[*appendReq]bool, len(inserted))
+		for _, r := range inserted {
+			took[r] = true
+		}
+		for _, r := range candidates {
+			if !took[r] {
+				r.res = AppendResult{}
+			}
 		}
 	}
 	for _, r := range chunk {
@@ -272,52 +292,6 @@ func (j *SQLite) insertChunk(ctx context.Context, tx *sql.Tx, chunk []*appendReq
 				return err
 			}
 		}
-	}
-	return nil
-}
-
-// firstOfEachDelivery is chunk without the repeats of a dedup key earlier
-// in the chunk: the entries that insert unless already journaled.
-func firstOfEachDelivery(chunk []*appendReq) []*appendReq {
-	out := make([]*appendReq, 0, len(chunk))
-	seen := make(map[[2]string]bool, len(chunk))
-	for _, r := range chunk {
-		if d, ok := dedupKey(r.entry).(string); ok {
-			k := [2]string{r.entry.Event.Integration, d}
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-// dropIgnored clears the results of the candidates an INSERT OR IGNORE
-// turned away (inserted rows of them went in): those whose dedup key
-// belongs to a row with another sequence number than the one given.
-func (j *SQLite) dropIgnored(ctx context.Context, tx *sql.Tx, candidates []*appendReq, inserted int64) error {
-	kept := int64(0)
-	for _, r := range candidates {
-		d, ok := dedupKey(r.entry).(string)
-		if !ok {
-			kept++
-			continue
-		}
-		var seq int64
-		if err := tx.QueryRowContext(ctx, `SELECT seq FROM deliveries WHERE integration_id = ? AND dedup_key = ?`,
-			r.entry.Event.Integration, d).Scan(&seq); err != nil {
-			return fmt.Errorf("journal: find entry: %w", err)
-		}
-		if seq != r.res.Seq {
-			r.res = AppendResult{}
-			continue
-		}
-		kept++
-	}
-	if kept != inserted {
-		return fmt.Errorf("journal: insert wrote %d rows for %d new entries", inserted, kept)
 	}
 	return nil
 }
@@ -348,15 +322,10 @@ func multiRowSQL(head, tail string, cols, n int) string {
 	return b.String()
 }
 
-// insertOne inserts one entry without RETURNING (a lone delivery: less
-// work than reading a result set). Its statement is j.inserts[1]: chunks
-// of one never take the RETURNING form.
-func (j *SQLite) insertOne(ctx context.Context, tx *sql.Tx, r *appendReq, now time.Time) error {
-	st, err := j.stmtFor(j.inserts, insertHead, oneTail, insertCols, 1)
-	if err != nil {
-		return err
-	}
-	res, err := tx.StmtContext(ctx, st).ExecContext(ctx, appendInsertArgs(make([]any, 0, insertCols), r, now)...)
+// insertLone inserts a group's one entry without naming its sequence
+// number (AUTOINCREMENT gives it): one statement, no look-up first.
+func (j *SQLite) insertLone(ctx context.Context, tx *sql.Tx, r *appendReq, now time.Time) error {
+	res, err := tx.StmtContext(ctx, j.insertOne).ExecContext(ctx, appendInsertArgs(make([]any, 0, insertCols), r, now)...)
 	if err != nil {
 		return fmt.Errorf("journal: insert: %w", err)
 	}
@@ -369,7 +338,7 @@ func (j *SQLite) insertOne(ctx context.Context, tx *sql.Tx, r *appendReq, now ti
 	return err
 }
 
-// oneTail ends the one-row entry insert: no RETURNING.
+// oneTail ends the one-row entry insert.
 const oneTail = ` ON CONFLICT (integration_id, dedup_key) DO NOTHING`
 
 const (
@@ -505,8 +474,8 @@ func (j *SQLite) Backlog(ctx context.Context) (int, error) {
 // Close implements Journal. It waits for queued appends to commit.
 func (j *SQLite) Close() error {
 	j.group.close()
-	errs := []error{j.nextSeq.Close()}
-	for _, m := range []map[int]*sql.Stmt{j.inserts, j.seqInserts, j.routeInserts} {
+	errs := []error{j.insertOne.Close(), j.nextSeq.Close()}
+	for _, m := range []map[int]*sql.Stmt{j.seqInserts, j.routeInserts} {
 		for _, st := range m {
 			errs = append(errs, st.Close())
 		}
