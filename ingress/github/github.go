@@ -53,14 +53,14 @@ const (
 )
 
 // metaHeaders are the headers an event keeps in Meta, by their names
-// there (the header, lower-cased).
-var metaHeaders = []struct{ header, name string }{
-	{headerGHESHost, "x-github-enterprise-host"},
-	{headerGHESVer, "x-github-enterprise-version"},
-	{headerHookID, "x-github-hook-id"},
-	{headerTargetTyp, "x-github-hook-installation-target-type"},
-	{headerTargetID, "x-github-hook-installation-target-id"},
-}
+// there (the header, lower-cased once here rather than per delivery).
+var metaHeaders = func() []struct{ header, name string } {
+	var out []struct{ header, name string }
+	for _, h := range []string{headerGHESHost, headerGHESVer, headerHookID, headerTargetTyp, headerTargetID} {
+		out = append(out, struct{ header, name string }{h, strings.ToLower(h)})
+	}
+	return out
+}()
 
 // Source is the GitHub hook.Source.
 type Source struct{}
