@@ -187,7 +187,7 @@ func (b *bench) e2eRun(ctx context.Context, system string, n, k int) (e2eResult,
 			return e2eResult{}, err
 		}
 	}
-	ids, err := routedIDs(ctx, deliveries)
+	events, ids, err := routedEvents(ctx, deliveries)
 	if err != nil {
 		return e2eResult{}, err
 	}
@@ -200,7 +200,7 @@ func (b *bench) e2eRun(ctx context.Context, system string, n, k int) (e2eResult,
 	case "hookflow":
 		err = b.driveHookflow(ctx, d, deliveries, repo, n)
 	default:
-		err = b.driveRaw(ctx, c, deliveries, repo, n, &res.retries)
+		err = b.driveRaw(ctx, c, events, repo, n, &res.retries)
 	}
 	if err != nil {
 		rss.done()
@@ -285,17 +285,10 @@ func (b *bench) driveHookflow(ctx context.Context, d *dev, deliveries []*deliver
 	return nil
 }
 
-// driveRaw calls SignalWithStart once per event, e2e-concurrency at a
-// time, retrying a failed call (counted in retries).
-func (b *bench) driveRaw(ctx context.Context, c client.Client, deliveries []*delivery, repo string, n int, retries *int64) error {
-	events := make([]workflows.Event, len(deliveries))
-	for e, dl := range deliveries {
-		ev, err := parseDelivery(ctx, dl)
-		if err != nil {
-			return err
-		}
-		events[e] = ev
-	}
+// driveRaw calls SignalWithStart once per event (events round-robin, each
+// with a delivery ID of its own), e2e-concurrency at a time, retrying a
+// failed call (counted in retries).
+func (b *bench) driveRaw(ctx context.Context, c client.Client, events []workflows.Event, repo string, n int, retries *int64) error {
 	next := atomic.Int64{}
 	var firstErr error
 	var once sync.Once
@@ -339,22 +332,25 @@ func (b *bench) driveRaw(ctx context.Context, c client.Client, deliveries []*del
 
 func workflowID(ev workflows.Event) string { return prcomment.WorkflowID(ev) }
 
-// routedIDs are the workflows the ingress routes deliveries to, in order.
-// (They were written out here once, and went stale when IDs were
-// namespaced by blueprint and host: every run then waited for workflows
-// that did not exist until its drain timeout.)
-func routedIDs(ctx context.Context, deliveries []*delivery) ([]string, error) {
+// routedEvents are the events the ingress builds from deliveries and the
+// workflows it routes them to, in order. (The IDs were written out here
+// once, and went stale when IDs were namespaced by blueprint and host:
+// every run then waited for workflows that did not exist until its drain
+// timeout.)
+func routedEvents(ctx context.Context, deliveries []*delivery) ([]workflows.Event, []string, error) {
+	events := make([]workflows.Event, len(deliveries))
 	ids := make([]string, len(deliveries))
 	for e, dl := range deliveries {
 		ev, err := parseDelivery(ctx, dl)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if ids[e] = workflowID(ev); ids[e] == "" {
-			return nil, fmt.Errorf("delivery %d routes to no %s workflow", e+1, prcomment.WorkflowName)
+			return nil, nil, fmt.Errorf("delivery %d routes to no %s workflow", e+1, prcomment.WorkflowName)
 		}
+		events[e] = ev
 	}
-	return ids, nil
+	return events, ids, nil
 }
 
 // parseDelivery is the Event the ingress builds from dl (the GitHub

@@ -21,11 +21,9 @@ func TestE2EWaitsForTheRoutedWorkflows(t *testing.T) {
 		require.NoError(t, err)
 		deliveries = append(deliveries, d)
 	}
-	ids, err := routedIDs(context.Background(), deliveries)
+	events, ids, err := routedEvents(context.Background(), deliveries)
 	require.NoError(t, err)
-	for i, d := range deliveries {
-		ev, err := parseDelivery(context.Background(), d)
-		require.NoError(t, err)
+	for i, ev := range events {
 		routes := router.Routes(ev)
 		require.Len(t, routes, 1)
 		require.Equal(t, routes[0].WorkflowID, ids[i])

@@ -27,11 +27,10 @@ func loadCmd(args []string) error {
 	if *url == "" || *secret == "" {
 		return fmt.Errorf("--url and --secret are required")
 	}
-	body, err := prBodyOfSize("bench", "load", 1, *size)
+	dl, err := signedOfSize("bench", "load", 1, *size, []byte(*secret))
 	if err != nil {
 		return err
 	}
-	dl := &delivery{body: body, sig: sign(body, []byte(*secret))}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	p := newPoster(*url, fmt.Sprintf("load-%d-", time.Now().UnixNano()))

@@ -76,7 +76,12 @@ func sign(body, secret []byte) string {
 
 // signed returns the signed delivery of pull request number.
 func signed(owner, name string, number int, secret []byte) (*delivery, error) {
-	body, err := prBody(owner, name, number)
+	return signedOfSize(owner, name, number, bodySize, secret)
+}
+
+// signedOfSize is signed with a body of size bytes.
+func signedOfSize(owner, name string, number, size int, secret []byte) (*delivery, error) {
+	body, err := prBodyOfSize(owner, name, number, size)
 	if err != nil {
 		return nil, err
 	}

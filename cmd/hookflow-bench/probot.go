@@ -72,11 +72,10 @@ func (b *bench) probot(ctx context.Context) error {
 		return nil
 	}
 	secret := randomSecret()
-	body, err := prBodyOfSize("bench", "probot", 1, probotBodySize)
+	d, err := signedOfSize("bench", "probot", 1, probotBodySize, secret)
 	if err != nil {
 		return err
 	}
-	d := &delivery{body: body, sig: sign(body, secret)}
 	dir, err := b.dir("probot")
 	if err != nil {
 		return err
