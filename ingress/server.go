@@ -213,21 +213,34 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 // backlogGauge estimates the journal's backlog without a query per
 // request: it counts at most every 250 ms and adds local accepts between.
 type backlogGauge struct {
-	mu      sync.Mutex
-	n       int
-	checked time.Time
+	mu         sync.Mutex
+	n          int
+	checked    time.Time
+	refreshing bool // a caller is counting
 }
 
+// get returns the estimate. When it is 250 ms old, the caller that finds
+// it so counts again, without the lock, while the others go on with the
+// estimate: counting a large backlog takes milliseconds (a Temporal outage
+// of minutes), and every request used to wait for it.
 func (b *backlogGauge) get(ctx context.Context, j journal.Journal, now time.Time, m *Metrics) int {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if now.Sub(b.checked) >= 250*time.Millisecond {
-		if n, err := j.Backlog(ctx); err == nil {
-			b.n, b.checked = n, now
-			m.setBacklog(n)
-		}
+	n, count := b.n, !b.refreshing && now.Sub(b.checked) >= 250*time.Millisecond
+	b.refreshing = b.refreshing || count
+	b.mu.Unlock()
+	if !count {
+		return n
 	}
-	return b.n
+	counted, err := j.Backlog(ctx)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.refreshing = false
+	if err != nil {
+		return b.n // the next caller counts again
+	}
+	b.n, b.checked = counted, now
+	m.setBacklog(counted)
+	return counted
 }
 
 func (b *backlogGauge) add(n int) {
