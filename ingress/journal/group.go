@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 )
@@ -88,6 +89,12 @@ func (c *committer) writer() {
 		for _, r := range batch {
 			close(r.ready)
 		}
+		// The callers just woken wait in this goroutine's run queue, and
+		// without a yield they would stay there while the next group is
+		// written, until its fsync blocks: yielding lets them answer now
+		// (measured at c=64, 22 KB: wake-up 2.5 -> 1.5 ms, groups 12 ->
+		// 19 rows, +14% requests/s over seven alternated runs).
+		runtime.Gosched()
 	}
 }
 
