@@ -34,8 +34,10 @@ func (b *bench) startBare(ctx context.Context, secret []byte) (*server, error) {
 	return &server{proc: c, hookURL: c.url() + "/hooks/bare"}, nil
 }
 
-// startIngress starts `hookflow ingress --forward=false --rate-limit 0 --client-rate-limit -1` on
-// a fresh data directory and creates a GitHub integration with secret.
+// startIngress starts `hookflow ingress --forward=false --rate-limit 0 --client-rate-limit -1
+// --max-backlog 0` on a fresh data directory and creates a GitHub integration with secret.
+// Nothing is forwarded, so without --max-backlog 0 the 100,000th delivery and all after it
+// would be answered 503 (backlog full) instead of measured.
 func (b *bench) startIngress(ctx context.Context, secret []byte) (*server, error) {
 	dir, err := b.dir("ingress")
 	if err != nil {
@@ -47,7 +49,7 @@ func (b *bench) startIngress(ctx context.Context, secret []byte) (*server, error
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	c, err := startChild(ctx, "hookflow ingress", filepath.Join(dir, "ingress.log"), "listening on http://", b.ingressBin(),
-		"--data-dir", filepath.Join(dir, "data"), "ingress", "--http", addr, "--forward=false", "--rate-limit", "0", "--client-rate-limit", "-1")
+		"--data-dir", filepath.Join(dir, "data"), "ingress", "--http", addr, "--forward=false", "--rate-limit", "0", "--client-rate-limit", "-1", "--max-backlog", "0")
 	if err != nil {
 		return nil, err
 	}
@@ -82,21 +84,7 @@ func (b *bench) ingressAck(ctx context.Context) error {
 	}
 	defer hf.proc.stop()
 
-	half := b.opts.ackDuration / 2
-	var bareRuns, hfRuns []*stats
-	for round := range 2 {
-		for _, side := range []struct {
-			srv  *server
-			runs *[]*stats
-			name string
-		}{{bare, &bareRuns, "bare"}, {hf, &hfRuns, "hf"}} {
-			p := newPoster(side.srv.hookURL, fmt.Sprintf("ack-%s-%d-", side.name, round))
-			s := closedLoop(ctx, b.opts.concurrency, time.Second, half, func(ctx context.Context) (int, error) { return p.post(ctx, d) })
-			*side.runs = append(*side.runs, s)
-			b.log.Info("ingress ack", "side", side.name, "round", round, "req/s", int(s.rps()), "p99", s.pct(99), "statuses", s.statusSummary())
-		}
-	}
-	bs, hs := mergeStats(bareRuns), mergeStats(hfRuns)
+	bs, hs := b.alternate(ctx, d, "ack", bare, hf)
 	hfMem, _ := readMemory(hf.proc.pid())
 	bareMem, _ := readMemory(bare.proc.pid())
 

@@ -12,7 +12,7 @@ import (
 // loadCmd is the `load` subcommand: the benchmark's load generator against
 // any ingress URL, for profiling a running binary (docs/benchmarks.md):
 //
-//	hookflow-bench load --url URL --secret S [--rate 1000 | --concurrency 64] [--duration 20s] [--size 8192]
+//	hookflow-bench load --url URL --secret S [--rate 1000 | --concurrency 64] [--duration 20s] [--size 8192] [--payload prose|full]
 func loadCmd(args []string) error {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	url := fs.String("url", "", "webhook URL of a GitHub integration")
@@ -21,13 +21,17 @@ func loadCmd(args []string) error {
 	conc := fs.Int("concurrency", 64, "closed loop: concurrent requests")
 	d := fs.Duration("duration", 20*time.Second, "how long")
 	size := fs.Int("size", bodySize, "body size in bytes (the probot phase uses 22528)")
+	shape := fs.String("payload", string(shapeProse), "what fills the body: prose (a long description) or full (every object of a real delivery in full; at least 21.6 KB)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *url == "" || *secret == "" {
 		return fmt.Errorf("--url and --secret are required")
 	}
-	dl, err := signedOfSize("bench", "load", 1, *size, []byte(*secret))
+	if *shape != string(shapeProse) && *shape != string(shapeFull) {
+		return fmt.Errorf("--payload %q: want prose or full", *shape)
+	}
+	dl, err := signedOfSize("bench", "load", 1, *size, payloadShape(*shape), []byte(*secret))
 	if err != nil {
 		return err
 	}

@@ -49,13 +49,29 @@ func prBodyOfSize(owner, name string, number, size int) ([]byte, error) {
 	repo := m["repository"].(map[string]any)
 	repo["name"], repo["full_name"] = name, full
 	repo["owner"].(map[string]any)["login"] = owner
+	return padBody(m, number, size)
+}
+
+// fullPRBodyOfSize is a pull_request "synchronize" body of size bytes with
+// every object GitHub's webhook carries in full (the author, assignees,
+// reviewers, both ends' users and repositories, the repository, the
+// sender: most of a real delivery is these objects and their hypermedia
+// URLs), the rest of size in the description.
+func fullPRBodyOfSize(owner, name string, number, size int) ([]byte, error) {
+	return padBody(fullPR(owner, name, number), number, size)
+}
+
+// padBody marshals the pull_request event m with its description
+// (pull_request.body) padded with prose to make the body size bytes.
+func padBody(m map[string]any, number, size int) ([]byte, error) {
+	pr := m["pull_request"].(map[string]any)
 	pr["body"] = ""
 	b, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
 	}
 	if len(b) > size {
-		return nil, fmt.Errorf("template is %d bytes, over %d", len(b), size)
+		return nil, fmt.Errorf("the pull_request event is %d bytes without a description, over %d", len(b), size)
 	}
 	pr["body"] = prose(number, size-len(b))
 	if b, err = json.Marshal(m); err != nil {
@@ -76,17 +92,36 @@ func sign(body, secret []byte) string {
 
 // signed returns the signed delivery of pull request number.
 func signed(owner, name string, number int, secret []byte) (*delivery, error) {
-	return signedOfSize(owner, name, number, bodySize, secret)
+	return signedOfSize(owner, name, number, bodySize, shapeProse, secret)
 }
 
-// signedOfSize is signed with a body of size bytes.
-func signedOfSize(owner, name string, number, size int, secret []byte) (*delivery, error) {
-	body, err := prBodyOfSize(owner, name, number, size)
+// signedOfSize is signed with a body of size bytes: the synchronize
+// example's objects with a long description (prose) or every object in
+// full with a short one (full).
+func signedOfSize(owner, name string, number, size int, shape payloadShape, secret []byte) (*delivery, error) {
+	build := prBodyOfSize
+	if shape == shapeFull {
+		build = fullPRBodyOfSize
+	}
+	body, err := build(owner, name, number, size)
 	if err != nil {
 		return nil, err
 	}
 	return &delivery{body: body, sig: sign(body, secret)}, nil
 }
+
+// payloadShape is what fills a benchmark body.
+type payloadShape string
+
+const (
+	// shapeProse: GitHub's synchronize example trimmed to the fields
+	// routing reads, the rest pseudo-random prose in the description
+	// (compresses 2-3x: the worst case for a journal that compresses).
+	shapeProse payloadShape = "prose"
+	// shapeFull: every object of the delivery in full, as GitHub sends
+	// it, and a short description (compresses about 7x).
+	shapeFull payloadShape = "full"
+)
 
 // proseWords are what a pull request description is made of.
 var proseWords = strings.Fields(`the a to of and in is for this that with on it be as by we not are when from
