@@ -31,8 +31,10 @@ func newLimiters(def float64) *limiters { return &limiters{def: def, m: map[stri
 // allow takes a token for in, or says how long to wait for one.
 func (ls *limiters) allow(in integrations.Integration, now time.Time) (time.Duration, bool) {
 	perSec := ls.def
-	if v, err := strconv.ParseFloat(in.Options[OptionRateLimit], 64); err == nil && v >= 0 {
-		perSec = v
+	if opt, ok := in.Options[OptionRateLimit]; ok {
+		if v, err := strconv.ParseFloat(opt, 64); err == nil && v >= 0 {
+			perSec = v
+		}
 	}
 	if perSec == 0 {
 		return 0, true

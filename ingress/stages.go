@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net"
 	"net/http"
@@ -206,7 +207,9 @@ func (s *Server) read(d *delivery) *refusal {
 	if d.r.ContentLength > d.limit {
 		return tooLarge()
 	}
-	if ct := d.r.Header.Get("Content-Type"); ct != "" {
+	if ct := d.r.Header.Get("Content-Type"); ct == "application/json" {
+		d.mediaType = ct // what most senders send, as it is: nothing to parse
+	} else if ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil {
 			return rejected(&hook.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "the Content-Type header cannot be parsed", Hint: "send application/json"})
@@ -385,8 +388,11 @@ func (s *Server) answer(d *delivery) string {
 		}
 	}
 	ev := d.ev
-	s.log.InfoContext(d.ctx, "delivery", "status", status, "delivery_id", ev.DeliveryID, "source", ev.Source,
-		"event", ev.Type, "action", ev.Action, "integration", d.in.ID, "seq", d.entry.Event.Seq, "routes", len(d.entry.Routes), "trace_id", traceID(d.ctx))
+	// Typed attributes: the key-value form boxed every value (a tenth of
+	// the allocations per delivery).
+	s.log.LogAttrs(d.ctx, slog.LevelInfo, "delivery", slog.String("status", status), slog.String("delivery_id", ev.DeliveryID),
+		slog.String("source", ev.Source), slog.String("event", ev.Type), slog.String("action", ev.Action), slog.String("integration", d.in.ID),
+		slog.Int64("seq", d.entry.Event.Seq), slog.Int("routes", len(d.entry.Routes)), slog.String("trace_id", traceID(d.ctx)))
 	if a, ok := d.src.(hook.Answerer); ok {
 		code, body := a.Answer(s.hookRequest(d), ev, status)
 		writeJSON(d.w, code, body)
