@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode"
@@ -173,6 +174,9 @@ type scanner struct {
 }
 
 func (s *scanner) space() {
+	if s.i < len(s.b) && s.b[s.i] > ' ' {
+		return // compact JSON: no space between tokens
+	}
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
@@ -425,12 +429,7 @@ var strPlain = func() (t [256]bool) {
 func (s *scanner) str() bool {
 	s.i++ // opening quote
 	for {
-		for s.i+8 <= len(s.b) && !wordSpecial(binary.LittleEndian.Uint64(s.b[s.i:])) {
-			s.i += 8
-		}
-		for s.i < len(s.b) && strPlain[s.b[s.i]] {
-			s.i++
-		}
+		s.plain()
 		if s.i >= len(s.b) {
 			return false
 		}
@@ -465,15 +464,30 @@ func (s *scanner) str() bool {
 	}
 }
 
-// wordSpecial reports whether one of the 8 bytes in x (a little-endian
-// word) may end a string's plain run: a quote, a backslash or a control
-// character. It may say yes for a plain byte that follows one of those
-// (borrows), never no for one of them; str then goes byte by byte.
-func wordSpecial(x uint64) bool {
+// plain moves past the bytes a string holds as they are, 8 at a time,
+// to the first quote, backslash or control character (or the end).
+func (s *scanner) plain() {
+	for s.i+8 <= len(s.b) {
+		if m := wordSpecial(binary.LittleEndian.Uint64(s.b[s.i:])); m != 0 {
+			s.i += bits.TrailingZeros64(m) >> 3
+			return
+		}
+		s.i += 8
+	}
+	for s.i < len(s.b) && strPlain[s.b[s.i]] {
+		s.i++
+	}
+}
+
+// wordSpecial marks (with its high bit) each byte of x, a little-endian
+// word, that is a quote, a backslash or a control character. Bytes above
+// a marked one may be marked too (borrows); the lowest mark is always the
+// first such byte, and a word without one has none.
+func wordSpecial(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	zero := func(v uint64) uint64 { return (v - ones) &^ v & highs }
 	control := (x - 0x20*ones) &^ x & highs
-	return control|zero(x^'"'*ones)|zero(x^'\\'*ones) != 0
+	return control | zero(x^'"'*ones) | zero(x^'\\'*ones)
 }
 
 func isHex(c byte) bool {
