@@ -96,21 +96,22 @@ func (b *bench) ingressAck(ctx context.Context) error {
 	b.rep.add(name, "errors", strconv.Itoa(hs.errors), strconv.Itoa(bs.errors), "")
 	b.rep.add(name, "peak RSS (VmHWM)", fmtMiB(hfMem.hwm), fmtMiB(bareMem.hwm), ratio(float64(hfMem.hwm), float64(bareMem.hwm)))
 	g := goal{name: "ingress_ack_throughput", ratio: true, got: hs.rps() / bs.rps(), target: 0.5, atLeast: true,
-		why: "Every answer waits for its group's commit and fsync in the journal's one SQLite writer (modernc.org/sqlite, " +
-			"pure Go), and that writer is the bottleneck: instrumented at c=64 it was busy 97% of the time, committing groups " +
-			"of ~11 rows in ~1.8 ms each, most of it SQLite writing WAL frames (two pwrite calls per 4 KiB page, ~3 pages per " +
-			"22 KB payload even S2-compressed), the auto-checkpoint and the fsync, while ~0.3 of the 2 cores stayed idle. " +
-			"Done: S2 instead of deflate, the routing fields scanned in one pass (8 bytes at a time in strings) instead of " +
-			"json.Unmarshal, INSERT OR IGNORE with given sequence numbers instead of ON CONFLICT ... RETURNING (no statement " +
-			"journal, no ephemeral table), modernc.org/sqlite v1.62.0 (its allocator keeps freed pages: the munmaps and their " +
-			"TLB-shootdown IPIs were ~7% of the CPU), canonical header names. Tried and measured worse or no better, real " +
-			"binary at 22 KB, alternated: 16 and 32 KiB pages (-3 to -8%), no compression (-5 to -15%), LZ4 and zstd (slower " +
-			"than S2 for the bytes they save), checkpoints in a background goroutine (-3 to -7%), wal_autocheckpoint 4000 and " +
-			"16000 pages (same throughput, p99 up to 65 ms), the writer's commits at synchronous=NORMAL with the WAL fsync'd " +
-			"by a second goroutine before answering (-8 to -19%: the fsync and the next group's writes contend in the " +
-			"filesystem). What would move it is fewer bytes through SQLite's page writes per delivery (payloads outside the " +
-			"row), which the issue rules out as a home-made storage engine, or a C SQLite, which the pure-Go build rules out. " +
-			"See the profile of the in-process handler below."}
+		why: "Every answer waits for its group's fsync'd commit in the journal's one SQLite writer (modernc.org/sqlite, " +
+			"pure Go). Instrumented on the real binary at c=64 (22 KB): the writer is busy ~93% of the time, a third of it in " +
+			"fsync (~1.5 ms each on this disk); a request spends ~7.5 of its ~12 ms round trip in the journal stage; ~0.25 of " +
+			"the 2 cores stays idle and the server uses ~200-240 us of CPU per delivery, spread over HTTP, the HMAC, the scan, S2, " +
+			"SQLite, GC and the kernel's context switches, none of them over a tenth. Done: S2 instead of deflate, the routing " +
+			"fields scanned in one pass instead of json.Unmarshal, INSERT OR IGNORE with given sequence numbers, " +
+			"modernc.org/sqlite v1.62.0, canonical header names, the writer yielding after it wakes a group (the woken callers " +
+			"waited in its run queue until its next fsync: wake-up 2.5 -> 1.5 ms, +6 to +28%), the backlog count off the " +
+			"request path, typed log attributes. Tried and measured no better, real binary at 22 KB, alternated: " +
+			"synchronous=OFF (no change: at c=64 the fsync is not what bounds it), five of the journal's seven indexes dropped " +
+			"(no change), GOMAXPROCS=4 (slower), GOGC=400 (no change), 16 and 32 KiB pages (-3 to -8%), no compression (-5 to " +
+			"-15%), LZ4 and zstd (slower than S2 for the bytes they save), checkpoints in a background goroutine (-3 to -7%), " +
+			"wal_autocheckpoint 4000 and 16000 pages (p99 up to 65 ms), synchronous=NORMAL with a second goroutine fsyncing " +
+			"the WAL (-8 to -19%). What is left is CPU per delivery in many small parts and one serial writer; a journal in " +
+			"C SQLite or with payloads outside the row would move it, and the issue rules both out. See the profile of the " +
+			"in-process handler below."}
 	b.rep.goal(g)
 	b.rep.note("**Ingress ack.** %d keep-alive connections send signed 8 KiB GitHub `pull_request` deliveries, each with a new "+
 		"`X-GitHub-Delivery`, as fast as answers come back (closed loop), for %s per side after a 1 s warm-up, split in two "+
