@@ -115,7 +115,7 @@ func (b *bench) ingressAck(ctx context.Context) error {
 	b.rep.goal(g)
 	b.rep.note("**Ingress ack.** %d keep-alive connections send signed 8 KiB GitHub `pull_request` deliveries, each with a new "+
 		"`X-GitHub-Delivery`, as fast as answers come back (closed loop), for %s per side after a 1 s warm-up, split in two "+
-		"interleaved halves (bare, Hookflow, bare, Hookflow). Hookflow: `hookflow ingress --forward=false --rate-limit 0 --client-rate-limit -1` "+
+		"interleaved halves (bare, Hookflow, bare, Hookflow). Hookflow: `hookflow ingress --forward=false --rate-limit 0 --client-rate-limit -1 --max-backlog 0` "+
 		"with its SQLite journal on a fresh data directory, logging at info to a file. Baseline: a bare `net/http` handler in "+
 		"its own process that reads the body, verifies the HMAC-SHA256 and answers 202, storing nothing. Hookflow answered %s; "+
 		"the baseline %s. The load generator runs in this process on the same cores as the server under test, for both sides.",
