@@ -103,7 +103,7 @@ func (b *bench) ingressAck(ctx context.Context) error {
 			"SQLite, GC and the kernel's context switches, none of them over a tenth. Done: S2 instead of deflate, the routing " +
 			"fields scanned in one pass instead of json.Unmarshal, INSERT OR IGNORE with given sequence numbers, " +
 			"modernc.org/sqlite v1.62.0, canonical header names, the writer yielding after it wakes a group (the woken callers " +
-			"waited in its run queue until its next fsync: wake-up 2.5 -> 1.5 ms, +6 to +28%), the backlog count off the " +
+			"waited in its run queue until its next fsync: wake-up 2.5 -> 1.5 ms, +14% on average), the backlog count off the " +
 			"request path, typed log attributes. Tried and measured no better, real binary at 22 KB, alternated: " +
 			"synchronous=OFF (no change: at c=64 the fsync is not what bounds it), five of the journal's seven indexes dropped " +
 			"(no change), GOMAXPROCS=4 (slower), GOGC=400 (no change), 16 and 32 KiB pages (-3 to -8%), no compression (-5 to " +
