@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -387,12 +388,24 @@ func recordedBody(t *testing.T, name string) []byte {
 	return body
 }
 
+// freePort returns a port nothing listens on, drawn below Linux's
+// ephemeral range (32768-60999 by default). A port the kernel hands out
+// for ":0" lies inside that range, where any outgoing connection (the
+// embedded Temporal servers of the tests running beside this one dial
+// each other all the time) may take it before hookflow binds it: "bind:
+// address already in use".
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	const low, high = 20000, 32000 // high+n stays below 32768 for freePortRange
+	for range 1000 {
+		p := low + rand.IntN(high-low)
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
+			l.Close()
+			return p
+		}
+	}
+	t.Fatal("no free port below the ephemeral range")
+	return 0
 }
 
 // freePortRange finds n consecutive free ports.
@@ -400,7 +413,7 @@ func freePortRange(t *testing.T, n int) int {
 	t.Helper()
 	for range 100 {
 		base := freePort(t)
-		if base+n > 65535 {
+		if base+n > 32768 {
 			continue
 		}
 		ok := true
