@@ -100,7 +100,7 @@ func (b *bench) ingressAck(ctx context.Context) error {
 			"pure Go). Instrumented on the real binary at c=64 (22 KB): the writer is busy ~93% of the time, a third of it in " +
 			"fsync (~1.5 ms each on this disk); a request spends ~7.5 of its ~12 ms round trip in the journal stage; ~0.25 of " +
 			"the 2 cores stays idle and the server uses ~200-240 us of CPU per delivery, spread over HTTP, the HMAC, the scan, S2, " +
-			"SQLite, GC and the kernel's context switches, none of them over a tenth. Done: S2 instead of deflate, the routing " +
+			"SQLite (its writer about a third), GC and the kernel's context switches, none of the others over a tenth. Done: S2 instead of deflate, the routing " +
 			"fields scanned in one pass instead of json.Unmarshal, INSERT OR IGNORE with given sequence numbers, " +
 			"modernc.org/sqlite v1.62.0, canonical header names, the writer yielding after it wakes a group (the woken callers " +
 			"waited in its run queue until its next fsync: wake-up 2.5 -> 1.5 ms, +14% on average), the backlog count off the " +
