@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"time"
 )
 
@@ -21,17 +22,18 @@ func loadCmd(args []string) error {
 	conc := fs.Int("concurrency", 64, "closed loop: concurrent requests")
 	d := fs.Duration("duration", 20*time.Second, "how long")
 	size := fs.Int("size", bodySize, "body size in bytes (the probot phase uses 22528)")
-	shape := fs.String("payload", string(shapeProse), "what fills the body: prose (a long description) or full (every object of a real delivery in full; at least 21.6 KB)")
+	shapeName := fs.String("payload", shapeProse.name, "what fills the body: prose (a long description) or full (every object of a real delivery in full; at least 21.6 KB)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *url == "" || *secret == "" {
 		return fmt.Errorf("--url and --secret are required")
 	}
-	if *shape != string(shapeProse) && *shape != string(shapeFull) {
-		return fmt.Errorf("--payload %q: want prose or full", *shape)
+	i := slices.IndexFunc(payloadShapes, func(p *payloadShape) bool { return p.name == *shapeName })
+	if i < 0 {
+		return fmt.Errorf("--payload %q: want prose or full", *shapeName)
 	}
-	dl, err := signedOfSize("bench", "load", 1, *size, payloadShape(*shape), []byte(*secret))
+	dl, err := signedOfSize("bench", "load", 1, *size, payloadShapes[i], []byte(*secret))
 	if err != nil {
 		return err
 	}

@@ -95,15 +95,9 @@ func signed(owner, name string, number int, secret []byte) (*delivery, error) {
 	return signedOfSize(owner, name, number, bodySize, shapeProse, secret)
 }
 
-// signedOfSize is signed with a body of size bytes: the synchronize
-// example's objects with a long description (prose) or every object in
-// full with a short one (full).
-func signedOfSize(owner, name string, number, size int, shape payloadShape, secret []byte) (*delivery, error) {
-	build := prBodyOfSize
-	if shape == shapeFull {
-		build = fullPRBodyOfSize
-	}
-	body, err := build(owner, name, number, size)
+// signedOfSize is signed with a body of size bytes, filled as shape says.
+func signedOfSize(owner, name string, number, size int, shape *payloadShape, secret []byte) (*delivery, error) {
+	body, err := shape.build(owner, name, number, size)
 	if err != nil {
 		return nil, err
 	}
@@ -111,16 +105,22 @@ func signedOfSize(owner, name string, number, size int, shape payloadShape, secr
 }
 
 // payloadShape is what fills a benchmark body.
-type payloadShape string
+type payloadShape struct {
+	name  string // load's --payload value
+	label string // the report's name for it
+	build func(owner, name string, number, size int) ([]byte, error)
+}
 
-const (
+var (
 	// shapeProse: GitHub's synchronize example trimmed to the fields
 	// routing reads, the rest pseudo-random prose in the description
 	// (compresses 2-3x: the worst case for a journal that compresses).
-	shapeProse payloadShape = "prose"
+	shapeProse = &payloadShape{name: "prose", label: "long description", build: prBodyOfSize}
 	// shapeFull: every object of the delivery in full, as GitHub sends
 	// it, and a short description (compresses about 7x).
-	shapeFull payloadShape = "full"
+	shapeFull = &payloadShape{name: "full", label: "every object in full", build: fullPRBodyOfSize}
+	// payloadShapes are both, the Probot goal's first.
+	payloadShapes = []*payloadShape{shapeFull, shapeProse}
 )
 
 // proseWords are what a pull request description is made of.

@@ -65,9 +65,8 @@ func installOctokit(ctx context.Context, dir string) (string, error) {
 // --concurrency, in two interleaved halves. Skipped, with a row saying
 // why, when Node.js or npm is missing.
 func (b *bench) probot(ctx context.Context) error {
-	name := func(shape payloadShape) string {
-		what := map[payloadShape]string{shapeFull: "every object in full", shapeProse: "long description"}[shape]
-		return fmt.Sprintf("receiving path vs Probot (22 KB pull_request, %s, c=%d, %s)", what, b.opts.concurrency, b.opts.ackDuration)
+	name := func(shape *payloadShape) string {
+		return fmt.Sprintf("receiving path vs Probot (22 KB pull_request, %s, c=%d, %s)", shape.label, b.opts.concurrency, b.opts.ackDuration)
 	}
 	script, err := installOctokit(ctx, b.opts.nodeCache)
 	if err != nil {
@@ -96,12 +95,12 @@ func (b *bench) probot(ctx context.Context) error {
 	// The goal is judged on deliveries as GitHub sends them (every
 	// object in full); the long description, which compresses least, is
 	// measured beside it.
-	for _, shape := range []payloadShape{shapeFull, shapeProse} {
+	for _, shape := range payloadShapes {
 		d, err := signedOfSize("bench", "probot", 1, probotBodySize, shape, secret)
 		if err != nil {
 			return err
 		}
-		ps, hs := b.alternate(ctx, d, "probot-"+string(shape), pb, hf)
+		ps, hs := b.alternate(ctx, d, "probot-"+shape.name, pb, hf)
 		n := name(shape)
 		b.rep.add(n, "requests/s (Hookflow vs Probot)", fmtRate(hs.rps(), "req/s"), fmtRate(ps.rps(), "req/s"), ratio(hs.rps(), ps.rps()))
 		b.rep.add(n, "p99", fmtMs(hs.pct(99)), fmtMs(ps.pct(99)), ratio(ms(hs.pct(99)), ms(ps.pct(99))))
