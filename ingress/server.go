@@ -226,7 +226,9 @@ type backlogGauge struct {
 func (b *backlogGauge) get(ctx context.Context, j journal.Journal, now time.Time, m *Metrics) int {
 	b.mu.Lock()
 	n, count := b.n, !b.refreshing && now.Sub(b.checked) >= 250*time.Millisecond
-	b.refreshing = b.refreshing || count
+	if count {
+		b.refreshing = true
+	}
 	b.mu.Unlock()
 	if !count {
 		return n
