@@ -83,12 +83,8 @@ type SQLite struct {
 	db    *sql.DB
 	group *committer
 	now   func() time.Time
-	// seqInserts and routeInserts are the group commit's multi-row
-	// statements by row count, prepared once (parsing was a fifth of the
-	// writer's CPU); only the writer goroutine touches them until Close.
-	seqInserts, routeInserts map[int]*sql.Stmt
-	// insertOne is the one-row insert and nextSeq nextSeqSQL, prepared.
-	insertOne, nextSeq *sql.Stmt
+	// w is the group commit's writer, on its own connection.
+	w *sqliteWriter
 }
 
 var _ Journal = (*SQLite)(nil)
@@ -99,18 +95,22 @@ func OpenSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
 	if err := sqlite.Migrate(ctx, db, "journal", sqliteMigrations); err != nil {
 		return nil, err
 	}
-	j := &SQLite{db: db, now: time.Now, seqInserts: map[int]*sql.Stmt{}, routeInserts: map[int]*sql.Stmt{}}
-	var err error
-	if j.insertOne, err = db.PrepareContext(ctx, multiRowSQL(insertHead, oneTail, insertCols, 1)); err != nil {
-		return nil, fmt.Errorf("journal: prepare: %w", err)
+	var path string
+	if err := db.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
+		return nil, fmt.Errorf("journal: database file: %w", err)
 	}
-	if j.nextSeq, err = db.PrepareContext(ctx, nextSeqSQL); err != nil {
-		j.insertOne.Close()
-		return nil, fmt.Errorf("journal: prepare: %w", err)
+	if path == "" {
+		return nil, errors.New("journal: the SQLite journal needs a database file, not an in-memory database")
 	}
+	j := &SQLite{db: db, now: time.Now}
+	w, err := openSQLiteWriter(path, j.clock)
+	if err != nil {
+		return nil, err
+	}
+	j.w = w
 	j.routeStore = routeStore{db: db, now: j.clock, d: dialect{ts: func(t time.Time) any { return t.UnixNano() }}}
 	j.group = newCommitter(func(batch []*appendReq) {
-		err := j.commit(batch)
+		err := j.w.commit(batch)
 		for _, r := range batch {
 			if err != nil {
 				r.err = err
@@ -138,54 +138,6 @@ func (j *SQLite) Append(ctx context.Context, e Entry) (AppendResult, error) {
 // encodeBufs are the buffers Append encodes payloads into.
 var encodeBufs = sync.Pool{New: func() any { return new([]byte) }}
 
-// commit writes a group in one transaction: its entries with one
-// multi-row INSERT per power-of-two slice of the group (a group of 50 is
-// three statements), then their routes likewise, instead of two
-// statements per entry. Statements are prepared once per row count.
-func (j *SQLite) commit(batch []*appendReq) error {
-	ctx := context.Background()
-	tx, err := j.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("journal: begin: %w", err)
-	}
-	defer tx.Rollback()
-	now := j.now()
-	for rest := batch; len(rest) > 0; {
-		n := chunkLen(len(rest))
-		if err := j.insertChunk(ctx, tx, rest[:n], now); err != nil {
-			return err
-		}
-		rest = rest[n:]
-	}
-	var routes []routeRow
-	for _, r := range batch {
-		if r.res.Duplicate {
-			continue
-		}
-		for i, rt := range r.entry.Routes {
-			routes = append(routes, routeRow{seq: r.res.Seq, ord: i, r: rt})
-		}
-	}
-	seqs := make([]int64, 0, len(routes))
-	for _, rr := range routes {
-		seqs = append(seqs, rr.seq)
-	}
-	for len(routes) > 0 {
-		n := chunkLen(len(routes))
-		if err := j.insertRouteChunk(ctx, tx, routes[:n], now); err != nil {
-			return err
-		}
-		routes = routes[n:]
-	}
-	if err := j.holdPaused(ctx, tx, seqs); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("journal: commit: %w", err)
-	}
-	return nil
-}
-
 // chunkLen is the largest power of two that is at most n (and maxGroup).
 func chunkLen(n int) int {
 	c := 1
@@ -202,99 +154,12 @@ type routeRow struct {
 	r   Route
 }
 
-// stmtFor returns the prepared statement of n rows of values (cols
-// placeholders each) after head, preparing it the first time; only the
-// writer goroutine calls it.
-func (j *SQLite) stmtFor(cache map[int]*sql.Stmt, head, tail string, cols, n int) (*sql.Stmt, error) {
-	if st := cache[n]; st != nil {
-		return st, nil
-	}
-	st, err := j.db.Prepare(multiRowSQL(head, tail, cols, n))
-	if err != nil {
-		return nil, fmt.Errorf("journal: prepare %d-row insert: %w", n, err)
-	}
-	cache[n] = st
-	return st, nil
-}
-
 const (
 	insertHead = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
 		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size, trace_parent) VALUES `
 	// insertCols is the number of columns insertHead names.
 	insertCols = 17
 )
-
-// insertChunk inserts chunk's entries in one statement and sets each
-// request's result; a redelivery (its dedup key already journaled, or
-// earlier in the chunk) is recorded as a Duplicate row after.
-//
-// The statement is an INSERT OR IGNORE that gives each row its sequence
-// number: the writer holds the write lock from BEGIN IMMEDIATE, so the
-// next numbers are known, and a row the dedup index turns away shows as a
-// shortfall in the rows affected. ON CONFLICT DO NOTHING RETURNING seq,
-// its first form, made SQLite keep a statement journal of every page the
-// statement touched (a multi-row insert that may abort half-way needs one)
-// and gather the returned rows in an ephemeral table: a third of the
-// writer's CPU, most of it modernc.org/libc mapping and unmapping memory.
-func (j *SQLite) insertChunk(ctx context.Context, tx *sql.Tx, chunk []*appendReq, now time.Time) error {
-	if len(chunk) == 1 {
-		return j.insertLone(ctx, tx, chunk[0], now)
-	}
-	var next int64
-	if err := tx.StmtContext(ctx, j.nextSeq).QueryRowContext(ctx).Scan(&next); err != nil {
-		return fmt.Errorf("journal: next sequence number: %w", err)
-	}
-	candidates := firstOfEachDelivery(chunk)
-	st, err := j.stmtFor(j.seqInserts, seqInsertHead, "", insertCols+1, len(candidates))
-	if err != nil {
-		return err
-	}
-	args := make([]any, 0, (insertCols+1)*len(candidates))
-	for _, r := range chunk {
-		r.res = AppendResult{}
-	}
-	for i, r := range candidates {
-		r.res.Seq = next + int64(i)
-		args = append(args, r.res.Seq)
-		args = appendInsertArgs(args, r, now)
-	}
-	res, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)
-	if err != nil {
-		return fmt.Errorf("journal: insert: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n != int64(len(candidates)) {
-		// Some were redeliveries of journaled entries, turned away: their
-		// dedup keys name rows with other numbers than the ones given.
-		given := make([]int64, len(candidates))
-		for i, r := range candidates {
-			given[i] = r.res.Seq
-		}
-		inserted, err := insertedOf(ctx, tx, nil, candidates, given)
-		if err != nil {
-			return err
-		}
-		if int64(len(inserted)) != n {
-			return fmt.Errorf("journal: insert wrote %d rows for %d new entries", n, len(inserted))
-		}
-		took := make(map[*appendReq]bool, len(inserted))
-		for _, r := range inserted {
-			took[r] = true
-		}
-		for _, r := range candidates {
-			if !took[r] {
-				r.res = AppendResult{}
-			}
-		}
-	}
-	for _, r := range chunk {
-		if r.res.Seq == 0 {
-			if r.res, err = insertDuplicate(ctx, tx, r, now); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
 
 // seqInsertHead is insertHead with the sequence number given.
 const seqInsertHead = `INSERT OR IGNORE INTO deliveries (seq, integration_id, delivery_id, dedup_key, source, event, action, status, reason,
@@ -322,22 +187,6 @@ func multiRowSQL(head, tail string, cols, n int) string {
 	return b.String()
 }
 
-// insertLone inserts a group's one entry without naming its sequence
-// number (AUTOINCREMENT gives it): one statement, no look-up first.
-func (j *SQLite) insertLone(ctx context.Context, tx *sql.Tx, r *appendReq, now time.Time) error {
-	res, err := tx.StmtContext(ctx, j.insertOne).ExecContext(ctx, appendInsertArgs(make([]any, 0, insertCols), r, now)...)
-	if err != nil {
-		return fmt.Errorf("journal: insert: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		seq, _ := res.LastInsertId()
-		r.res = AppendResult{Seq: seq}
-		return nil
-	}
-	r.res, err = insertDuplicate(ctx, tx, r, now)
-	return err
-}
-
 // oneTail ends the one-row entry insert.
 const oneTail = ` ON CONFLICT (integration_id, dedup_key) DO NOTHING`
 
@@ -350,54 +199,6 @@ const (
 	// its (entry, workflow).
 	sqliteRouteHead = `INSERT OR IGNORE INTO routes (seq, ord, workflow_id, blueprint, workflow, part, status, reason, attempts, updated_at) VALUES `
 )
-
-// insertRouteChunk inserts routes in one statement.
-func (j *SQLite) insertRouteChunk(ctx context.Context, tx *sql.Tx, routes []routeRow, now time.Time) error {
-	st, err := j.stmtFor(j.routeInserts, sqliteRouteHead, "", 10, len(routes))
-	if err != nil {
-		return err
-	}
-	args := make([]any, 0, 10*len(routes))
-	ts := now.UnixNano()
-	for _, rr := range routes {
-		r := rr.r
-		args = append(args, rr.seq, rr.ord, r.WorkflowID, r.Blueprint, r.Workflow, PartitionOf(r.WorkflowID), string(r.Status), r.Reason, 0, ts)
-	}
-	if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
-		return fmt.Errorf("journal: insert route: %w", err)
-	}
-	return nil
-}
-
-// appendInsertArgs appends r's entry's insertSQL arguments to args.
-func appendInsertArgs(args []any, r *appendReq, now time.Time) []any {
-	e := r.entry
-	ev := e.Event
-	if ev.ReceivedAt.IsZero() {
-		ev.ReceivedAt = now
-	}
-	wf, keys, meta := textColumns(e)
-	return append(args, ev.Integration, ev.DeliveryID, dedupKey(e), ev.Source, ev.Type, ev.Action, string(e.Status), e.Reason,
-		wf, keys, meta, r.payload, r.codec, ev.ReceivedAt.UnixNano(), now.UnixNano(), len(ev.Payload), ev.TraceParent)
-}
-
-// insertDuplicate records a redelivery, payload-less, for the console.
-func insertDuplicate(ctx context.Context, tx *sql.Tx, r *appendReq, now time.Time) (AppendResult, error) {
-	ev := r.entry.Event
-	var original int64
-	if err := tx.QueryRowContext(ctx, `SELECT seq FROM deliveries WHERE integration_id = ? AND dedup_key = ?`,
-		ev.Integration, ev.DeliveryID).Scan(&original); err != nil {
-		return AppendResult{}, fmt.Errorf("journal: find original: %w", err)
-	}
-	args := appendInsertArgs(nil, r, now)
-	args[2], args[6], args[7], args[8], args[11], args[12], args[15] = nil, string(Duplicate), fmt.Sprintf("redelivery of entry %d", original), "[]", nil, "", 0
-	res, err := tx.ExecContext(ctx, insertSQL, args...)
-	if err != nil {
-		return AppendResult{}, fmt.Errorf("journal: insert duplicate: %w", err)
-	}
-	seq, _ := res.LastInsertId()
-	return AppendResult{Seq: seq, Duplicate: true, Original: original}, nil
-}
 
 const insertSQL = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
 		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size, trace_parent)
@@ -474,13 +275,7 @@ func (j *SQLite) Backlog(ctx context.Context) (int, error) {
 // Close implements Journal. It waits for queued appends to commit.
 func (j *SQLite) Close() error {
 	j.group.close()
-	errs := []error{j.insertOne.Close(), j.nextSeq.Close()}
-	for _, m := range []map[int]*sql.Stmt{j.seqInserts, j.routeInserts} {
-		for _, st := range m {
-			errs = append(errs, st.Close())
-		}
-	}
-	return errors.Join(errs...)
+	return j.w.close()
 }
 
 func (j *SQLite) query(ctx context.Context, withPayload bool, q string, args ...any) ([]Entry, error) {

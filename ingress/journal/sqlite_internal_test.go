@@ -30,7 +30,7 @@ func TestSQLiteGroupNumbersNeverReused(t *testing.T) {
 			batch = append(batch, &appendReq{entry: Entry{Status: Ignored, Reason: "test", Event: workflows.Event{
 				DeliveryID: prefix + id, Integration: "int_s", Source: "github", Type: "push"}}})
 		}
-		require.NoError(t, j.commit(batch))
+		require.NoError(t, j.w.commit(batch))
 		var seqs []int64
 		for _, r := range batch {
 			seqs = append(seqs, r.res.Seq)

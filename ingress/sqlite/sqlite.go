@@ -47,14 +47,19 @@ func Open(path string) (*sql.DB, error) {
 	return db, nil
 }
 
+// pragmas are what every connection to the database is opened with.
+var pragmas = []struct{ name, value string }{
+	{"journal_mode", "wal"}, {"synchronous", "full"}, {"busy_timeout", "10000"}, {"foreign_keys", "on"},
+}
+
 // dsn is the driver's file: URI for path with the pragmas. The path is
 // percent-encoded by net/url, so a '?', '#' or '%' in it stays part of the
 // name instead of starting the query (which would silently drop WAL and
 // synchronous=FULL) or being decoded by SQLite.
 func dsn(path string) string {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(wal)", "synchronous(full)", "busy_timeout(10000)", "foreign_keys(on)"} {
-		q.Add("_pragma", p)
+	for _, p := range pragmas {
+		q.Add("_pragma", p.name+"("+p.value+")")
 	}
 	q.Set("_txlock", "immediate")
 	if abs, err := filepath.Abs(path); err == nil {
