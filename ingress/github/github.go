@@ -126,6 +126,21 @@ type payload struct {
 	Release      *release     `json:"release"`
 }
 
+// payloadObjects are the objects a payload points to.
+type payloadObjects struct {
+	repo       repository
+	owner      owner
+	org        login
+	inst       id
+	pr         pullRequest
+	head       sha
+	issue      issue
+	suite, run headSHA
+	wfRun      workflowRun
+	dep        deployment
+	rel        release
+}
+
 type repository struct {
 	FullName string `json:"full_name"`
 	Name     string `json:"name"`
@@ -313,45 +328,60 @@ func scanPayload(body []byte) (p payload, ok bool) {
 	if err != nil || !isObject(body) {
 		return p, false
 	}
+	// The nested objects json.Unmarshal would allocate one by one share
+	// one allocation.
+	o := new(payloadObjects)
 	p.Action, p.Number, p.Ref, p.After = v.String(fAction), int(v.Int(fNumber)), v.String(fRef), v.String(fAfter)
 	if v.Set(fRepo) {
-		p.Repository = &repository{FullName: v.String(fRepoFullName), Name: v.String(fRepoName), HTMLURL: v.String(fRepoHTMLURL)}
+		o.repo = repository{FullName: v.String(fRepoFullName), Name: v.String(fRepoName), HTMLURL: v.String(fRepoHTMLURL)}
+		p.Repository = &o.repo
 		if v.Set(fRepoOwner) {
-			p.Repository.Owner = &owner{Login: v.String(fRepoOwnerLogin), Name: v.String(fRepoOwnerName)}
+			o.owner = owner{Login: v.String(fRepoOwnerLogin), Name: v.String(fRepoOwnerName)}
+			p.Repository.Owner = &o.owner
 		}
 	}
 	if v.Set(fOrg) {
-		p.Organization = &login{Login: v.String(fOrgLogin)}
+		o.org = login{Login: v.String(fOrgLogin)}
+		p.Organization = &o.org
 	}
 	if v.Set(fInstallation) {
-		p.Installation = &id{ID: v.Int(fInstallationID)}
+		o.inst = id{ID: v.Int(fInstallationID)}
+		p.Installation = &o.inst
 	}
 	if v.Set(fPR) {
-		p.PullRequest = &pullRequest{Number: int(v.Int(fPRNumber))}
+		o.pr = pullRequest{Number: int(v.Int(fPRNumber))}
+		p.PullRequest = &o.pr
 		if v.Set(fPRHead) {
-			p.PullRequest.Head = &sha{SHA: v.String(fPRHeadSHA)}
+			o.head = sha{SHA: v.String(fPRHeadSHA)}
+			p.PullRequest.Head = &o.head
 		}
 	}
 	if v.Set(fIssue) {
-		p.Issue = &issue{Number: int(v.Int(fIssueNumber))}
+		o.issue = issue{Number: int(v.Int(fIssueNumber))}
+		p.Issue = &o.issue
 		if raw, ok := v.Raw(fIssuePR); ok {
 			p.Issue.PullRequest = json.RawMessage(raw)
 		}
 	}
 	if v.Set(fCheckSuite) {
-		p.CheckSuite = &headSHA{HeadSHA: v.String(fCheckSuiteSHA)}
+		o.suite = headSHA{HeadSHA: v.String(fCheckSuiteSHA)}
+		p.CheckSuite = &o.suite
 	}
 	if v.Set(fCheckRun) {
-		p.CheckRun = &headSHA{HeadSHA: v.String(fCheckRunSHA)}
+		o.run = headSHA{HeadSHA: v.String(fCheckRunSHA)}
+		p.CheckRun = &o.run
 	}
 	if v.Set(fWorkflowRun) {
-		p.WorkflowRun = &workflowRun{ID: v.Int(fWorkflowRunID), HeadSHA: v.String(fWorkflowRunSHA)}
+		o.wfRun = workflowRun{ID: v.Int(fWorkflowRunID), HeadSHA: v.String(fWorkflowRunSHA)}
+		p.WorkflowRun = &o.wfRun
 	}
 	if v.Set(fDeployment) {
-		p.Deployment = &deployment{ID: v.Int(fDeploymentID), SHA: v.String(fDeploymentSHA), Environment: v.String(fDeploymentEnv)}
+		o.dep = deployment{ID: v.Int(fDeploymentID), SHA: v.String(fDeploymentSHA), Environment: v.String(fDeploymentEnv)}
+		p.Deployment = &o.dep
 	}
 	if v.Set(fRelease) {
-		p.Release = &release{TagName: v.String(fReleaseTag)}
+		o.rel = release{TagName: v.String(fReleaseTag)}
+		p.Release = &o.rel
 	}
 	return p, true
 }

@@ -95,25 +95,24 @@ func NewFields(fields ...Field) *Fields {
 	return f
 }
 
-// Values are what Scan found: per field, whether it is set and its raw
-// JSON value.
+// Values are what Scan found: per field, its raw JSON value, nil when the
+// field is not set (a set value is never empty).
 type Values struct {
 	raw [][]byte
-	set []bool
 }
 
 // Raw returns field i's raw JSON value and whether it is set.
-func (v *Values) Raw(i int) ([]byte, bool) { return v.raw[i], v.set[i] }
+func (v *Values) Raw(i int) ([]byte, bool) { return v.raw[i], v.raw[i] != nil }
 
 // Set reports whether field i is set: for an Object, present and not reset
 // by a later null.
-func (v *Values) Set(i int) bool { return v.set[i] }
+func (v *Values) Set(i int) bool { return v.raw[i] != nil }
 
 // String returns String field i ("" when unset), decoded as json.Unmarshal
 // decodes strings.
 func (v *Values) String(i int) string {
 	raw := v.raw[i]
-	if !v.set[i] || len(raw) < 2 {
+	if len(raw) < 2 {
 		return ""
 	}
 	if inner := raw[1 : len(raw)-1]; !containsByte(inner, '\\') && utf8.Valid(inner) {
@@ -126,7 +125,7 @@ func (v *Values) String(i int) string {
 
 // Int returns Int field i (0 when unset).
 func (v *Values) Int(i int) int64 {
-	if !v.set[i] {
+	if v.raw[i] == nil {
 		return 0
 	}
 	n, _ := strconv.ParseInt(string(v.raw[i]), 10, 64) // checked when set
@@ -149,18 +148,17 @@ var ErrNotJSON = errors.New("hook: body is not valid JSON")
 // Scan validates body as exactly one JSON value, as json.Valid does
 // (including its nesting limit), and returns the fields' values. When the
 // body is not an object, no field is set.
-func (f *Fields) Scan(body []byte) (*Values, error) {
-	v := &Values{raw: make([][]byte, len(f.nodes)), set: make([]bool, len(f.nodes))}
-	s := scanner{b: body, v: v}
+func (f *Fields) Scan(body []byte) (Values, error) {
+	s := scanner{b: body, raw: make([][]byte, len(f.nodes))}
 	s.space()
 	if !s.value(f.root) {
-		return nil, ErrNotJSON
+		return Values{}, ErrNotJSON
 	}
 	s.space()
 	if s.i != len(s.b) {
-		return nil, ErrNotJSON
+		return Values{}, ErrNotJSON
 	}
-	return v, nil
+	return Values{raw: s.raw}, nil
 }
 
 // maxDepth is encoding/json's nesting limit.
@@ -170,7 +168,7 @@ type scanner struct {
 	b     []byte
 	i     int
 	depth int
-	v     *Values
+	raw   [][]byte // the fields' values, by index
 }
 
 func (s *scanner) space() {
@@ -233,8 +231,8 @@ func (s *scanner) assign(n *fieldNode, kind byte, raw []byte) {
 	switch n.kind {
 	case Object:
 		if kind == 'n' {
-			s.v.raw[n.index], s.v.set[n.index] = nil, false
-			n.reset(s.v)
+			s.raw[n.index] = nil
+			n.reset(s.raw)
 			return
 		}
 		set = true
@@ -246,16 +244,16 @@ func (s *scanner) assign(n *fieldNode, kind byte, raw []byte) {
 		set = true
 	}
 	if set {
-		s.v.raw[n.index], s.v.set[n.index] = raw, true
+		s.raw[n.index] = raw
 	}
 }
 
 // reset unsets n's descendants: json.Unmarshal allocates a new struct for
 // an object that follows a null.
-func (n *fieldNode) reset(v *Values) {
+func (n *fieldNode) reset(raw [][]byte) {
 	for _, k := range n.kids {
-		v.raw[k.index], v.set[k.index] = nil, false
-		k.reset(v)
+		raw[k.index] = nil
+		k.reset(raw)
 	}
 }
 

@@ -95,8 +95,8 @@ func BadRequest(code, message, hint string) *Error {
 // ValidHMACSHA256 reports whether hexSig is the hex HMAC-SHA256 of body
 // under any of secrets, in constant time per secret.
 func ValidHMACSHA256(body []byte, hexSig string, secrets [][]byte) bool {
-	want, err := hex.DecodeString(hexSig)
-	if err != nil || len(want) != sha256.Size {
+	want, valid := decodeSHA256Hex(hexSig)
+	if !valid {
 		return false
 	}
 	ok := false
@@ -106,11 +106,40 @@ func ValidHMACSHA256(body []byte, hexSig string, secrets [][]byte) bool {
 		}
 		m := hmac.New(sha256.New, s)
 		m.Write(body)
-		if hmac.Equal(m.Sum(nil), want) {
+		if hmac.Equal(m.Sum(nil), want[:]) {
 			ok = true
 		}
 	}
 	return ok
+}
+
+// decodeSHA256Hex decodes a hex SHA-256 digest (either case), as
+// hex.DecodeString would but without allocating.
+func decodeSHA256Hex(s string) (d [sha256.Size]byte, ok bool) {
+	if len(s) != 2*sha256.Size {
+		return d, false
+	}
+	for i := range d {
+		hi, ok1 := unhex(s[2*i])
+		lo, ok2 := unhex(s[2*i+1])
+		if !ok1 || !ok2 {
+			return d, false
+		}
+		d[i] = hi<<4 | lo
+	}
+	return d, true
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // EqualSecret reports whether token equals any of secrets, in constant

@@ -1,6 +1,7 @@
 package hook
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -48,4 +49,28 @@ func FuzzValidHMACSHA256(f *testing.F) {
 		}
 		require.Equal(t, len(key) > 0, ValidHMACSHA256(body, hexMAC(key, body), [][]byte{key}))
 	})
+}
+
+// decodeSHA256Hex agrees with hex.DecodeString on every string of a
+// digest's length and shape: either case, a bad byte at each position,
+// one byte short or long.
+func TestDecodeSHA256HexAgreesWithEncodingHex(t *testing.T) {
+	sum := sha256.Sum256([]byte("x"))
+	lower := hex.EncodeToString(sum[:])
+	cases := []string{lower, strings.ToUpper(lower), lower[:63], lower + "0", "", "0x" + lower[2:], strings.Repeat("g", 64)}
+	for i := range lower {
+		for _, c := range []byte{'g', 'G', ' ', 0, 0xff, '/', ':', '@', '`'} {
+			b := []byte(lower)
+			b[i] = c
+			cases = append(cases, string(b))
+		}
+	}
+	for _, s := range cases {
+		got, ok := decodeSHA256Hex(s)
+		want, err := hex.DecodeString(s)
+		wantOK := err == nil && len(want) == sha256.Size
+		if ok != wantOK || (ok && !bytes.Equal(got[:], want)) {
+			t.Fatalf("%q: got %x %v, encoding/hex %x %v", s, got, ok, want, err)
+		}
+	}
 }
