@@ -117,6 +117,9 @@ type Server struct {
 	appends  appendHealth // health.go: /readyz answers 503 while appends fail
 	bad      badTokens    // refused admin tokens, API and console login alike
 	pipeline []stage
+	// spanOpts start each delivery's span (built once: a variadic option
+	// built per request was an allocation).
+	spanOpts []trace.SpanStartOption
 }
 
 // New validates cfg and returns a Server. It does no I/O.
@@ -150,6 +153,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, cache: integrationCache{store: cfg.Integrations, ttl: 2 * time.Second, now: cfg.Now},
 		limits: newLimiters(cfg.RateLimit), clients: clientLimits{perSec: cfg.ClientRateLimit}, inflight: &inflight{max: cfg.MaxInFlightBytes}}
 	s.pipeline = s.stages()
+	s.spanOpts = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
 	cfg.Metrics.watchInflight(s.inflight)
 	r := chi.NewRouter()
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {

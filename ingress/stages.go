@@ -32,7 +32,11 @@ type delivery struct {
 	w   http.ResponseWriter
 	r   *http.Request
 	ctx context.Context
-	now time.Time
+	// lasting is ctx without its cancellation, for the work that must
+	// outlive a client that hangs up (the lookup, the append, a refusal's
+	// record).
+	lasting context.Context
+	now     time.Time
 	// set by resolve
 	in       integrations.Integration
 	resolved bool
@@ -90,9 +94,9 @@ func (s *Server) stages() []stage {
 }
 
 func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
-	ctx, span := s.cfg.Tracer.Start(r.Context(), "hookflow.receive", trace.WithSpanKind(trace.SpanKindServer))
+	ctx, span := s.cfg.Tracer.Start(r.Context(), "hookflow.receive", s.spanOpts...)
 	defer span.End()
-	d := &delivery{w: w, r: r, ctx: ctx, now: s.cfg.Now()}
+	d := &delivery{w: w, r: r, ctx: ctx, lasting: context.WithoutCancel(ctx), now: s.cfg.Now()}
 	source, status := "unknown", "rejected"
 	// Attributes are built only for a span that records them: with
 	// tracing off they were a tenth of the allocations per delivery.
@@ -148,7 +152,7 @@ func (s *Server) resolve(d *delivery) *refusal {
 	}
 	// The lookup outlives a client that hangs up: its refusal is still
 	// journaled.
-	in, err := s.cache.byPath(context.WithoutCancel(d.ctx), path)
+	in, err := s.cache.byPath(d.lasting, path)
 	if errors.Is(err, integrations.ErrNotFound) {
 		return notFound
 	}
@@ -361,7 +365,7 @@ func (s *Server) route(d *delivery) *refusal {
 // journal appends the entry: the acknowledgement point. The append goes on
 // if the sender hangs up: once accepted, a delivery is committed.
 func (s *Server) journal(d *delivery) *refusal {
-	res, err := s.cfg.Journal.Append(context.WithoutCancel(d.ctx), d.entry)
+	res, err := s.cfg.Journal.Append(d.lasting, d.entry)
 	s.appends.record(d.now, err)
 	if err != nil {
 		s.log.ErrorContext(d.ctx, "journal append failed", "error", err, "integration", d.in.ID, "delivery_id", d.ev.DeliveryID)
@@ -427,7 +431,7 @@ const RefusalsPerMinute = 20
 
 func (s *Server) journalRefusal(d *delivery, e *hook.Error) {
 	ok, summary := s.refusals.take(d.in.ID, e.Status, d.now)
-	ctx := context.WithoutCancel(d.ctx) // a client that hangs up must not fail the record
+	ctx := d.lasting
 	if summary.count > 0 {
 		s.appendRefusal(ctx, d, "", fmt.Sprintf("%d %s: %d more refusals in the minute from %s were not journaled one by one",
 			e.Status, "suppressed", summary.count, summary.minute.UTC().Format(time.RFC3339)))

@@ -22,7 +22,9 @@ type appendReq struct {
 	codec   string
 	res     AppendResult
 	err     error
-	ready   chan struct{}
+	// committed is done when res and err are set (a WaitGroup rather
+	// than a channel: no allocation of its own).
+	committed sync.WaitGroup
 }
 
 // committer is the group commit both journals share: appends queue, one
@@ -51,7 +53,7 @@ func newCommitter(commit func(batch []*appendReq)) *committer {
 // committed whatever the caller does: it waits for the outcome so that a
 // 2xx is never sent for an unwritten entry.
 func (c *committer) append(ctx context.Context, r *appendReq) (AppendResult, error) {
-	r.ready = make(chan struct{})
+	r.committed.Add(1)
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
@@ -64,7 +66,7 @@ func (c *committer) append(ctx context.Context, r *appendReq) (AppendResult, err
 		return AppendResult{}, ctx.Err()
 	}
 	c.mu.RUnlock()
-	<-r.ready
+	r.committed.Wait()
 	return r.res, r.err
 }
 
@@ -87,7 +89,7 @@ func (c *committer) writer() {
 		}
 		c.commit(batch)
 		for _, r := range batch {
-			close(r.ready)
+			r.committed.Done()
 		}
 		// The callers just woken wait in this goroutine's run queue, and
 		// without a yield they would stay there while the next group is
