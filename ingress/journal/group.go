@@ -2,11 +2,8 @@ package journal
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"fmt"
 	"runtime"
-	"slices"
 	"sync"
 )
 
@@ -128,35 +125,4 @@ func firstOfEachDelivery(chunk []*appendReq) []*appendReq {
 		out = append(out, r)
 	}
 	return out
-}
-
-// insertedOf returns the candidates a multi-row insert inserted (seqs,
-// ascending, are the numbers of the rows it wrote): those without a dedup
-// key, and those whose dedup key's entry is one of seqs. rebind adapts the
-// look-up's placeholders (nil: none).
-func insertedOf(ctx context.Context, tx *sql.Tx, rebind func(string) string, candidates []*appendReq, seqs []int64) ([]*appendReq, error) {
-	q := `SELECT seq FROM deliveries WHERE integration_id = ? AND dedup_key = ?`
-	if rebind != nil {
-		q = rebind(q)
-	}
-	var out []*appendReq
-	for _, r := range candidates {
-		d, ok := dedupKey(r.entry).(string)
-		if !ok {
-			out = append(out, r)
-			continue
-		}
-		var seq int64
-		err := tx.QueryRowContext(ctx, q, r.entry.Event.Integration, d).Scan(&seq)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue // pruned meanwhile (PostgreSQL): recorded again by the one-row path
-		}
-		if err != nil {
-			return nil, fmt.Errorf("journal: find entry: %w", err)
-		}
-		if _, found := slices.BinarySearch(seqs, seq); found {
-			out = append(out, r)
-		}
-	}
-	return out, nil
 }

@@ -206,7 +206,7 @@ func (j *Postgres) commitRows(ctx context.Context, tx *sql.Tx, batch []*appendRe
 		if err != nil {
 			return fmt.Errorf("journal: insert: %w", err)
 		}
-		if err := assignSeqs(ctx, tx, postgres.Rebind, chunk, seqs); err != nil {
+		if err := assignSeqs(ctx, tx, chunk, seqs); err != nil {
 			return err
 		}
 		for _, r := range chunk {
@@ -443,17 +443,16 @@ func queryInts(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]int64,
 // others (redeliveries) keep a zero result. Both databases insert the rows
 // in VALUES order, so the ascending numbers belong to the inserted entries
 // in order (PostgreSQL; the SQLite journal gives the numbers itself, see
-// insertChunk). Candidates are the entries that insert unless their delivery
-// is already journaled: all but repeats within the chunk. rebind adapts
-// the look-up's placeholders (nil: none).
-func assignSeqs(ctx context.Context, tx *sql.Tx, rebind func(string) string, chunk []*appendReq, seqs []int64) error {
+// sqliteWriter.insertChunk). Candidates are the entries that insert unless
+// their delivery is already journaled: all but repeats within the chunk.
+func assignSeqs(ctx context.Context, tx *sql.Tx, chunk []*appendReq, seqs []int64) error {
 	var err error
 	candidates := firstOfEachDelivery(chunk)
 	inserted := candidates
 	if len(seqs) != len(candidates) {
 		// Some were redeliveries of journaled entries: keep those whose
 		// delivery's entry is one of the rows just inserted.
-		if inserted, err = insertedOf(ctx, tx, rebind, candidates, seqs); err != nil {
+		if inserted, err = insertedOf(ctx, tx, candidates, seqs); err != nil {
 			return err
 		}
 	}
@@ -464,4 +463,31 @@ func assignSeqs(ctx context.Context, tx *sql.Tx, rebind func(string) string, chu
 		r.res = AppendResult{Seq: seqs[i]}
 	}
 	return nil
+}
+
+// insertedOf returns the candidates a multi-row insert inserted (seqs,
+// ascending, are the numbers of the rows it wrote): those without a dedup
+// key, and those whose dedup key's entry is one of seqs.
+func insertedOf(ctx context.Context, tx *sql.Tx, candidates []*appendReq, seqs []int64) ([]*appendReq, error) {
+	q := postgres.Rebind(findOriginalSQL)
+	var out []*appendReq
+	for _, r := range candidates {
+		d, ok := dedupKey(r.entry).(string)
+		if !ok {
+			out = append(out, r)
+			continue
+		}
+		var seq int64
+		err := tx.QueryRowContext(ctx, q, r.entry.Event.Integration, d).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // pruned meanwhile (PostgreSQL): recorded again by the one-row path
+		}
+		if err != nil {
+			return nil, fmt.Errorf("journal: find entry: %w", err)
+		}
+		if _, found := slices.BinarySearch(seqs, seq); found {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
