@@ -97,21 +97,22 @@ func (b *bench) ingressAck(ctx context.Context) error {
 	b.rep.add(name, "peak RSS (VmHWM)", fmtMiB(hfMem.hwm), fmtMiB(bareMem.hwm), ratio(float64(hfMem.hwm), float64(bareMem.hwm)))
 	g := goal{name: "ingress_ack_throughput", ratio: true, got: hs.rps() / bs.rps(), target: 0.5, atLeast: true,
 		why: "Every answer waits for its group's fsync'd commit in the journal's one SQLite writer (modernc.org/sqlite, " +
-			"pure Go). Instrumented on the real binary at c=64 (22 KB): the writer is busy ~93% of the time, a third of it in " +
-			"fsync (~1.5 ms each on this disk); a request spends ~7.5 of its ~12 ms round trip in the journal stage; ~0.25 of " +
-			"the 2 cores stays idle and the server uses ~200-240 us of CPU per delivery, spread over HTTP, the HMAC, the scan, S2, " +
-			"SQLite (its writer about a third), GC and the kernel's context switches, none of the others over a tenth. Done: S2 instead of deflate, the routing " +
-			"fields scanned in one pass instead of json.Unmarshal, INSERT OR IGNORE with given sequence numbers, " +
-			"modernc.org/sqlite v1.62.0, canonical header names, the writer yielding after it wakes a group (the woken callers " +
-			"waited in its run queue until its next fsync: wake-up 2.5 -> 1.5 ms, +14% on average), the backlog count off the " +
-			"request path, typed log attributes. Tried and measured no better, real binary at 22 KB, alternated: " +
-			"synchronous=OFF (no change: at c=64 the fsync is not what bounds it), five of the journal's seven indexes dropped " +
-			"(no change), GOMAXPROCS=4 (slower), GOGC=400 (no change), 16 and 32 KiB pages (-3 to -8%), no compression (-5 to " +
-			"-15%), LZ4 and zstd (slower than S2 for the bytes they save), checkpoints in a background goroutine (-3 to -7%), " +
+			"pure Go). perf on the real binary at 8 KiB, c=64, after the writer left database/sql (3 December): the server " +
+			"uses ~260 us of CPU per delivery; the writer about 30% of it, half of that SQLite's commit (two pwrite calls per " +
+			"4 KiB WAL page, the fsync); net/http's reading and writing ~25% (the bare handler pays that too); S2 ~7%; the " +
+			"scan and the HMAC ~2% each; the rest GC, the scheduler and the kernel's context switches. Done: S2 instead of " +
+			"deflate, the routing fields scanned in one pass instead of json.Unmarshal, INSERT OR IGNORE with given sequence " +
+			"numbers, modernc.org/sqlite v1.62.0, canonical header names, the writer yielding after it wakes a group (+14% on " +
+			"average), the backlog count off the request path, typed log attributes, the writer on its own connection " +
+			"through SQLite's C API instead of database/sql (138 -> 49 allocations per delivery). Tried and measured no " +
+			"better, real binary, alternated: synchronous=OFF (at c=64 the fsync is not what bounds it), five of the " +
+			"journal's seven indexes dropped, GOMAXPROCS=4 (slower), GOGC=400, 16 and 32 KiB pages (-3 to -8%), no " +
+			"compression (-5 to -15%; after the C API writer, at 8 KiB: 0.41 and 0.48 against 0.45 and 0.48), LZ4 and zstd " +
+			"(slower than S2 for the bytes they save), checkpoints in a background goroutine (-3 to -7%), " +
 			"wal_autocheckpoint 4000 and 16000 pages (p99 up to 65 ms), synchronous=NORMAL with a second goroutine fsyncing " +
-			"the WAL (-8 to -19%). What is left is CPU per delivery in many small parts and one serial writer; a journal in " +
-			"C SQLite or with payloads outside the row would move it, and the issue rules both out. See the profile of the " +
-			"in-process handler below."}
+			"the WAL (-8 to -19%). What is left is CPU per delivery in many small parts and one serial writer whose WAL " +
+			"frames go out one syscall each; a journal in C SQLite or with payloads outside the row would move it, and the " +
+			"issue rules both out. See the profile of the in-process handler below."}
 	b.rep.goal(g)
 	b.rep.note("**Ingress ack.** %d keep-alive connections send signed 8 KiB GitHub `pull_request` deliveries, each with a new "+
 		"`X-GitHub-Delivery`, as fast as answers come back (closed loop), for %s per side after a 1 s warm-up, split in two "+
