@@ -109,10 +109,10 @@ func (c *committer) close() {
 	<-c.done
 }
 
-// firstOfEachDelivery is chunk without the repeats of a dedup key earlier
-// in the chunk: the entries that insert unless already journaled.
-func firstOfEachDelivery(chunk []*appendReq) []*appendReq {
-	out := make([]*appendReq, 0, len(chunk))
+// firstOfEachDelivery appends to out chunk without the repeats of a dedup
+// key earlier in the chunk: the entries that insert unless already
+// journaled.
+func firstOfEachDelivery(out, chunk []*appendReq) []*appendReq {
 	seen := make(map[[2]string]bool, len(chunk))
 	for _, r := range chunk {
 		if d, ok := dedupKey(r.entry).(string); ok {

@@ -447,7 +447,7 @@ func queryInts(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]int64,
 // their delivery is already journaled: all but repeats within the chunk.
 func assignSeqs(ctx context.Context, tx *sql.Tx, chunk []*appendReq, seqs []int64) error {
 	var err error
-	candidates := firstOfEachDelivery(chunk)
+	candidates := firstOfEachDelivery(make([]*appendReq, 0, len(chunk)), chunk)
 	inserted := candidates
 	if len(seqs) != len(candidates) {
 		// Some were redeliveries of journaled entries: keep those whose

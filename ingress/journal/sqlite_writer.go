@@ -28,12 +28,13 @@ type sqliteWriter struct {
 	now                      func() time.Time
 
 	// Reused from group to group: the arguments of the statement being
-	// built, the JSON text columns they point into, the group's routes
-	// and their entries' sequence numbers.
-	args   []sqlite.Arg
-	text   []byte
-	routes []routeRow
-	seqs   []int64
+	// built, the JSON text columns they point into, a chunk's new
+	// deliveries, the group's routes and their entries' sequence numbers.
+	args       []sqlite.Arg
+	text       []byte
+	candidates []*appendReq
+	routes     []routeRow
+	seqs       []int64
 }
 
 const (
@@ -139,7 +140,8 @@ func (w *sqliteWriter) insertChunk(chunk []*appendReq, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("journal: next sequence number: %w", err)
 	}
-	candidates := firstOfEachDelivery(chunk)
+	w.candidates = firstOfEachDelivery(w.candidates[:0], chunk)
+	candidates := w.candidates
 	st, err := w.stmtFor(w.seqInserts, seqInsertHead, insertCols+1, len(candidates))
 	if err != nil {
 		return err
@@ -153,6 +155,8 @@ func (w *sqliteWriter) insertChunk(chunk []*appendReq, now time.Time) error {
 		w.args = append(w.args, sqlite.Int(r.res.Seq))
 		w.appendEntryArgs(r, now)
 	}
+	// Not kept past the chunk: the requests hold their bodies.
+	defer clear(w.candidates)
 	n, err := st.Exec(w.args...)
 	if err != nil {
 		return fmt.Errorf("journal: insert: %w", err)
