@@ -18,11 +18,7 @@ import (
 // are committed directly so that each is one multi-row statement.
 func TestSQLiteGroupNumbersNeverReused(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "journal.db"))
-	require.NoError(t, err)
-	j, err := OpenSQLite(ctx, db)
-	require.NoError(t, err)
-	t.Cleanup(func() { j.Close(); db.Close() })
+	j := openTestSQLite(t)
 	group := func(prefix string, ids ...string) []int64 {
 		var batch []*appendReq
 		for _, id := range ids {
@@ -65,11 +61,7 @@ func TestSQLiteGroupNumbersNeverReused(t *testing.T) {
 // same work cost about 70 per sequential delivery.
 func TestSQLiteWriterAllocatesNothingPerGroup(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "journal.db"))
-	require.NoError(t, err)
-	j, err := OpenSQLite(ctx, db)
-	require.NoError(t, err)
-	t.Cleanup(func() { j.Close(); db.Close() })
+	j := openTestSQLite(t)
 	const runs, size = 50, 8
 	batches := make([][]*appendReq, 0, runs+2)
 	for b := range runs + 2 {
@@ -102,4 +94,15 @@ func TestSQLiteWriterAllocatesNothingPerGroup(t *testing.T) {
 	n, err := j.Backlog(ctx)
 	require.NoError(t, err)
 	require.Equal(t, (next)*size, n, "every entry of every group journaled")
+}
+
+// openTestSQLite opens a journal in a fresh database, closed at cleanup.
+func openTestSQLite(t *testing.T) *SQLite {
+	t.Helper()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "journal.db"))
+	require.NoError(t, err)
+	j, err := OpenSQLite(context.Background(), db)
+	require.NoError(t, err)
+	t.Cleanup(func() { j.Close(); db.Close() })
+	return j
 }
