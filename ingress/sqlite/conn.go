@@ -36,9 +36,8 @@ type Conn struct {
 
 // Stmt is a statement prepared on a Conn, finalized when the Conn closes.
 type Stmt struct {
-	c     *Conn
-	p     uintptr
-	query string
+	c *Conn
+	p uintptr
 }
 
 // Arg is one statement argument: an integer, a text, a blob or NULL.
@@ -144,7 +143,7 @@ func (c *Conn) prepare(query string) (*Stmt, error) {
 	if p == 0 {
 		return nil, errors.New("sqlite: prepare: no statement in the query")
 	}
-	return &Stmt{c: c, p: p, query: query}, nil
+	return &Stmt{c: c, p: p}, nil
 }
 
 // LastInsertRowID is the rowid of the last row an INSERT on c wrote.

@@ -1,6 +1,7 @@
 // Package sqlite opens the embedded SQLite database the ingress keeps its
 // journal and integrations in, with the pragmas durability needs, and runs
-// versioned migrations.
+// versioned migrations. Open gives a database/sql pool; OpenConn one
+// connection on SQLite's C API for the journal's group commit.
 package sqlite
 
 import (
