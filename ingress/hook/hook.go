@@ -113,33 +113,15 @@ func ValidHMACSHA256(body []byte, hexSig string, secrets [][]byte) bool {
 	return ok
 }
 
-// decodeSHA256Hex decodes a hex SHA-256 digest (either case), as
-// hex.DecodeString would but without allocating.
+// decodeSHA256Hex decodes a hex SHA-256 digest into an array:
+// hex.DecodeString's slice was an allocation per delivery, and the
+// compiler converts s for hex.Decode without copying.
 func decodeSHA256Hex(s string) (d [sha256.Size]byte, ok bool) {
 	if len(s) != 2*sha256.Size {
 		return d, false
 	}
-	for i := range d {
-		hi, ok1 := unhex(s[2*i])
-		lo, ok2 := unhex(s[2*i+1])
-		if !ok1 || !ok2 {
-			return d, false
-		}
-		d[i] = hi<<4 | lo
-	}
-	return d, true
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
+	_, err := hex.Decode(d[:], []byte(s))
+	return d, err == nil
 }
 
 // EqualSecret reports whether token equals any of secrets, in constant
