@@ -154,23 +154,6 @@ type routeRow struct {
 	r   Route
 }
 
-const (
-	insertHead = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
-		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size, trace_parent) VALUES `
-	// insertCols is the number of columns insertHead names.
-	insertCols = 17
-)
-
-// seqInsertHead is insertHead with the sequence number given.
-const seqInsertHead = `INSERT OR IGNORE INTO deliveries (seq, integration_id, delivery_id, dedup_key, source, event, action, status, reason,
-		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size, trace_parent) VALUES `
-
-// nextSeqSQL is the sequence number AUTOINCREMENT would give the next
-// row: past the largest ever used, which sqlite_sequence keeps when the
-// newest rows are pruned.
-const nextSeqSQL = `SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'deliveries'), 0),
-		coalesce((SELECT max(seq) FROM deliveries), 0)) + 1`
-
 // multiRowSQL is head, n rows of cols ? placeholders, then tail.
 func multiRowSQL(head, tail string, cols, n int) string {
 	row := "(" + placeholders(cols) + ")"
@@ -187,17 +170,9 @@ func multiRowSQL(head, tail string, cols, n int) string {
 	return b.String()
 }
 
-// oneTail ends the one-row entry insert.
-const oneTail = ` ON CONFLICT (integration_id, dedup_key) DO NOTHING`
-
 const (
 	routeHead = `INSERT INTO routes (seq, ord, workflow_id, blueprint, workflow, part, status, reason, attempts, updated_at) VALUES `
 	routeTail = ` ON CONFLICT (seq, workflow_id) DO NOTHING`
-	// sqliteRouteHead is the SQLite journal's: an INSERT OR IGNORE rather
-	// than ON CONFLICT DO NOTHING for the reason insertChunk gives (no
-	// statement journal). The one conflict a route can meet is a repeat of
-	// its (entry, workflow).
-	sqliteRouteHead = `INSERT OR IGNORE INTO routes (seq, ord, workflow_id, blueprint, workflow, part, status, reason, attempts, updated_at) VALUES `
 )
 
 const insertSQL = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,

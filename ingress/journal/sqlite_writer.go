@@ -46,6 +46,32 @@ const (
 	findOriginalSQL = `SELECT seq FROM deliveries WHERE integration_id = ? AND dedup_key = ?`
 )
 
+const (
+	insertHead = `INSERT INTO deliveries (integration_id, delivery_id, dedup_key, source, event, action, status, reason,
+		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size, trace_parent) VALUES `
+	// insertCols is the number of columns insertHead names.
+	insertCols = 17
+)
+
+// seqInsertHead is insertHead with the sequence number given.
+const seqInsertHead = `INSERT OR IGNORE INTO deliveries (seq, integration_id, delivery_id, dedup_key, source, event, action, status, reason,
+		workflow_ids, keys, meta, payload, payload_codec, received_at, updated_at, payload_size, trace_parent) VALUES `
+
+// nextSeqSQL is the sequence number AUTOINCREMENT would give the next
+// row: past the largest ever used, which sqlite_sequence keeps when the
+// newest rows are pruned.
+const nextSeqSQL = `SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'deliveries'), 0),
+		coalesce((SELECT max(seq) FROM deliveries), 0)) + 1`
+
+// oneTail ends the one-row entry insert.
+const oneTail = ` ON CONFLICT (integration_id, dedup_key) DO NOTHING`
+
+// sqliteRouteHead is routeHead as an INSERT OR IGNORE rather than ON
+// CONFLICT DO NOTHING, for the reason insertChunk gives (no statement
+// journal). The one conflict a route can meet is a repeat of its (entry,
+// workflow).
+const sqliteRouteHead = `INSERT OR IGNORE INTO routes (seq, ord, workflow_id, blueprint, workflow, part, status, reason, attempts, updated_at) VALUES `
+
 // openSQLiteWriter opens the writer's connection to the database at path.
 func openSQLiteWriter(path string, now func() time.Time) (*sqliteWriter, error) {
 	conn, err := sqlite.OpenConn(path)
