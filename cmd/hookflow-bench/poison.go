@@ -58,6 +58,12 @@ func (p *poisonSignaler) SignalWithStartWorkflow(ctx context.Context, id, _ stri
 // forwarder, and a stand-in for Temporal with a 2 ms round trip.
 func (b *bench) poison(ctx context.Context) error {
 	const normal, poisoned = 500, 1000
+	// The unrelated deliveries (250/s) are spread over enough workflows
+	// that each gets half the forwarder's signal rate: at the rate
+	// itself, every event would wait for its workflow's next slot, and
+	// each latency would carry the one before it, so the phase would
+	// measure the rate's hold instead of the poison.
+	const unrelatedWorkflows = 250 * 2 / forward.DefaultSignalRate
 	run := func(withPoison bool) ([]time.Duration, error) {
 		dir, err := b.dir("poison")
 		if err != nil {
@@ -91,7 +97,7 @@ func (b *bench) poison(ctx context.Context) error {
 		go func() { defer close(done); _ = f.Run(fctx) }()
 		defer func() { stop(); <-done }()
 
-		// Normal deliveries arrive at a steady 250/s over 50 workflows,
+		// Normal deliveries arrive at a steady 250/s over 100 workflows,
 		// with two poison routes beside each (500 Temporal refuses, 500 on
 		// 100 workflows it never answers for).
 		sent := make(map[string]time.Time, normal)
@@ -115,7 +121,7 @@ func (b *bench) poison(ctx context.Context) error {
 			}
 			id := fmt.Sprintf("n-%d", i)
 			sent[id] = time.Now()
-			wg.Go(func() { errs <- appendRoute(id, fmt.Sprintf("pr/%d", i%50)) })
+			wg.Go(func() { errs <- appendRoute(id, fmt.Sprintf("pr/%d", i%unrelatedWorkflows)) })
 			wg.Wait()
 			close(errs)
 			for err := range errs {
@@ -161,9 +167,9 @@ func (b *bench) poison(ctx context.Context) error {
 	b.rep.add(name, "unrelated p99", fmtMs(pct(with, 99)), fmtMs(pct(base, 99)), ratio(ms(pct(with, 99)), ms(pct(base, 99))))
 	b.rep.note("**Poison routes.** In-process: a SQLite journal, the real forwarder and a stand-in for Temporal's frontend "+
 		"(2 ms per call) that refuses workflows poison/… (InvalidArgument, as for an oversized blob) and is unavailable for "+
-		"down/…. %d unrelated deliveries arrive at 250/s over 50 workflows; the baseline run has nothing else in the journal, "+
+		"down/…. %d unrelated deliveries arrive at 250/s over %d workflows (half the default signal rate each); the baseline run has nothing else in the journal, "+
 		"the other %d poison routes mixed in, two beside each (500 refused, 500 on 100 workflows that never answer). Latency is from the "+
-		"append to the stand-in's receipt. Refused routes are failed at once; unavailable workflows back off on their own.", normal, poisoned)
+		"append to the stand-in's receipt. Refused routes are failed at once; unavailable workflows back off on their own.", normal, unrelatedWorkflows, poisoned)
 	b.rep.goal(goal{name: "forward_unrelated_p50_with_poison", ratio: true, got: ms(pct(with, 50)) / ms(pct(base, 50)), target: 2,
 		why: "each refused route costs one call before it is failed, and each unavailable workflow one call per back-off: rounds carry them beside the unrelated routes, and their marks share the journal's writer with the appends"})
 	return nil
