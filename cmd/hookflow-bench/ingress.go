@@ -84,7 +84,7 @@ func (b *bench) ingressAck(ctx context.Context) error {
 	}
 	defer hf.proc.stop()
 
-	bs, hs := b.alternate(ctx, d, "ack", bare, hf)
+	bs, hs := b.alternate(ctx, []*delivery{d}, "ack", bare, hf)
 	hfMem, _ := readMemory(hf.proc.pid())
 	bareMem, _ := readMemory(bare.proc.pid())
 

@@ -35,11 +35,12 @@ func newClient() *http.Client {
 
 // delivery is a signed GitHub delivery body.
 type delivery struct {
-	body []byte
-	sig  string // X-Hub-Signature-256
+	body  []byte
+	sig   string // X-Hub-Signature-256
+	event string // X-GitHub-Event; empty: pull_request
 }
 
-// poster sends signed GitHub pull_request deliveries to one URL.
+// poster sends signed GitHub deliveries to one URL.
 type poster struct {
 	client *http.Client
 	url    string
@@ -65,7 +66,11 @@ func (p *poster) postID(ctx context.Context, d *delivery, id string) (int, error
 	h := req.Header
 	h["Content-Type"] = []string{"application/json"}
 	h["User-Agent"] = []string{"GitHub-Hookshot/hookflow-bench"}
-	h["X-Github-Event"] = []string{"pull_request"}
+	event := d.event
+	if event == "" {
+		event = "pull_request"
+	}
+	h["X-Github-Event"] = []string{event}
 	h["X-Github-Delivery"] = []string{id}
 	h["X-Hub-Signature-256"] = []string{d.sig}
 	resp, err := p.client.Do(req)

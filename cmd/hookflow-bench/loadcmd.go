@@ -13,7 +13,7 @@ import (
 // loadCmd is the `load` subcommand: the benchmark's load generator against
 // any ingress URL, for profiling a running binary (docs/benchmarks.md):
 //
-//	hookflow-bench load --url URL --secret S [--rate 1000 | --concurrency 64] [--duration 20s] [--size 8192] [--payload prose|full]
+//	hookflow-bench load --url URL --secret S [--rate 1000 | --concurrency 64] [--duration 20s] [--size 8192] [--payload prose|full] [--examples INDEX]
 func loadCmd(args []string) error {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	url := fs.String("url", "", "webhook URL of a GitHub integration")
@@ -23,6 +23,7 @@ func loadCmd(args []string) error {
 	d := fs.Duration("duration", 20*time.Second, "how long")
 	size := fs.Int("size", bodySize, "body size in bytes (the probot phase uses 22528)")
 	shapeName := fs.String("payload", shapeProse.name, "what fills the body: prose (a long description) or full (every object of a real delivery in full; at least 21.6 KB)")
+	examples := fs.String("examples", "", "post GitHub's payload examples in turn instead: the path of @octokit/webhooks-examples' api.github.com/index.json")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -33,14 +34,23 @@ func loadCmd(args []string) error {
 	if i < 0 {
 		return fmt.Errorf("--payload %q: want prose or full", *shapeName)
 	}
-	dl, err := signedOfSize("bench", "load", 1, *size, payloadShapes[i], []byte(*secret))
+	var (
+		ds  []*delivery
+		err error
+	)
+	if *examples != "" {
+		ds, err = loadExamples(*examples, []byte(*secret))
+	} else {
+		var d *delivery
+		d, err = signedOfSize("bench", "load", 1, *size, payloadShapes[i], []byte(*secret))
+		ds = []*delivery{d}
+	}
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	p := newPoster(*url, fmt.Sprintf("load-%d-", time.Now().UnixNano()))
-	send := func(ctx context.Context) (int, error) { return p.post(ctx, dl) }
+	send := roundRobin(newPoster(*url, fmt.Sprintf("load-%d-", time.Now().UnixNano())), ds)
 	var s *stats
 	if *rate > 0 {
 		s = openLoop(ctx, *rate, *d, send)

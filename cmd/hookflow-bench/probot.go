@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -25,9 +26,9 @@ const octokitWebhooks = "@octokit/webhooks@14.2.0"
 // probotBodySize is the comparison's body: a 22 KB pull_request.
 const probotBodySize = 22 << 10
 
-// installOctokit installs octokitWebhooks into dir (once: it stays for
-// the next run) and writes the script beside it; it returns the script's
-// path.
+// installOctokit installs octokitWebhooks and octokitExamples into dir
+// (once: they stay for the next run) and writes the script beside them;
+// it returns the script's path.
 func installOctokit(ctx context.Context, dir string) (string, error) {
 	if _, err := exec.LookPath("node"); err != nil {
 		return "", errors.New("node is not installed")
@@ -38,23 +39,28 @@ func installOctokit(ctx context.Context, dir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	var installed struct{ Version string }
-	if b, err := os.ReadFile(filepath.Join(dir, "node_modules", "@octokit", "webhooks", "package.json")); err == nil {
-		_ = json.Unmarshal(b, &installed)
-	}
-	if "@octokit/webhooks@"+installed.Version != octokitWebhooks {
+	if !installed(dir, octokitWebhooks) || !installed(dir, octokitExamples) {
 		if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"name":"hookflow-bench-probot","private":true,"type":"module"}`+"\n"), 0o644); err != nil {
 			return "", err
 		}
 		ictx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ictx, "npm", "install", "--no-audit", "--no-fund", "--prefix", dir, octokitWebhooks)
+		cmd := exec.CommandContext(ictx, "npm", "install", "--no-audit", "--no-fund", "--prefix", dir, octokitWebhooks, octokitExamples)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("npm install %s: %w: %s", octokitWebhooks, err, out)
+			return "", fmt.Errorf("npm install %s %s: %w: %s", octokitWebhooks, octokitExamples, err, out)
 		}
 	}
 	script := filepath.Join(dir, "probot.mjs")
 	return script, os.WriteFile(script, probotScript, 0o644)
+}
+
+// installed reports whether dir's node_modules holds pkg ("name@version")
+// at its version.
+func installed(dir, pkg string) bool {
+	at := strings.LastIndex(pkg, "@")
+	var p struct{ Version string }
+	b, err := os.ReadFile(filepath.Join(dir, "node_modules", filepath.FromSlash(pkg[:at]), "package.json"))
+	return err == nil && json.Unmarshal(b, &p) == nil && p.Version == pkg[at+1:]
 }
 
 // probot: Hookflow's ingress (the production build, SQLite journal,
@@ -100,44 +106,68 @@ func (b *bench) probot(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		ps, hs := b.alternate(ctx, d, "probot-"+shape.name, pb, hf)
-		n := name(shape)
-		b.rep.add(n, "requests/s (Hookflow vs Probot)", fmtRate(hs.rps(), "req/s"), fmtRate(ps.rps(), "req/s"), ratio(hs.rps(), ps.rps()))
-		b.rep.add(n, "p99", fmtMs(hs.pct(99)), fmtMs(ps.pct(99)), ratio(ms(hs.pct(99)), ms(ps.pct(99))))
-		b.rep.add(n, "errors", strconv.Itoa(hs.errors), strconv.Itoa(ps.errors), "")
-		if shape != shapeFull {
-			continue
+		ps, hs := b.alternate(ctx, []*delivery{d}, "probot-"+shape.name, pb, hf)
+		b.rep.add(name(shape), "requests/s (Hookflow vs Probot)", fmtRate(hs.rps(), "req/s"), fmtRate(ps.rps(), "req/s"), ratio(hs.rps(), ps.rps()))
+		b.compared(name(shape), ps, hs)
+		if shape == shapeFull {
+			b.rep.goal(probotGoal("ingress_vs_probot", ps, hs, "every Hookflow answer waits for its group's fsync'd commit in the single SQLite writer, which Probot does not do "+
+				"(Probot stores nothing). On 3 December this ratio measured 0.7-1.0 with the writer on database/sql and 1.4-1.5 "+
+				"after it moved to SQLite's C API, while both sides' own rates moved from run to run on this shared machine "+
+				"(Probot's by up to 70%). See the ack goal for what was done and what was tried"))
 		}
-		g := goal{name: "ingress_vs_probot", ratio: true, got: hs.rps() / ps.rps(), target: 1, atLeast: true,
-			why: "every Hookflow answer waits for its group's fsync'd commit in the single SQLite writer, which Probot does not do " +
-				"(Probot stores nothing). On 3 December this ratio measured 0.7-1.0 with the writer on database/sql and 1.4-1.5 " +
-				"after it moved to SQLite's C API, while both sides' own rates moved from run to run on this shared machine " +
-				"(Probot's by up to 70%). See the ack goal for what was done and what was tried"}
-		if hs.errors > 0 {
-			g.got, g.why = 0, fmt.Sprintf("Hookflow answered with %d errors (%s)", hs.errors, hs.statusSummary())
-		}
-		b.rep.goal(g)
 	}
+	// Payloads written by others: every GitHub.com example the Octokit
+	// project keeps, each with its own event type, in turn.
+	examples, err := loadExamples(filepath.Join(b.opts.nodeCache, examplesIndex), secret)
+	if err != nil {
+		return err
+	}
+	en := fmt.Sprintf("receiving path vs Probot (GitHub's %d payload examples in turn, mean %.1f KB, c=%d, %s)",
+		len(examples), float64(meanSize(examples))/1000, b.opts.concurrency, b.opts.ackDuration)
+	ps, hs := b.alternate(ctx, examples, "probot-examples", pb, hf)
+	b.rep.add(en, "requests/s (Hookflow vs Probot)", fmtRate(hs.rps(), "req/s"), fmtRate(ps.rps(), "req/s"), ratio(hs.rps(), ps.rps()))
+	b.compared(en, ps, hs)
+	b.rep.goal(probotGoal("ingress_vs_probot_examples", ps, hs, "at a mean of about 10 KB per body the fixed cost of a delivery weighs most: "+
+		"the group commit and its wake-up, net/http, the log line; see the ack goal, which measures the same cost against a bare Go handler"))
 	hfMem, _ := readMemory(hf.proc.pid())
 	pbMem, _ := readMemory(node.pid())
 	b.rep.add(name(shapeFull), "peak RSS over both payloads (VmHWM)", fmtMiB(hfMem.hwm), fmtMiB(pbMem.hwm), ratio(float64(hfMem.hwm), float64(pbMem.hwm)))
 	b.rep.note("**Probot comparison.** Signed 22 KB GitHub `pull_request` deliveries, %d keep-alive connections, closed loop, "+
-		"%s per side and payload in two interleaved halves. Two payloads: *every object in full* is a synchronize delivery as "+
+		"%s per side and payload in two interleaved halves. Three workloads: *every object in full* is a synchronize delivery as "+
 		"GitHub sends it (the author, assignee, reviewer, both ends' users and repositories, the repository and the sender with "+
 		"all their URL fields, built from GitHub's documented payload with values of our own) with a 1 KB description: most "+
 		"real deliveries look like this, and the goal is judged on it; *long description* is the synchronize example trimmed "+
 		"to the fields routing reads with 21 KB of prose in `pull_request.body`, which compresses least (2-3x against about 7x). "+
 		"Hookflow: the ingress of the production build (`--ingress-bin`), SQLite journal with fsync'd group commit, forwarding "+
-		"off, as in the ack benchmark. Probot: `%s`'s `createNodeMiddleware` on Node %s with one trivial `pull_request` "+
-		"handler: it verifies the signature, parses the body and dispatches, storing nothing (installed once into %s).",
-		b.opts.concurrency, b.opts.ackDuration, octokitWebhooks, nodeVersion(), b.opts.nodeCache)
+		"off, as in the ack benchmark. Probot: `%s`'s `createNodeMiddleware` on Node %s with one trivial "+
+		"handler for every event (`onAny`): it verifies the signature, parses the body and dispatches, storing nothing (installed once "+
+		"into %s). *GitHub's payload examples* are every GitHub.com example of `%s` (GitHub's documented payloads, which "+
+		"@octokit/webhooks is tested with), compacted as GitHub sends them, each posted with its own `X-GitHub-Event`, one "+
+		"after the other; Hookflow answers those no blueprint routes 200 (ignored) after journaling them like the rest.",
+		b.opts.concurrency, b.opts.ackDuration, octokitWebhooks, nodeVersion(), b.opts.nodeCache, octokitExamples)
 	return nil
 }
 
-// alternate posts d to a and to hf at --concurrency, closed loop, for
+// compared adds the rows every Probot comparison has beside its rate.
+func (b *bench) compared(name string, ps, hs *stats) {
+	b.rep.add(name, "p99", fmtMs(hs.pct(99)), fmtMs(ps.pct(99)), ratio(ms(hs.pct(99)), ms(ps.pct(99))))
+	b.rep.add(name, "errors", strconv.Itoa(hs.errors), strconv.Itoa(ps.errors), "")
+}
+
+// probotGoal is the goal that Hookflow answers at least as many requests
+// per second as Probot, with zero errors.
+func probotGoal(name string, ps, hs *stats, why string) goal {
+	g := goal{name: name, ratio: true, got: hs.rps() / ps.rps(), target: 1, atLeast: true, why: why}
+	if hs.errors > 0 {
+		g.got, g.why = 0, fmt.Sprintf("Hookflow answered with %d errors (%s)", hs.errors, hs.statusSummary())
+	}
+	return g
+}
+
+// alternate posts ds in turn to a and to hf at --concurrency, closed loop, for
 // --duration on each side in two interleaved halves (a, hf, a, hf), so
 // that a change in the machine's background load hits both alike.
-func (b *bench) alternate(ctx context.Context, d *delivery, prefix string, a, hf *server) (as, hs *stats) {
+func (b *bench) alternate(ctx context.Context, ds []*delivery, prefix string, a, hf *server) (as, hs *stats) {
 	half := b.opts.ackDuration / 2
 	var aRuns, hfRuns []*stats
 	for round := range 2 {
@@ -146,8 +176,8 @@ func (b *bench) alternate(ctx context.Context, d *delivery, prefix string, a, hf
 			runs *[]*stats
 			name string
 		}{{a, &aRuns, "baseline"}, {hf, &hfRuns, "hf"}} {
-			p := newPoster(side.srv.hookURL, fmt.Sprintf("%s-%s-%d-", prefix, side.name, round))
-			s := closedLoop(ctx, b.opts.concurrency, time.Second, half, func(ctx context.Context) (int, error) { return p.post(ctx, d) })
+			send := roundRobin(newPoster(side.srv.hookURL, fmt.Sprintf("%s-%s-%d-", prefix, side.name, round)), ds)
+			s := closedLoop(ctx, b.opts.concurrency, time.Second, half, send)
 			*side.runs = append(*side.runs, s)
 			b.log.Info(prefix, "side", side.name, "round", round, "req/s", int(s.rps()), "p99", s.pct(99), "statuses", s.statusSummary())
 		}
