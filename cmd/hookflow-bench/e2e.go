@@ -458,12 +458,8 @@ func (b *bench) devMemory(ctx context.Context) error {
 			return err
 		}
 	}
-	p := newPoster(d.hookURL, "mem-")
-	var next atomic.Int64
 	sampler := sampleRSS(d.proc.pid())
-	s := openLoop(ctx, b.opts.rate, b.opts.rateDuration, func(ctx context.Context) (int, error) {
-		return p.post(ctx, deliveries[int(next.Add(1))%hot])
-	})
+	s := openLoop(ctx, b.opts.rate, b.opts.rateDuration, roundRobin(newPoster(d.hookURL, "mem-"), deliveries))
 	loaded := sampler.done()
 	backlog, _ := d.admin.backlog(ctx)
 	t := time.Now()

@@ -107,7 +107,6 @@ func (b *bench) probot(ctx context.Context) error {
 			return err
 		}
 		ps, hs := b.alternate(ctx, []*delivery{d}, "probot-"+shape.name, pb, hf)
-		b.rep.add(name(shape), "requests/s (Hookflow vs Probot)", fmtRate(hs.rps(), "req/s"), fmtRate(ps.rps(), "req/s"), ratio(hs.rps(), ps.rps()))
 		b.compared(name(shape), ps, hs)
 		if shape == shapeFull {
 			b.rep.goal(probotGoal("ingress_vs_probot", ps, hs, "every Hookflow answer waits for its group's fsync'd commit in the single SQLite writer, which Probot does not do "+
@@ -125,7 +124,6 @@ func (b *bench) probot(ctx context.Context) error {
 	en := fmt.Sprintf("receiving path vs Probot (GitHub's %d payload examples in turn, mean %.1f KB, c=%d, %s)",
 		len(examples), float64(meanSize(examples))/1000, b.opts.concurrency, b.opts.ackDuration)
 	ps, hs := b.alternate(ctx, examples, "probot-examples", pb, hf)
-	b.rep.add(en, "requests/s (Hookflow vs Probot)", fmtRate(hs.rps(), "req/s"), fmtRate(ps.rps(), "req/s"), ratio(hs.rps(), ps.rps()))
 	b.compared(en, ps, hs)
 	b.rep.goal(probotGoal("ingress_vs_probot_examples", ps, hs, "at a mean of about 10 KB per body the fixed cost of a delivery weighs most: "+
 		"the group commit and its wake-up, net/http, the log line; see the ack goal, which measures the same cost against a bare Go handler"))
@@ -148,8 +146,10 @@ func (b *bench) probot(ctx context.Context) error {
 	return nil
 }
 
-// compared adds the rows every Probot comparison has beside its rate.
+// compared adds the rows every Probot comparison has: the rates, the
+// p99s and the errors.
 func (b *bench) compared(name string, ps, hs *stats) {
+	b.rep.add(name, "requests/s (Hookflow vs Probot)", fmtRate(hs.rps(), "req/s"), fmtRate(ps.rps(), "req/s"), ratio(hs.rps(), ps.rps()))
 	b.rep.add(name, "p99", fmtMs(hs.pct(99)), fmtMs(ps.pct(99)), ratio(ms(hs.pct(99)), ms(ps.pct(99))))
 	b.rep.add(name, "errors", strconv.Itoa(hs.errors), strconv.Itoa(ps.errors), "")
 }
