@@ -237,7 +237,7 @@ func (b *bench) e2eRun(ctx context.Context, system string, n, k int) (e2eResult,
 // driveHookflow POSTs n deliveries, event i to entity i%len(deliveries),
 // 64 at a time, then waits for the journal backlog to reach zero.
 func (b *bench) driveHookflow(ctx context.Context, d *dev, deliveries []*delivery, repo string, n int) error {
-	p := newPoster(d.hookURL, "")
+	p := newPoster(d.hookURL)
 	next := atomic.Int64{}
 	var failed atomic.Int64
 	var firstErr error
@@ -459,7 +459,7 @@ func (b *bench) devMemory(ctx context.Context) error {
 		}
 	}
 	sampler := sampleRSS(d.proc.pid())
-	s := openLoop(ctx, b.opts.rate, b.opts.rateDuration, roundRobin(newPoster(d.hookURL, "mem-"), deliveries))
+	s := openLoop(ctx, b.opts.rate, b.opts.rateDuration, roundRobin(newPoster(d.hookURL), deliveries))
 	loaded := sampler.done()
 	backlog, _ := d.admin.backlog(ctx)
 	t := time.Now()

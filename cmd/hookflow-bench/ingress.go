@@ -157,8 +157,8 @@ func (b *bench) ingressRate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	run := func(srv *server, prefix string) (*stats, memory, memory) {
-		p := newPoster(srv.hookURL, prefix)
+	run := func(srv *server) (*stats, memory, memory) {
+		p := newPoster(srv.hookURL)
 		sampler := sampleRSS(srv.proc.pid())
 		s := openLoop(ctx, b.opts.rate, b.opts.rateDuration, func(ctx context.Context) (int, error) { return p.post(ctx, d) })
 		peak := sampler.done()
@@ -171,14 +171,14 @@ func (b *bench) ingressRate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	bs, bm, bpeak := run(bare, "rate-bare-")
+	bs, bm, bpeak := run(bare)
 	bare.proc.stop()
 	hf, err := b.startIngress(ctx, secret)
 	if err != nil {
 		return err
 	}
 	idle, _ := readMemory(hf.proc.pid())
-	hs, hm, hpeak := run(hf, "rate-hf-")
+	hs, hm, hpeak := run(hf)
 	hf.proc.stop()
 
 	name := fmt.Sprintf("ingress at %d req/s (%s, open loop)", b.opts.rate, b.opts.rateDuration)

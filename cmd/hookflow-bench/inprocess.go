@@ -226,7 +226,7 @@ func (b *bench) profileHandler(ctx context.Context) error {
 	defer p.close()
 	ts := httptest.NewServer(p.srv)
 	defer ts.Close()
-	post := newPoster(ts.URL+p.path, "profile-")
+	post := newPoster(ts.URL + p.path)
 	send := func(ctx context.Context) (int, error) { return post.post(ctx, d) }
 
 	cpuPath := filepath.Join(b.opts.profileDir, "ingress.cpu.pprof")

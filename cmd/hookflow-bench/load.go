@@ -10,7 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"sync/atomic"
+
+	"github.com/google/uuid"
 	"time"
 )
 
@@ -44,18 +45,18 @@ type delivery struct {
 type poster struct {
 	client *http.Client
 	url    string
-	prefix string // delivery IDs are prefix + a counter: unique per run
-	next   atomic.Int64
 }
 
-func newPoster(url, prefix string) *poster {
-	return &poster{client: newClient(), url: url, prefix: prefix}
+func newPoster(url string) *poster {
+	return &poster{client: newClient(), url: url}
 }
 
-// post sends d with a new delivery ID and returns the status code.
+// post sends d with a new delivery ID and returns the status code. The ID
+// is a random GUID, as GitHub's X-GitHub-Delivery is: a counter gave the
+// journal's dedup index keys that land next to each other, which real
+// deliveries do not.
 func (p *poster) post(ctx context.Context, d *delivery) (int, error) {
-	id := p.prefix + strconv.FormatInt(p.next.Add(1), 10)
-	return p.postID(ctx, d, id)
+	return p.postID(ctx, d, uuid.NewString())
 }
 
 func (p *poster) postID(ctx context.Context, d *delivery, id string) (int, error) {

@@ -50,7 +50,7 @@ func loadCmd(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	send := roundRobin(newPoster(*url, fmt.Sprintf("load-%d-", time.Now().UnixNano())), ds)
+	send := roundRobin(newPoster(*url), ds)
 	var s *stats
 	if *rate > 0 {
 		s = openLoop(ctx, *rate, *d, send)

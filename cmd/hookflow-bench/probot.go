@@ -167,7 +167,7 @@ func probotGoal(name string, ps, hs *stats, why string) goal {
 // alternate posts ds in turn to a and to hf at --concurrency, closed loop, for
 // --duration on each side in two interleaved halves (a, hf, a, hf), so
 // that a change in the machine's background load hits both alike.
-func (b *bench) alternate(ctx context.Context, ds []*delivery, prefix string, a, hf *server) (as, hs *stats) {
+func (b *bench) alternate(ctx context.Context, ds []*delivery, phase string, a, hf *server) (as, hs *stats) {
 	half := b.opts.ackDuration / 2
 	var aRuns, hfRuns []*stats
 	for round := range 2 {
@@ -176,10 +176,10 @@ func (b *bench) alternate(ctx context.Context, ds []*delivery, prefix string, a,
 			runs *[]*stats
 			name string
 		}{{a, &aRuns, "baseline"}, {hf, &hfRuns, "hf"}} {
-			send := roundRobin(newPoster(side.srv.hookURL, fmt.Sprintf("%s-%s-%d-", prefix, side.name, round)), ds)
+			send := roundRobin(newPoster(side.srv.hookURL), ds)
 			s := closedLoop(ctx, b.opts.concurrency, time.Second, half, send)
 			*side.runs = append(*side.runs, s)
-			b.log.Info(prefix, "side", side.name, "round", round, "req/s", int(s.rps()), "p99", s.pct(99), "statuses", s.statusSummary())
+			b.log.Info(phase, "side", side.name, "round", round, "req/s", int(s.rps()), "p99", s.pct(99), "statuses", s.statusSummary())
 		}
 	}
 	return mergeStats(aRuns), mergeStats(hfRuns)

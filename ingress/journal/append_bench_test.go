@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookflow/hookflow/ingress/journal"
@@ -20,7 +21,8 @@ import (
 // (group commit), with one pause in the paused set that none of them
 // matches: the cost of the paused check every route insert makes. The
 // payloads are pseudo-random words, which compress about as well as real
-// webhook JSON (2-3x).
+// webhook JSON (2-3x). The delivery IDs are random GUIDs, as GitHub's are:
+// each lands on its own page of the dedup index.
 func BenchmarkSQLiteAppend(b *testing.B) {
 	for _, size := range []int{1 << 10, 8 << 10, 22 << 10} {
 		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) { benchmarkSQLiteAppend(b, size) })
@@ -37,7 +39,7 @@ func benchmarkSQLiteAppend(b *testing.B, size int) {
 	_, err = j.Pause(ctx, journal.Pause{Kind: journal.PauseWorkflow, ID: "someone-else"})
 	require.NoError(b, err)
 	payload := []byte(fmt.Sprintf(`{"body":%q}`, words(size-11)))
-	var n atomic.Int64
+	var n atomic.Int64 // routes spread over 100 workflows
 	b.SetBytes(int64(len(payload)))
 	b.SetParallelism(32)
 	b.ResetTimer()
@@ -45,7 +47,7 @@ func benchmarkSQLiteAppend(b *testing.B, size int) {
 		for pb.Next() {
 			i := n.Add(1)
 			_, err := j.Append(ctx, journal.Entry{Status: journal.Accepted, Event: workflows.Event{
-				DeliveryID: fmt.Sprint("d", i), Integration: "int_b", Source: "github", Type: "push", Payload: payload,
+				DeliveryID: uuid.NewString(), Integration: "int_b", Source: "github", Type: "push", Payload: payload,
 			}, Routes: []journal.Route{{Blueprint: "bp", Workflow: "W", WorkflowID: fmt.Sprint("wf-", i%100)}}})
 			if err != nil {
 				b.Error(err)
