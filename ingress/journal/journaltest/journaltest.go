@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore Opener) {
 	t.Run("PauseWorkflow", func(t *testing.T) { t.Parallel(); pauseWorkflow(t, newStore(t)) })
 	t.Run("PauseIntegration", func(t *testing.T) { t.Parallel(); pauseIntegration(t, newStore(t)) })
 	t.Run("PauseRacesAppends", func(t *testing.T) { t.Parallel(); pauseRacesAppends(t, newStore(t)) })
+	t.Run("PausedInOneGroup", func(t *testing.T) { t.Parallel(); pausedInOneGroup(t, newStore(t)) })
 	t.Run("Stuck", func(t *testing.T) { t.Parallel(); stuck(t, newStore(t)) })
 	t.Run("TraceParent", func(t *testing.T) { t.Parallel(); traceParent(t, newStore(t)) })
 	t.Run("AuditLog", func(t *testing.T) { t.Parallel(); auditLog(t, newStore(t)) })

@@ -218,3 +218,62 @@ func pauseRacesAppends(t *testing.T, open func() journal.Journal) {
 	wg.Wait()
 	require.Zero(t, count(journal.Held), "no route is held once the resume has returned")
 }
+
+// pausedInOneGroup: appends committed together (64 at once, so that the
+// group commit takes many per transaction) each get the status their own
+// workflow and integration call for, redeliveries among them.
+func pausedInOneGroup(t *testing.T, open func() journal.Journal) {
+	ctx := context.Background()
+	j := open()
+	defer j.Close()
+	p := pauser(t, j)
+	_, err := p.Pause(ctx, journal.Pause{Kind: journal.PauseWorkflow, ID: "wf-paused"})
+	require.NoError(t, err)
+	_, err = p.Pause(ctx, journal.Pause{Kind: journal.PauseIntegration, ID: "int_paused"})
+	require.NoError(t, err)
+	kinds := []struct {
+		integration, wf string
+		want            journal.Status
+	}{
+		{"int_open", "wf-open", journal.Accepted},
+		{"int_open", "wf-paused", journal.Held},
+		{"int_paused", "wf-open", journal.Held},
+		{"int_paused", "wf-paused", journal.Held},
+	}
+	const n = 64
+	seqs, dups := make([]int64, n), make([]bool, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			k := kinds[i%len(kinds)]
+			// Four of the second half redeliver four of the first half
+			// (all of the open kind): one of each pair is the duplicate.
+			id := fmt.Sprint("g", i)
+			if i >= n/2 && i%8 == 0 {
+				id = fmt.Sprint("g", i-n/2)
+			}
+			r, err := j.Append(ctx, routeTo(k.integration, id, k.wf))
+			require.NoError(t, err)
+			seqs[i], dups[i] = r.Seq, r.Duplicate
+		})
+	}
+	wg.Wait()
+	for i, seq := range seqs {
+		if dups[i] {
+			continue
+		}
+		require.Equal(t, kinds[i%len(kinds)].want, routeStatus(t, j, seq), "append %d (%+v)", i, kinds[i%len(kinds)])
+	}
+	require.Equal(t, 4, countTrue(dups))
+	require.Len(t, pendingOf(t, j), n/len(kinds)-4, "the open kind's appends, less its duplicates")
+}
+
+func countTrue(bs []bool) int {
+	c := 0
+	for _, b := range bs {
+		if b {
+			c++
+		}
+	}
+	return c
+}
