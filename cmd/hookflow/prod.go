@@ -25,6 +25,7 @@ deliveries even while Temporal is unreachable; the forwarder catches up when it 
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := g.logger()
+			tuneGC(os.Getenv)
 			file, err := g.loadConfig(cmd.Flags())
 			if err != nil {
 				return err

@@ -245,6 +245,18 @@ func checkPods(t *testing.T, r *rendered) {
 				require.NotNil(t, c.ReadinessProbe, "the ingress has a readiness probe")
 				require.Equal(t, "/readyz", c.ReadinessProbe.HTTPGet.Path)
 				require.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path)
+				if c.Resources.Limits.Memory() != nil && !c.Resources.Limits.Memory().IsZero() {
+					// It collects garbage at GOGC=400: the runtime must know
+					// the container's limit.
+					var limit *corev1.EnvVar
+					for i := range c.Env {
+						if c.Env[i].Name == "GOMEMLIMIT" {
+							limit = &c.Env[i]
+						}
+					}
+					require.NotNil(t, limit, "the ingress has GOMEMLIMIT with a memory limit")
+					require.Equal(t, "limits.memory", limit.ValueFrom.ResourceFieldRef.Resource)
+				}
 			}
 		}
 	}
@@ -433,7 +445,12 @@ func checkReferences(t *testing.T, r *rendered, external []string) {
 				used[ef.SecretRef.Name] = true
 			}
 			for _, e := range c.Env {
-				require.Nil(t, e.ValueFrom, "%s: %s by reference goes through envFrom", c.Name, e.Name)
+				if e.ValueFrom != nil {
+					// Only the container's own resources (GOMEMLIMIT) are read
+					// by reference here; Secrets go through envFrom.
+					require.NotNil(t, e.ValueFrom.ResourceFieldRef, "%s: %s by reference goes through envFrom", c.Name, e.Name)
+					require.Nil(t, e.ValueFrom.SecretKeyRef, "%s: %s", c.Name, e.Name)
+				}
 				require.NotContains(t, e.Name, "SECRET_KEY", "%s: a secret is never a literal value", c.Name)
 				require.NotContains(t, e.Name, "TOKEN", "%s: a secret is never a literal value", c.Name)
 			}
