@@ -246,7 +246,7 @@ func checkPods(t *testing.T, r *rendered) {
 				require.Equal(t, "/readyz", c.ReadinessProbe.HTTPGet.Path)
 				require.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path)
 				if c.Resources.Limits.Memory() != nil && !c.Resources.Limits.Memory().IsZero() {
-					// It collects garbage at GOGC=400: the runtime must know
+					// It collects garbage at GOGC=200: the runtime must know
 					// the container's limit.
 					var limit *corev1.EnvVar
 					for i := range c.Env {
