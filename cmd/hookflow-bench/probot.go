@@ -128,7 +128,7 @@ func (b *bench) probot(ctx context.Context) error {
 	b.rep.goal(probotGoal("ingress_vs_probot_examples", ps, hs, "at a mean of about 10 KB per body the fixed cost of a delivery weighs most, "+
 		"and the journal's one writer sets the pace (busy ~80% at c=64, groups of ~18): each delivery's random GUID lands on its own leaf "+
 		"page of the dedup index, one more 4 KiB WAL frame, checkpoint write and fsync share per delivery, which a counter as delivery ID "+
-		"hid until 4 December (1.34x with counters, 0.80x with GUIDs, 0.87-0.96x after the fixes of that day; see docs/benchmarks.md)"))
+		"hid until 4 December (1.34x with counters, 0.80x with GUIDs, 0.83-1.04x over five runs after the fixes of that day; see docs/benchmarks.md)"))
 	hfMem, _ := readMemory(hf.proc.pid())
 	pbMem, _ := readMemory(node.pid())
 	b.rep.add(name(shapeFull), "peak RSS over both payloads (VmHWM)", fmtMiB(hfMem.hwm), fmtMiB(pbMem.hwm), ratio(float64(hfMem.hwm), float64(pbMem.hwm)))
