@@ -2,7 +2,6 @@ package journal
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -35,11 +34,12 @@ type sqliteWriter struct {
 	now                       func() time.Time
 
 	// Reused from group to group: the arguments of the statement being
-	// run, the JSON text columns they point into, and the group's new
-	// entries with routes.
+	// run and the JSON text columns they point into.
 	args []sqlite.Arg
 	text []byte
-	seqs []int64
+	// routed is the range of sequence numbers of the group's new entries
+	// with routes (first and last; zero when none).
+	routed [2]int64
 }
 
 const (
@@ -58,8 +58,7 @@ const (
 	insertOneSQL = insertSQL + ` ON CONFLICT (integration_id, dedup_key) DO NOTHING`
 	// insertRouteRowSQL inserts a route; the one conflict a route can meet is
 	// a repeat of its (entry, workflow).
-	insertRouteRowSQL = `INSERT OR IGNORE INTO routes (seq, ord, workflow_id, blueprint, workflow, part, status, reason, attempts, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertRouteRowSQL = routeHead + `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)` + routeTail
 )
 
 // openSQLiteWriter opens the writer's connection to the database at path.
@@ -109,7 +108,7 @@ func (w *sqliteWriter) commit(batch []*appendReq) error {
 // recorded as a Duplicate row without routes.
 func (w *sqliteWriter) write(batch []*appendReq) error {
 	now := w.now()
-	w.seqs = w.seqs[:0]
+	w.routed = [2]int64{}
 	for _, r := range batch {
 		if err := w.insert(r, now); err != nil {
 			return err
@@ -117,7 +116,10 @@ func (w *sqliteWriter) write(batch []*appendReq) error {
 		if r.res.Duplicate || len(r.entry.Routes) == 0 {
 			continue
 		}
-		w.seqs = append(w.seqs, r.res.Seq)
+		if w.routed[0] == 0 {
+			w.routed[0] = r.res.Seq
+		}
+		w.routed[1] = r.res.Seq // numbers only grow within the group
 		if err := w.insertRoutes(r, now); err != nil {
 			return err
 		}
@@ -200,7 +202,7 @@ func (w *sqliteWriter) insertRoutes(r *appendReq, now time.Time) error {
 // workflow or integration is paused (see Pauses): one cheap query when
 // nothing is, one statement over the group's entries when something is.
 func (w *sqliteWriter) holdPaused() error {
-	if len(w.seqs) == 0 {
+	if w.routed[0] == 0 {
 		return nil
 	}
 	paused, _, err := w.anyPaused.QueryInt64()
@@ -210,7 +212,7 @@ func (w *sqliteWriter) holdPaused() error {
 	if paused == 0 {
 		return nil
 	}
-	if _, err := w.holdIfPaused.Exec(sqlite.Int(slices.Min(w.seqs)), sqlite.Int(slices.Max(w.seqs))); err != nil {
+	if _, err := w.holdIfPaused.Exec(sqlite.Int(w.routed[0]), sqlite.Int(w.routed[1])); err != nil {
 		return fmt.Errorf("journal: hold paused routes: %w", err)
 	}
 	return nil
