@@ -108,21 +108,3 @@ func (c *committer) close() {
 	c.mu.Unlock()
 	<-c.done
 }
-
-// firstOfEachDelivery appends to out chunk without the repeats of a dedup
-// key earlier in the chunk: the entries that insert unless already
-// journaled.
-func firstOfEachDelivery(out, chunk []*appendReq) []*appendReq {
-	seen := make(map[[2]string]bool, len(chunk))
-	for _, r := range chunk {
-		if d, ok := dedupKey(r.entry).(string); ok {
-			k := [2]string{r.entry.Event.Integration, d}
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-		}
-		out = append(out, r)
-	}
-	return out
-}

@@ -491,3 +491,53 @@ func insertedOf(ctx context.Context, tx *sql.Tx, candidates []*appendReq, seqs [
 	}
 	return out, nil
 }
+
+// chunkLen is the largest power of two that is at most n (and maxGroup).
+func chunkLen(n int) int {
+	c := 1
+	for c*2 <= n && c*2 <= maxGroup {
+		c *= 2
+	}
+	return c
+}
+
+// routeRow is one route of a group's entry.
+type routeRow struct {
+	seq int64
+	ord int
+	r   Route
+}
+
+// multiRowSQL is head, n rows of cols ? placeholders, then tail.
+func multiRowSQL(head, tail string, cols, n int) string {
+	row := "(" + placeholders(cols) + ")"
+	var b strings.Builder
+	b.Grow(len(head) + len(tail) + n*(len(row)+1))
+	b.WriteString(head)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(tail)
+	return b.String()
+}
+
+// firstOfEachDelivery appends to out chunk without the repeats of a dedup
+// key earlier in the chunk: the entries that insert unless already
+// journaled.
+func firstOfEachDelivery(out, chunk []*appendReq) []*appendReq {
+	seen := make(map[[2]string]bool, len(chunk))
+	for _, r := range chunk {
+		if d, ok := dedupKey(r.entry).(string); ok {
+			k := [2]string{r.entry.Event.Integration, d}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+		}
+		out = append(out, r)
+	}
+	return out
+}

@@ -138,38 +138,6 @@ func (j *SQLite) Append(ctx context.Context, e Entry) (AppendResult, error) {
 // encodeBufs are the buffers Append encodes payloads into.
 var encodeBufs = sync.Pool{New: func() any { return new([]byte) }}
 
-// chunkLen is the largest power of two that is at most n (and maxGroup).
-func chunkLen(n int) int {
-	c := 1
-	for c*2 <= n && c*2 <= maxGroup {
-		c *= 2
-	}
-	return c
-}
-
-// routeRow is one route of a group's entry.
-type routeRow struct {
-	seq int64
-	ord int
-	r   Route
-}
-
-// multiRowSQL is head, n rows of cols ? placeholders, then tail.
-func multiRowSQL(head, tail string, cols, n int) string {
-	row := "(" + placeholders(cols) + ")"
-	var b strings.Builder
-	b.Grow(len(head) + len(tail) + n*(len(row)+1))
-	b.WriteString(head)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(row)
-	}
-	b.WriteString(tail)
-	return b.String()
-}
-
 const (
 	routeHead = `INSERT INTO routes (seq, ord, workflow_id, blueprint, workflow, part, status, reason, attempts, updated_at) VALUES `
 	routeTail = ` ON CONFLICT (seq, workflow_id) DO NOTHING`
